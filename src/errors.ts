@@ -1,0 +1,85 @@
+/**
+ * The typed error family. The CLI is the one place that maps these to exit codes
+ * (see contract.md "Exit codes"); the core throws or returns them as data.
+ */
+export const ExitCode = {
+  ok: 0,
+  changes: 1,
+  badInput: 2,
+  unavailable: 3,
+  integrity: 4,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export abstract class LgPinsError extends Error {
+  abstract readonly exitCode: ExitCode;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One problem in an input file, located as precisely as we can. */
+export interface SpecIssue {
+  file: string;
+  /** 1-based; absent when only the key path is known. */
+  line?: number;
+  column?: number;
+  /** Dotted key path, e.g. `images.agent.ref`. */
+  path: string;
+  message: string;
+}
+
+export function formatIssue(i: SpecIssue): string {
+  const where = i.line !== undefined ? `${i.file}:${i.line}:${i.column ?? 1}` : i.file;
+  return `${where}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
+}
+
+/** Bad input: usage, spec, lock or inventory file. Exit 2. Carries every issue found. */
+export class SpecError extends LgPinsError {
+  readonly exitCode = ExitCode.badInput;
+  readonly issues: SpecIssue[];
+  constructor(issues: SpecIssue[] | string, options?: { cause?: unknown }) {
+    const list = typeof issues === 'string' ? [] : issues;
+    super(typeof issues === 'string' ? issues : list.map(formatIssue).join('\n'), options);
+    this.issues = list;
+  }
+}
+
+export class UsageError extends LgPinsError {
+  readonly exitCode = ExitCode.badInput;
+}
+
+/** A registry, network or credential failure, or a tag that cannot serve the fleet. Exit 3. */
+export class RegistryError extends LgPinsError {
+  readonly exitCode = ExitCode.unavailable;
+  readonly registry: string | undefined;
+  readonly status: number | undefined;
+  constructor(message: string, details: { registry?: string; status?: number; cause?: unknown } = {}) {
+    super(message, { cause: details.cause });
+    this.registry = details.registry;
+    this.status = details.status;
+  }
+}
+
+/** A fleet group whose platform the release does not ship. Exit 3. */
+export class CoverageError extends LgPinsError {
+  readonly exitCode = ExitCode.unavailable;
+}
+
+/** Content that does not hash to its digest, or a bad or missing required signature. Exit 4. */
+export class IntegrityError extends LgPinsError {
+  readonly exitCode = ExitCode.integrity;
+}
+
+export function exitCodeOf(err: unknown): ExitCode {
+  if (err instanceof LgPinsError) return err.exitCode;
+  return ExitCode.badInput;
+}
+
+/** The worst class wins: 4 over 3 over 2 over 1. */
+export function worstExitCode(codes: Iterable<number>): ExitCode {
+  let worst = 0;
+  for (const c of codes) if (c > worst) worst = c;
+  return worst as ExitCode;
+}
