@@ -1,0 +1,203 @@
+/**
+ * Docker image references (distribution/reference semantics, registry.md §5).
+ *
+ * `reference := name [":" tag] ["@" digest]`, `name := [domain "/"] path`, normalised the way
+ * Docker does it (`ubuntu` → `docker.io/library/ubuntu`). Unlike Docker, a reference with
+ * neither tag nor digest keeps `tag` undefined: callers decide whether that means `latest`.
+ */
+import { digestProblem, type Digest } from './digest.js';
+import { ExitCode, LgPinsError } from './errors.js';
+
+/** A parsed, normalised image reference. */
+export interface ImageRef {
+  /** `host[:port]`, lowercased; `docker.io` for Docker Hub (`index.docker.io` is rewritten). */
+  registry: string;
+  /** The path inside the registry, e.g. `library/ubuntu` or `linuxguard-agent`. */
+  repository: string;
+  tag?: string;
+  digest?: Digest;
+}
+
+/** A string that is not a valid image reference (bad input, exit 2). */
+export class ReferenceError extends LgPinsError {
+  readonly exitCode = ExitCode.badInput;
+  /** The string that failed to parse, exactly as given. */
+  readonly input: string;
+  constructor(input: string, problem: string) {
+    super(`invalid image reference "${input}": ${problem}`);
+    this.input = input;
+  }
+}
+
+/** The registry Docker Hub references normalise to. */
+export const DOCKER_HUB = 'docker.io';
+const DOCKER_HUB_LEGACY = 'index.docker.io';
+const DOCKER_HUB_API = 'registry-1.docker.io';
+/** Longest repository path accepted (distribution/reference v0.6.0 `NameTotalLengthMax`). */
+const MAX_PATH_LENGTH = 255;
+
+const TAG_RE = /^[\w][\w.-]{0,127}$/;
+const COMPONENT_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+const DNS_LABEL_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
+const IPV6_RE = /^\[[a-fA-F0-9:]+\]$/;
+const PORT_RE = /^[0-9]+$/;
+const IMAGE_ID_RE = /^[a-f0-9]{64}$/;
+
+/** Why `domain` (`host[:port]`) is not a valid registry, or undefined when it is. */
+function domainProblem(domain: string): string | undefined {
+  let host = domain;
+  let port: string | undefined;
+  if (domain.startsWith('[')) {
+    const close = domain.indexOf(']');
+    host = close < 0 ? domain : domain.slice(0, close + 1);
+    const rest = close < 0 ? '' : domain.slice(close + 1);
+    if (rest !== '') {
+      if (!rest.startsWith(':')) return `registry "${domain}" is invalid: expected ":port" after "${host}"`;
+      port = rest.slice(1);
+    }
+    if (!IPV6_RE.test(host)) return `registry "${domain}" is invalid: a bracketed IPv6 address holds only hex digits and ":"`;
+  } else {
+    const colon = domain.lastIndexOf(':');
+    if (colon >= 0) {
+      host = domain.slice(0, colon);
+      port = domain.slice(colon + 1);
+    }
+    const bad = host.split('.').find((label) => !DNS_LABEL_RE.test(label));
+    if (bad !== undefined) {
+      return `registry host "${host}" is invalid: ${bad === '' ? 'it has an empty label' : `label "${bad}" is not letters, digits and inner dashes`}`;
+    }
+  }
+  if (port !== undefined) {
+    if (!PORT_RE.test(port)) return `registry "${domain}" has an invalid port "${port}" (expected digits)`;
+    const n = Number(port);
+    if (n < 1 || n > 65535) return `registry "${domain}" has port ${port}, outside 1-65535`;
+  }
+  return undefined;
+}
+
+/** Why `path` is not a valid repository path, or undefined when it is. */
+function pathProblem(path: string): string | undefined {
+  for (const component of path.split('/')) {
+    if (component === '') return `repository path "${path}" has an empty component (a leading, trailing or doubled "/")`;
+    if (COMPONENT_RE.test(component)) continue;
+    if (/[A-Z]/.test(component)) return `repository name must be lowercase (component "${component}")`;
+    return (
+      `path component "${component}" is invalid: components are lowercase letters and digits, ` +
+      'separated by ".", "_", "__" or dashes, and cannot start or end with a separator'
+    );
+  }
+  if (path.length > MAX_PATH_LENGTH) {
+    return `repository path is ${path.length} characters long; at most ${MAX_PATH_LENGTH} are allowed`;
+  }
+  return undefined;
+}
+
+/** Parse and normalise, returning the reference or the problem description. */
+function analyse(input: string): ImageRef | string {
+  if (input === '') return 'it is empty';
+  let rest = input;
+  let digest: Digest | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    const d = rest.slice(at + 1);
+    const problem = digestProblem(d);
+    if (problem) return `digest "${d}" is invalid: ${problem}`;
+    digest = d as Digest;
+    rest = rest.slice(0, at);
+  }
+
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!TAG_RE.test(tag)) {
+      return `tag "${tag}" is invalid: a tag is 1-128 letters, digits, "_", "." and "-", not starting with "." or "-"`;
+    }
+  }
+
+  const name = rest;
+  if (name === '') return 'the repository name is empty';
+  if (IMAGE_ID_RE.test(name)) return `"${name}" is a 64-hex image ID, not a repository name`;
+
+  let registry = DOCKER_HUB;
+  let path = name;
+  const slash = name.indexOf('/');
+  if (slash >= 0) {
+    const first = name.slice(0, slash);
+    if (/[.:]/.test(first) || first === 'localhost' || /[A-Z]/.test(first)) {
+      const problem = domainProblem(first);
+      if (problem) return problem;
+      registry = first.toLowerCase();
+      path = name.slice(slash + 1);
+      if (registry === DOCKER_HUB_LEGACY) registry = DOCKER_HUB;
+    }
+  }
+  if (registry === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
+
+  const problem = pathProblem(path);
+  if (problem) return problem;
+
+  const ref: ImageRef = { registry, repository: path };
+  if (tag !== undefined) ref.tag = tag;
+  if (digest !== undefined) ref.digest = digest;
+  return ref;
+}
+
+/**
+ * Parse and normalise an image reference. `name:tag@digest` keeps both parts; resolve by the
+ * digest. No tag is added when there is none. Throws {@link ReferenceError}.
+ */
+export function parseReference(input: string): ImageRef {
+  const result = analyse(input);
+  if (typeof result === 'string') throw new ReferenceError(input, result);
+  return result;
+}
+
+/** Why `input` is not a valid image reference, or undefined when it is. */
+export function referenceProblem(input: string): string | undefined {
+  const result = analyse(input);
+  return typeof result === 'string' ? result : undefined;
+}
+
+/** Parse a repository: a reference with no tag and no digest. Throws {@link ReferenceError}. */
+export function parseRepository(input: string): ImageRef {
+  const ref = parseReference(input);
+  const extra = [ref.tag !== undefined ? `tag "${ref.tag}"` : '', ref.digest !== undefined ? `digest "${ref.digest}"` : '']
+    .filter((s) => s !== '')
+    .join(' and ');
+  if (extra !== '') {
+    throw new ReferenceError(input, `expected a repository (no tag, no digest) but it has ${extra}`);
+  }
+  return ref;
+}
+
+/** `registry/repository[:tag][@digest]`, fully qualified. */
+export function formatReference(r: ImageRef): string {
+  return `${canonicalName(r)}${r.tag !== undefined ? `:${r.tag}` : ''}${r.digest !== undefined ? `@${r.digest}` : ''}`;
+}
+
+/** `registry/repository`, e.g. `docker.io/library/ubuntu` (never shortened to Docker's familiar form). */
+export function canonicalName(r: ImageRef): string {
+  return `${r.registry}/${r.repository}`;
+}
+
+/** The host that serves the registry API: Docker Hub's is `registry-1.docker.io`; others unchanged. */
+export function registryApiHost(registry: string): string {
+  const lower = registry.toLowerCase();
+  return lower === DOCKER_HUB || lower === DOCKER_HUB_LEGACY ? DOCKER_HUB_API : registry;
+}
+
+/**
+ * True when `registry` (`host[:port]`) is this machine: `localhost`, any 127.0.0.0/8 address, or
+ * `[::1]`, with or without a port. Hosts are read as an HTTP client would (WHATWG URL parsing).
+ */
+export function isLoopbackHost(registry: string): boolean {
+  let host: string;
+  try {
+    host = new URL(`http://${registry}/`).hostname;
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
