@@ -1,0 +1,196 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import semver from 'semver';
+import type { SpecIssue } from '../errors.js';
+import { parsePlatform, platformKey, unameToPlatform, UNAME_MACHINES, type Platform } from '../platform.js';
+import { parseRepository } from '../reference.js';
+import { suggest } from './schema.js';
+import { quote, type SourceFile } from './source.js';
+import type { Group, Image, SourceRef, Spec } from './spec.js';
+import type { GroupSpec, ImageSpec, SpecFile } from './types.js';
+
+const HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9._:-]*[A-Za-z0-9_])?$/;
+
+/**
+ * The rules a JSON Schema cannot say: refs, platforms, semver ranges, cross references
+ * between images and groups, host inventories. Every problem found is collected.
+ */
+export function applyRules(raw: SpecFile, src: SourceFile, specFile: string): { spec: Spec; issues: SpecIssue[] } {
+  const issues: SpecIssue[] = [];
+  const dir = dirname(specFile);
+  const images: Record<string, Image> = {};
+  for (const [id, img] of Object.entries(raw.images ?? {})) {
+    const image = checkImage(id, img, src, dir, issues);
+    if (image) images[id] = image;
+  }
+  const fleet: Record<string, Group> = {};
+  const imageIds = Object.keys(raw.images ?? {});
+  for (const [id, g] of Object.entries(raw.fleet ?? {})) {
+    const group = checkGroup(id, g, imageIds, src, dir, issues);
+    if (group) fleet[id] = group;
+  }
+  checkHostsOnce(fleet, src, issues);
+  const spec: Spec = {
+    file: specFile,
+    dir,
+    lockFile: join(dir, 'lg-pins.lock.yaml'),
+    registries: raw.registries ?? {},
+    images,
+    fleet,
+  };
+  return { spec, issues };
+}
+
+function checkImage(id: string, img: ImageSpec, src: SourceFile, dir: string, issues: SpecIssue[]): Image | undefined {
+  const at = ['images', id];
+  let source: SourceRef | undefined;
+  if (typeof img.ref === 'string') {
+    const r = parseSourceRef(img.ref, dir);
+    if (typeof r === 'string') issues.push(src.issue([...at, 'ref'], `${quote(img.ref)}: ${r}`));
+    else source = r;
+  }
+  if (typeof img.track === 'string' && semver.validRange(img.track) === null) {
+    issues.push(src.issue([...at, 'track'], `${quote(img.track)} is not a valid semver range (e.g. "^3.0.0", "~3.1", ">=3.0.0 <4")`));
+  }
+  const notes: Record<string, string> = {};
+  for (const [k, v] of Object.entries(img.notes ?? {})) {
+    try {
+      notes[platformKey(parsePlatform(k))] = v;
+    } catch (e) {
+      issues.push(src.issue([...at, 'notes', k], `${quote(k)} is not a platform: ${(e as Error).message}`, true));
+    }
+  }
+  if (img.verify?.cosign?.key && !existsSync(resolve(dir, img.verify.cosign.key))) {
+    issues.push(src.issue([...at, 'verify', 'cosign', 'key'], `${quote(img.verify.cosign.key)}: no such file (relative to ${dir})`));
+  }
+  if (!source) return undefined;
+  const out: Image = {
+    id,
+    ref: img.ref,
+    source,
+    cadence: img.cadence ?? 'patch',
+    prerelease: img.prerelease ?? false,
+    notes,
+  };
+  if (img.tag !== undefined) out.tag = img.tag;
+  if (img.track !== undefined) out.track = img.track;
+  if (img.verify) out.verify = img.verify;
+  return out;
+}
+
+/** `oci-layout://<dir>[/<repo>]`, `oci:<dir>`, or a registry repository. Returns a problem string when invalid. */
+export function parseSourceRef(ref: string, specDir: string): SourceRef | string {
+  const layout = /^oci-layout:\/\/(.+)$/.exec(ref) ?? /^oci:(.+)$/.exec(ref);
+  if (layout) return parseLayoutRef(layout[1]!, specDir);
+  try {
+    return { kind: 'registry', ref: parseRepository(ref) };
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+function parseLayoutRef(path: string, specDir: string): SourceRef | string {
+  const full = isAbsolute(path) ? path : resolve(specDir, path);
+  // The layout directory is the longest prefix holding an `oci-layout` file; the rest names a repository in it.
+  let dir = full;
+  for (;;) {
+    if (existsSync(join(dir, 'oci-layout')) && statSync(dir).isDirectory()) break;
+    const up = dirname(dir);
+    if (up === dir) {
+      return `no OCI image layout found at ${full} (a layout directory holds an "oci-layout" file and index.json)`;
+    }
+    dir = up;
+  }
+  const repo = relative(dir, full).split('\\').join('/');
+  return repo ? { kind: 'layout', dir, repo } : { kind: 'layout', dir };
+}
+
+function checkGroup(
+  id: string,
+  g: GroupSpec,
+  imageIds: string[],
+  src: SourceFile,
+  dir: string,
+  issues: SpecIssue[],
+): Group | undefined {
+  const at = ['fleet', id];
+  let platform: Platform | undefined;
+  if (typeof g.arch === 'string') {
+    platform = unameToPlatform(g.arch);
+    if (!platform) {
+      const hint = suggest(g.arch, [...UNAME_MACHINES]);
+      issues.push(src.issue([...at, 'arch'], `${quote(g.arch)} is not a known \`uname -m\` value${hint ? ` (did you mean ${quote(hint)}?)` : ''}; known: ${UNAME_MACHINES.join(', ')}; or use platform: os/arch[/variant]`));
+    }
+  } else if (typeof g.platform === 'string') {
+    try {
+      platform = parsePlatform(g.platform);
+    } catch (e) {
+      issues.push(src.issue([...at, 'platform'], `${quote(g.platform)} is not a valid platform: ${(e as Error).message}`));
+    }
+  }
+  const images = g.images ?? imageIds;
+  (g.images ?? []).forEach((name, i) => {
+    if (!imageIds.includes(name)) {
+      const hint = suggest(name, imageIds);
+      issues.push(src.issue([...at, 'images', i], `${quote(name)} is not an image of this spec${hint ? ` (did you mean ${quote(hint)}?)` : ''}`));
+    }
+  });
+  const hosts = new Set<string>();
+  (g.hosts ?? []).forEach((h, i) => {
+    if (typeof h !== 'string') return;
+    if (!HOST_RE.test(h)) issues.push(src.issue([...at, 'hosts', i], `${quote(h)} is not a host name`));
+    else hosts.add(h);
+  });
+  if (typeof g.hostsFile === 'string') readHostsFile(resolve(dir, g.hostsFile), [...at, 'hostsFile'], src, issues).forEach((h) => hosts.add(h));
+  if (!platform) return undefined;
+  const wants = g.arch !== undefined ? { arch: g.arch } : { platform: g.platform ?? '' };
+  return {
+    id,
+    wants,
+    platform,
+    platformKey: platformKey(platform),
+    hosts: [...hosts],
+    images: images.filter((i) => imageIds.includes(i)),
+    onMissing: g.onMissing ?? 'fail',
+  };
+}
+
+/** One host a line; blank lines and `#` comments are skipped. Problems name the inventory file and line. */
+export function readHostsFile(file: string, at: (string | number)[], src: SourceFile, issues: SpecIssue[]): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    issues.push(src.issue(at, `cannot read hosts file ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`));
+    return [];
+  }
+  const hosts: string[] = [];
+  text.split(/\r?\n/).forEach((raw, n) => {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (!line) return;
+    if (!HOST_RE.test(line)) {
+      issues.push({ file, line: n + 1, column: raw.indexOf(line) + 1, path: '', message: `${quote(line)} is not a host name (one host a line)` });
+    } else hosts.push(line);
+  });
+  return hosts;
+}
+
+/** A host listed in two groups that run the same image is ambiguous. */
+function checkHostsOnce(fleet: Record<string, Group>, src: SourceFile, issues: SpecIssue[]): void {
+  const seen = new Map<string, string>();
+  const reported = new Set<string>();
+  for (const g of Object.values(fleet)) {
+    for (const image of g.images) {
+      for (const h of g.hosts) {
+        const key = `${image}\u0000${h}`;
+        const other = seen.get(key);
+        if (other !== undefined && other !== g.id) {
+          if (reported.has(`${g.id}\u0000${h}`)) continue;
+          reported.add(`${g.id}\u0000${h}`);
+          issues.push(src.issue(['fleet', g.id], `host ${quote(h)} is also in group ${quote(other)} and both run image ${quote(image)}; a host belongs to one group per image`, true));
+        } else seen.set(key, g.id);
+      }
+    }
+  }
+}

@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { SpecIssue } from '../errors.js';
+import { quote, type KeyPath, type SourceFile } from './source.js';
+
+/** schemas/ sits at the package root, beside dist/ and src/. */
+export function schemaPath(name: string): string {
+  return fileURLToPath(new URL(`../../schemas/${name}`, import.meta.url));
+}
+
+const compiled = new Map<string, ValidateFunction>();
+
+export function validator(name: string): ValidateFunction {
+  let v = compiled.get(name);
+  if (!v) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true });
+    v = ajv.compile(JSON.parse(readFileSync(schemaPath(name), 'utf8')) as object);
+    compiled.set(name, v);
+  }
+  return v;
+}
+
+/** Validate `value` against a schema in schemas/ and turn ajv's errors into located issues. */
+export function schemaIssues(name: string, value: unknown, src: SourceFile): SpecIssue[] {
+  const validate = validator(name);
+  if (validate(value)) return [];
+  const out: SpecIssue[] = [];
+  const seen = new Set<string>();
+  for (const e of validate.errors ?? []) {
+    // The branches of a oneOf report their own `required` errors; the oneOf error says it better.
+    if (/\/oneOf\/\d+\//.test(e.schemaPath)) continue;
+    // propertyNames reports once for the name and once for the object; keep the named one.
+    if (e.keyword === 'propertyNames') continue;
+    const issue = toIssue(e, value, src);
+    const key = `${issue.path}|${issue.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(issue);
+    }
+  }
+  return out;
+}
+
+function pointerToPath(pointer: string): (string | number)[] {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function valueAt(root: unknown, path: KeyPath): unknown {
+  let v = root;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[String(k)] : undefined;
+  return v;
+}
+
+function toIssue(e: ErrorObject, root: unknown, src: SourceFile): SpecIssue {
+  const path = pointerToPath(e.instancePath);
+  const value = valueAt(root, path);
+  const p = e.params as Record<string, unknown>;
+  const propertyName = (e as ErrorObject & { propertyName?: string }).propertyName;
+  if (propertyName !== undefined) {
+    const where = [...path, propertyName];
+    const what = path[0] === 'images' ? 'image id' : path[0] === 'fleet' ? 'group id' : 'key';
+    const rule = path[0] === 'registries' ? 'must be host[:port] as written in refs' : 'must be lowercase letters, digits, "-", "_" or "." and start with a letter or digit';
+    return src.issue(where, `${what} ${quote(propertyName)} ${rule}`, true);
+  }
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      const hint = suggest(key, Object.keys((e.parentSchema as { properties?: object }).properties ?? {}));
+      return src.issue([...path, key], `unknown key ${quote(key)}${hint ? ` (did you mean ${quote(hint)}?)` : ''}`, true);
+    }
+    case 'required':
+      return src.issue(path, `missing required key ${quote(p.missingProperty)}`, true);
+    case 'type':
+      return src.issue(path, `must be ${article(String(p.type))}, got ${quote(value)}`);
+    case 'enum':
+      return src.issue(path, `${quote(value)} is not one of ${(p.allowedValues as unknown[]).map((v) => quote(v)).join(', ')}`);
+    case 'const':
+      return src.issue(path, `${quote(value)} is not supported; the only value is ${quote(p.allowedValue)}`);
+    case 'oneOf':
+      return src.issue(path, oneOfMessage(value), true);
+    case 'dependentRequired':
+      return src.issue([...path, String(p.property)], `${quote(p.property)} needs ${quote(p.missingProperty)}`, true);
+    case 'minProperties':
+      return src.issue(path, `needs at least ${String(p.limit)} entr${p.limit === 1 ? 'y' : 'ies'}`, true);
+    case 'uniqueItems': {
+      const dup = Math.max(Number(p.i), Number(p.j));
+      return src.issue([...path, dup], `duplicate entry ${quote(valueAt(root, [...path, dup]))}`);
+    }
+    case 'pattern':
+      return src.issue(path, `${quote(value)} is not valid (${patternHint(path)})`);
+    case 'minLength':
+      return src.issue(path, 'must not be empty');
+    case 'minimum':
+    case 'maximum':
+      return src.issue(path, `${quote(value)} ${e.message ?? 'is out of range'}`);
+    default:
+      return src.issue(path, `${quote(value)} ${e.message ?? 'is invalid'}`);
+  }
+}
+
+function oneOfMessage(value: unknown): string {
+  const keys = value && typeof value === 'object' ? Object.keys(value) : [];
+  const pair = keys.includes('arch') || keys.includes('platform') || keys.includes('hosts') || keys.includes('hostsFile')
+    ? ['arch', 'platform']
+    : ['tag', 'track'];
+  const [a, b] = pair as [string, string];
+  const both = keys.includes(a) && keys.includes(b);
+  return both
+    ? `has both ${quote(a)} and ${quote(b)}; set exactly one`
+    : `needs one of ${quote(a)} or ${quote(b)}`;
+}
+
+function patternHint(path: KeyPath): string {
+  const last = path[path.length - 1];
+  if (last === 'tag') return 'a tag is up to 128 of A-Z a-z 0-9 _ . - and cannot start with . or -';
+  return 'see schemas/lg-pins.schema.json';
+}
+
+function article(type: string): string {
+  const t = type.replace(/,/g, ' or ');
+  return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
+}
+
+/** The closest known key within edit distance 2, for "did you mean" hints. */
+export function suggest(key: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const d = distance(key, k);
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}

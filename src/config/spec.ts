@@ -1,0 +1,49 @@
+import type { Platform } from '../platform.js';
+import type { ImageRef } from '../reference.js';
+import type { Cadence, OnMissing, RegistrySettings } from './types.js';
+
+/** Where an image's content comes from. */
+export type SourceRef =
+  | { kind: 'registry'; ref: ImageRef }
+  | { kind: 'layout'; dir: string; repo?: string };
+
+/** One image of the loaded spec, with its reference parsed. */
+export interface Image {
+  id: string;
+  /** The ref exactly as written in the spec. */
+  ref: string;
+  source: SourceRef;
+  tag?: string;
+  track?: string;
+  cadence: Cadence;
+  prerelease: boolean;
+  /** Keyed by platform key (os/arch[/variant], normalized). */
+  notes: Record<string, string>;
+  verify?: { cosign?: { key: string } };
+}
+
+export interface Group {
+  id: string;
+  /** What the spec said: `arch: armv7l` or `platform: linux/arm/v7`. */
+  wants: { arch: string } | { platform: string };
+  platform: Platform;
+  /** Normalized key, e.g. linux/arm/v7. */
+  platformKey: string;
+  hosts: string[];
+  /** Image ids this group runs, in spec order. */
+  images: string[];
+  onMissing: OnMissing;
+}
+
+/** A validated spec, ready for planning. */
+export interface Spec {
+  /** Absolute path of the spec file. */
+  file: string;
+  /** Directory of the spec; relative paths in it are resolved from here. */
+  dir: string;
+  /** Absolute path of the lock beside the spec. */
+  lockFile: string;
+  registries: Record<string, RegistrySettings>;
+  images: Record<string, Image>;
+  fleet: Record<string, Group>;
+}

@@ -1,0 +1,52 @@
+/**
+ * Types of the spec as schemas/lg-pins.schema.json describes it. The schema is the source of
+ * truth: test/unit/schema-drift.test.ts fails when these key lists and the schema disagree.
+ */
+export interface RegistrySettings {
+  insecure?: boolean;
+  concurrency?: number;
+  mirrors?: string[];
+}
+
+export type Cadence = 'patch' | 'minor' | 'major';
+export type OnMissing = 'fail' | 'hold';
+
+export interface ImageSpec {
+  ref: string;
+  tag?: string;
+  track?: string;
+  cadence?: Cadence;
+  prerelease?: boolean;
+  notes?: Record<string, string>;
+  verify?: { cosign?: { key: string } };
+}
+
+export interface GroupSpec {
+  arch?: string;
+  platform?: string;
+  hosts?: string[];
+  hostsFile?: string;
+  images?: string[];
+  onMissing?: OnMissing;
+}
+
+/** The spec file as written (after schema validation). */
+export interface SpecFile {
+  $schema?: string;
+  version: 1;
+  registries?: Record<string, RegistrySettings>;
+  images: Record<string, ImageSpec>;
+  fleet?: Record<string, GroupSpec>;
+}
+
+/** Key lists checked against the schema; `satisfies` keeps them complete and exact. */
+export const SPEC_KEYS = {
+  root: { $schema: true, version: true, registries: true, images: true, fleet: true } satisfies Record<keyof SpecFile, true>,
+  registry: { insecure: true, concurrency: true, mirrors: true } satisfies Record<keyof RegistrySettings, true>,
+  image: {
+    ref: true, tag: true, track: true, cadence: true, prerelease: true, notes: true, verify: true,
+  } satisfies Record<keyof ImageSpec, true>,
+  group: {
+    arch: true, platform: true, hosts: true, hostsFile: true, images: true, onMissing: true,
+  } satisfies Record<keyof GroupSpec, true>,
+} as const;

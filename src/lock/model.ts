@@ -1,0 +1,49 @@
+import type { Digest } from '../digest.js';
+
+/** One platform of a locked tag. */
+export interface LockPlatform {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+}
+
+/** What one tracked tag resolved to. */
+export interface LockImage {
+  ref: string;
+  tag: string;
+  /** The index digest for a multi-arch tag, the manifest digest for a single-platform tag. */
+  digest: Digest;
+  mediaType: string;
+  /** Keyed os/arch[/variant]. */
+  platforms: Record<string, LockPlatform>;
+}
+
+/** Which digest a fleet group runs for one image. */
+export interface FleetPin {
+  platform: string;
+  digest: Digest;
+  /** Set when the group is held back: the tag it still runs. */
+  tag?: string;
+  /** Set when the group is held back: why. */
+  held?: string;
+}
+
+export interface Lock {
+  lockVersion: 1;
+  images: Record<string, LockImage>;
+  /** group id → image id → pin. */
+  fleet: Record<string, Record<string, FleetPin>>;
+}
+
+export const LOCK_VERSION = 1;
+
+export function emptyLock(): Lock {
+  return { lockVersion: 1, images: {}, fleet: {} };
+}
+
+export const LOCK_KEYS = {
+  root: { lockVersion: true, images: true, fleet: true } satisfies Record<keyof Lock, true>,
+  image: { ref: true, tag: true, digest: true, mediaType: true, platforms: true } satisfies Record<keyof LockImage, true>,
+  platform: { digest: true, mediaType: true, size: true } satisfies Record<keyof LockPlatform, true>,
+  pin: { platform: true, digest: true, tag: true, held: true } satisfies Record<keyof FleetPin, true>,
+} as const;

@@ -1,0 +1,235 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import { computeDigest, digestAlgorithm, isDigest, type Digest } from '../digest.js';
+import { IntegrityError, RegistryError } from '../errors.js';
+import type { RegistrySettings } from '../config/types.js';
+import { isLoopbackHost, registryApiHost } from '../reference.js';
+import { parseChallenges, parseTokenResponse, TokenCache } from './auth.js';
+import { dockerConfigStore, type CredentialStore, type Credentials } from './credentials.js';
+import { Http, DEFAULT_POLICY, type HttpPolicy, type HttpResponse } from './http.js';
+import { bareMediaType, MANIFEST_ACCEPT } from './manifest.js';
+import type { ContentSource, FetchedManifest } from './source.js';
+
+export interface ClientOptions {
+  registries?: Record<string, RegistrySettings>;
+  credentials?: CredentialStore;
+  policy?: Partial<HttpPolicy>;
+  /** Parallel requests per registry when the spec sets none. */
+  defaultConcurrency?: number;
+  /** Called for each HTTP exchange (method, URL, status); never given headers, so no secret can leak. */
+  onRequest?: (event: { method: string; url: string; status: number }) => void;
+}
+
+export const MANIFEST_LIMIT = 4 * 1024 * 1024;
+const BLOB_LIMIT = 16 * 1024 * 1024;
+const MAX_TAG_PAGES = 1000;
+
+type AuthState = { scheme: 'none' } | { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service?: string };
+
+/**
+ * One client per run: the HTTP policy, a p-limit per registry, one in-flight request per URL,
+ * and a token cache per realm and scope. `source(host)` gives a ContentSource for one registry.
+ */
+export class RegistryClient {
+  private readonly http: Http;
+  private readonly limits = new Map<string, LimitFunction>();
+  private readonly inflight = new Map<string, Promise<HttpResponse>>();
+  private readonly auth = new Map<string, AuthState>();
+  private readonly tokens = new TokenCache();
+  private readonly credentials: CredentialStore;
+
+  constructor(private readonly opts: ClientOptions = {}) {
+    this.http = new Http({ ...DEFAULT_POLICY, ...opts.policy });
+    this.credentials = opts.credentials ?? dockerConfigStore();
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
+
+  source(registry: string): ContentSource {
+    return new RemoteSource(this, registry);
+  }
+
+  baseUrl(registry: string): string {
+    const settings = this.opts.registries?.[registry];
+    const insecure = settings?.insecure ?? isLoopbackHost(registry);
+    return `${insecure ? 'http' : 'https'}://${registryApiHost(registry)}`;
+  }
+
+  private limit(registry: string): LimitFunction {
+    let l = this.limits.get(registry);
+    if (!l) {
+      l = pLimit(this.opts.registries?.[registry]?.concurrency ?? this.opts.defaultConcurrency ?? 8);
+      this.limits.set(registry, l);
+    }
+    return l;
+  }
+
+  /** An authenticated request to the registry API, deduplicated while in flight. */
+  request(registry: string, repo: string, path: string, init: { method?: 'GET' | 'HEAD'; accept?: string; maxBytes?: number }): Promise<HttpResponse> {
+    const url = `${this.baseUrl(registry)}${path}`;
+    const key = `${init.method ?? 'GET'} ${url} ${init.accept ?? ''}`;
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = this.limit(registry)(() => this.authorized(registry, repo, url, init)).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+    }
+    return p;
+  }
+
+  private async authorized(registry: string, repo: string, url: string, init: { method?: 'GET' | 'HEAD'; accept?: string; maxBytes?: number }): Promise<HttpResponse> {
+    const scope = `repository:${repo}:pull`;
+    const send = async (authorization?: string) => {
+      const headers: Record<string, string> = {};
+      if (init.accept) headers.accept = init.accept;
+      if (authorization) headers.authorization = authorization;
+      const res = await this.http.send(url, { method: init.method ?? 'GET', headers, maxBytes: init.maxBytes, registry });
+      this.opts.onRequest?.({ method: init.method ?? 'GET', url, status: res.status });
+      return res;
+    };
+    let res = await send(await this.authorization(registry, scope, false));
+    for (let retry = 0; res.status === 401 && retry < 2; retry++) {
+      const header = res.headers['www-authenticate'];
+      const challenges = header ? parseChallenges(header) : [];
+      const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+      const basic = challenges.find((c) => c.scheme === 'basic');
+      if (bearer) {
+        const state: AuthState = { scheme: 'bearer', realm: bearer.params.realm!, ...(bearer.params.service ? { service: bearer.params.service } : {}) };
+        this.auth.set(registry, state);
+        res = await send(await this.authorization(registry, bearer.params.scope ?? scope, retry > 0 || bearer.params.error === 'invalid_token'));
+      } else if (basic && this.credentials(registry) && this.auth.get(registry)?.scheme !== 'basic') {
+        this.auth.set(registry, { scheme: 'basic' });
+        res = await send(await this.authorization(registry, scope, false));
+      } else break;
+    }
+    if (res.status === 401 || res.status === 403) {
+      const has = this.credentials(registry) !== undefined;
+      throw new RegistryError(
+        `registry ${registry}: access to ${repo} denied (HTTP ${res.status})${has ? '; check the credentials for it in your Docker config' : '; no credentials found for it (docker login, or $DOCKER_CONFIG/config.json)'}`,
+        { registry, status: res.status },
+      );
+    }
+    return res;
+  }
+
+  private async authorization(registry: string, scope: string, fresh: boolean): Promise<string | undefined> {
+    const state = this.auth.get(registry) ?? { scheme: 'none' };
+    if (state.scheme === 'none') return undefined;
+    const creds = this.credentials(registry);
+    if (state.scheme === 'basic') return creds ? basicAuth(creds) : undefined;
+    const scopes = scope.split(' ').filter(Boolean);
+    const key = TokenCache.key(state.realm, state.service, scopes);
+    if (fresh) this.tokens.invalidate(key);
+    const token = await this.tokens.get(key, () => this.fetchToken(registry, state, scopes, creds));
+    return `Bearer ${token}`;
+  }
+
+  private async fetchToken(registry: string, state: { realm: string; service?: string }, scopes: string[], creds?: Credentials) {
+    let realm: URL;
+    try {
+      realm = new URL(state.realm);
+    } catch {
+      throw new RegistryError(`registry ${registry}: its token realm ${JSON.stringify(state.realm)} is not a URL`, { registry });
+    }
+    const insecureOk = this.baseUrl(registry).startsWith('http:') || isLoopbackHost(realm.host);
+    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && insecureOk)) {
+      throw new RegistryError(`registry ${registry}: refusing to send credentials to a non-HTTPS token realm ${realm.origin}`, { registry });
+    }
+    if (state.service) realm.searchParams.set('service', state.service);
+    for (const s of scopes) realm.searchParams.append('scope', s);
+    const headers: Record<string, string> = {};
+    if (creds) headers.authorization = basicAuth(creds);
+    const res = await this.http.send(realm.toString(), { headers, registry, maxBytes: 1024 * 1024 });
+    this.opts.onRequest?.({ method: 'GET', url: `${realm.origin}${realm.pathname}`, status: res.status });
+    if (res.status !== 200) {
+      throw new RegistryError(`registry ${registry}: token server ${realm.origin} answered HTTP ${res.status}${res.status === 401 ? ' (check the credentials for this registry)' : ''}`, { registry, status: res.status });
+    }
+    let parsed: ReturnType<typeof parseTokenResponse>;
+    try {
+      parsed = parseTokenResponse(JSON.parse(Buffer.from(res.bytes).toString('utf8')));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed) throw new RegistryError(`registry ${registry}: token server ${realm.origin} sent no token`, { registry, status: res.status });
+    return parsed;
+  }
+}
+
+function basicAuth(c: Credentials): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+}
+
+/** Registry errors carry the registry's own error code when its body is the JSON error shape. */
+export function registryErrorCode(res: HttpResponse): string | undefined {
+  try {
+    const body = JSON.parse(Buffer.from(res.bytes).toString('utf8')) as { errors?: Array<{ code?: string }> };
+    return body.errors?.[0]?.code;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The ContentSource for one remote registry. */
+class RemoteSource implements ContentSource {
+  constructor(
+    private readonly client: RegistryClient,
+    readonly name: string,
+  ) {}
+
+  async fetchManifest(repo: string, reference: string): Promise<FetchedManifest> {
+    const res = await this.client.request(this.name, repo, `/v2/${repo}/manifests/${reference}`, { accept: MANIFEST_ACCEPT, maxBytes: MANIFEST_LIMIT });
+    this.expectOk(res, repo, reference, 'manifest');
+    const byDigest = isDigest(reference);
+    const alg = byDigest ? digestAlgorithm(reference) : 'sha256';
+    const digest = computeDigest(res.bytes, alg);
+    if (byDigest && digest !== reference) {
+      throw new IntegrityError(`${this.name}/${repo}@${reference}: the registry served content that hashes to ${digest}; refusing to pin it`);
+    }
+    const dcd = res.headers['docker-content-digest'];
+    if (dcd && isDigest(dcd) && digestAlgorithm(dcd) === alg && dcd !== digest) {
+      throw new IntegrityError(`${this.name}/${repo}:${reference}: Docker-Content-Digest says ${dcd} but the body hashes to ${digest}; refusing to pin it`);
+    }
+    return { bytes: res.bytes, digest, contentType: bareMediaType(res.headers['content-type']) };
+  }
+
+  async headManifest(repo: string, tag: string): Promise<Digest | undefined> {
+    const res = await this.client.request(this.name, repo, `/v2/${repo}/manifests/${tag}`, { method: 'HEAD', accept: MANIFEST_ACCEPT });
+    if (res.status === 404) this.expectOk(res, repo, tag, 'manifest');
+    const dcd = res.headers['docker-content-digest'];
+    return res.status === 200 && dcd && isDigest(dcd) ? dcd : undefined;
+  }
+
+  async fetchBlob(repo: string, digest: Digest, expected?: { size: number }): Promise<Uint8Array> {
+    const res = await this.client.request(this.name, repo, `/v2/${repo}/blobs/${digest}`, { maxBytes: Math.min(BLOB_LIMIT, expected?.size ?? BLOB_LIMIT) });
+    this.expectOk(res, repo, digest, 'blob');
+    const actual = computeDigest(res.bytes, digestAlgorithm(digest));
+    if (actual !== digest) throw new IntegrityError(`${this.name}/${repo}: blob ${digest} hashes to ${actual}; refusing it`);
+    return res.bytes;
+  }
+
+  async listTags(repo: string): Promise<string[]> {
+    const tags: string[] = [];
+    let path: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+    for (let page = 0; path; page++) {
+      if (page >= MAX_TAG_PAGES) throw new RegistryError(`registry ${this.name}: tag list of ${repo} has more than ${MAX_TAG_PAGES} pages; giving up`, { registry: this.name });
+      const res = await this.client.request(this.name, repo, path, { maxBytes: MANIFEST_LIMIT });
+      this.expectOk(res, repo, 'tags/list', 'tag list');
+      const body = JSON.parse(Buffer.from(res.bytes).toString('utf8')) as { tags?: unknown };
+      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(res.headers.link ?? '')?.[1];
+      path = next ? (() => { const u = new URL(next, this.client.baseUrl(this.name)); return `${u.pathname}${u.search}`; })() : undefined;
+    }
+    return [...new Set(tags)];
+  }
+
+  private expectOk(res: HttpResponse, repo: string, reference: string, what: string): void {
+    if (res.status === 200) return;
+    const code = registryErrorCode(res);
+    const status = `HTTP ${res.status}${code ? ` ${code}` : ''}`;
+    if (res.status === 404) {
+      const thing = what === 'manifest' && !isDigest(reference) ? `tag ${JSON.stringify(reference)}` : `${what} ${reference}`;
+      throw new RegistryError(`${thing} not found in ${this.name}/${repo} (${status})`, { registry: this.name, status: res.status });
+    }
+    throw new RegistryError(`registry ${this.name}: ${what} ${repo}:${reference} failed (${status})`, { registry: this.name, status: res.status });
+  }
+}

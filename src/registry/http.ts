@@ -1,0 +1,155 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import { RegistryError } from '../errors.js';
+import { USER_AGENT } from '../version.js';
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Empty for HEAD. */
+  bytes: Uint8Array;
+  /** Final URL after redirects. */
+  url: string;
+}
+
+export interface HttpOptions {
+  method?: 'GET' | 'HEAD';
+  headers?: Record<string, string>;
+  /** Refuse bodies larger than this, before reading them whole. */
+  maxBytes?: number;
+  /** For messages. */
+  registry: string;
+}
+
+export interface HttpPolicy {
+  /** Per-request timeout for headers and body, in ms. */
+  timeoutMs: number;
+  /** Attempts for 429, 5xx and connection failures. */
+  attempts: number;
+  /** Cap on one Retry-After wait, in ms. */
+  maxRetryAfterMs: number;
+  /** Base backoff, in ms (doubled each attempt, with jitter). */
+  backoffMs: number;
+}
+
+export const DEFAULT_POLICY: HttpPolicy = { timeoutMs: 15_000, attempts: 3, maxRetryAfterMs: 10_000, backoffMs: 250 };
+
+const MAX_REDIRECTS = 5;
+
+/**
+ * HTTP for registries: keep-alive connection pool, timeouts, bounded retries with backoff,
+ * redirects followed by hand so that `Authorization` never crosses to another host, and
+ * bodies read with a size cap.
+ */
+export class Http {
+  readonly agent: Dispatcher;
+
+  constructor(
+    readonly policy: HttpPolicy = DEFAULT_POLICY,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      headersTimeout: policy.timeoutMs,
+      bodyTimeout: policy.timeoutMs,
+      connect: { timeout: policy.timeoutMs },
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** One logical request: retried on 429, 5xx and connection failures; redirects followed. */
+  async send(url: string, opts: HttpOptions): Promise<HttpResponse> {
+    let lastError: unknown;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.follow(url, opts);
+        if ((res.status === 429 || res.status >= 500) && attempt < this.policy.attempts) {
+          await this.sleep(this.delay(attempt, res.headers['retry-after']));
+          continue;
+        }
+        return res;
+      } catch (e) {
+        if (e instanceof RegistryError) throw e;
+        lastError = e;
+        if (attempt >= this.policy.attempts) break;
+        await this.sleep(this.delay(attempt));
+      }
+    }
+    throw new RegistryError(`cannot reach registry ${opts.registry}: ${describeNetworkError(lastError)}`, { registry: opts.registry, cause: lastError });
+  }
+
+  private delay(attempt: number, retryAfter?: string): number {
+    if (retryAfter) {
+      const secs = Number(retryAfter);
+      const ms = Number.isFinite(secs) ? secs * 1000 : Date.parse(retryAfter) - Date.now();
+      if (Number.isFinite(ms)) return Math.min(Math.max(ms, 0), this.policy.maxRetryAfterMs);
+    }
+    const base = this.policy.backoffMs * 2 ** (attempt - 1);
+    return base / 2 + Math.random() * base;
+  }
+
+  private async follow(url: string, opts: HttpOptions): Promise<HttpResponse> {
+    let current = new URL(url);
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...opts.headers };
+    for (let hop = 0; ; hop++) {
+      const res = await request(current, { method: opts.method ?? 'GET', headers, dispatcher: this.agent });
+      const h = flatHeaders(res.headers);
+      if (res.statusCode >= 300 && res.statusCode < 400 && h.location) {
+        await res.body.dump();
+        if (hop >= MAX_REDIRECTS) throw new RegistryError(`registry ${opts.registry}: more than ${MAX_REDIRECTS} redirects from ${url}`, { registry: opts.registry, status: res.statusCode });
+        const next = new URL(h.location, current);
+        // Credentials are for the registry's origin only: never forward them to another host.
+        if (next.origin !== current.origin) delete headers.authorization;
+        current = next;
+        continue;
+      }
+      const bytes = opts.method === 'HEAD' ? new Uint8Array() : await readCapped(res.body, h, opts, current);
+      return { status: res.statusCode, headers: h, bytes, url: current.toString() };
+    }
+  }
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], h: Record<string, string>, opts: HttpOptions, url: URL): Promise<Uint8Array> {
+  const max = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+  const declared = Number(h['content-length']);
+  const tooBig = () => new RegistryError(`registry ${opts.registry}: ${url.pathname} is larger than the ${Math.round(max / 1024)} KiB limit; refused`, { registry: opts.registry });
+  if (Number.isFinite(declared) && declared > max) {
+    body.destroy();
+    throw tooBig();
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += (chunk as Buffer).length;
+    if (total > max) {
+      body.destroy();
+      throw tooBig();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+function flatHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+export function describeNetworkError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const code = (e as NodeJS.ErrnoException).code ?? (e.cause as NodeJS.ErrnoException | undefined)?.code;
+  const messages: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    ENOTFOUND: 'host not found',
+    EAI_AGAIN: 'DNS lookup failed',
+    UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for the response',
+    UND_ERR_BODY_TIMEOUT: 'timed out reading the response',
+    UND_ERR_CONNECT_TIMEOUT: 'timed out connecting',
+    UND_ERR_SOCKET: 'connection closed',
+  };
+  return code && messages[code] ? `${messages[code]} (${code})` : e.message;
+}

@@ -1,0 +1,29 @@
+import type { Digest } from '../digest.js';
+import type { Descriptor } from './manifest.js';
+
+/** A manifest as received: exact bytes, their computed digest and the media type served. */
+export interface FetchedManifest {
+  bytes: Uint8Array;
+  /** Computed by hashing `bytes`; already checked against the requested digest and the registry's header. */
+  digest: Digest;
+  /** Content-Type as served (parameters stripped), possibly empty. */
+  contentType: string;
+}
+
+/**
+ * Where image content comes from: a remote registry or an OCI image layout on disk.
+ * Implementations verify every digest they hand out (exit 4 through IntegrityError).
+ */
+export interface ContentSource {
+  /** For messages: registry host, or the layout directory. */
+  readonly name: string;
+  /** Fetch a manifest by tag or digest. A digest reference is verified against the bytes. */
+  fetchManifest(repo: string, reference: string): Promise<FetchedManifest>;
+  /** The digest a tag currently points at, when the source can tell cheaply (HEAD); undefined otherwise. */
+  headManifest?(repo: string, tag: string): Promise<Digest | undefined>;
+  /** Fetch a blob by digest, verified against it (and against `expected.size` when given). */
+  fetchBlob(repo: string, digest: Digest, expected?: Pick<Descriptor, 'size'>): Promise<Uint8Array>;
+  /** Every tag of the repository. */
+  listTags(repo: string): Promise<string[]>;
+  close?(): Promise<void>;
+}
