@@ -4,7 +4,7 @@ import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { SpecError, type SpecIssue } from '../errors.js';
 import { applyRules } from './rules.js';
 import { schemaIssues } from './schema.js';
-import { SourceFile } from './source.js';
+import { quote, SourceFile } from './source.js';
 import type { Spec } from './spec.js';
 import type { SpecFile } from './types.js';
 
@@ -72,12 +72,17 @@ export function parseSpec(text: string, file: string): Spec {
   const syntax = src.syntaxIssues();
   if (syntax.length) throw new SpecError(syntax);
   const raw = src.value();
-  if (raw === null || raw === undefined) throw new SpecError([{ file, path: '', message: 'the spec is empty; it needs at least `version: 1` and `images:`' }]);
+  if (raw === null || raw === undefined) {
+    const message = src.base.length
+      ? `${quote(MODULE_NAME)} is ${raw === null ? 'empty' : 'missing'}; it needs at least \`version: 1\` and \`images:\``
+      : 'the spec is empty; it needs at least `version: 1` and `images:`';
+    throw new SpecError([{ file, line: 1, column: 1, ...src.locate([], true), path: '', message }]);
+  }
   const issues: SpecIssue[] = schemaIssues('lg-pins.schema.json', raw, src);
   // Cross-field rules run on what is well-formed, so that all problems are reported at once.
   const { spec, issues: ruleIssues } = applyRules(sanitize(raw), src, file);
   issues.push(...ruleIssues);
-  if (issues.length) throw new SpecError(sortIssues(issues));
+  if (issues.length) throw new SpecError(sortIssues(issues, file));
   return spec;
 }
 
@@ -98,6 +103,9 @@ function sanitize(raw: unknown): SpecFile {
   return { ...(r as object), version: 1, registries: obj(r.registries), images, fleet } as SpecFile;
 }
 
-function sortIssues(issues: SpecIssue[]): SpecIssue[] {
-  return [...issues].sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+/** The spec's own issues first, in line order; then those of other files (hosts files) as met. */
+function sortIssues(issues: SpecIssue[], specFile: string): SpecIssue[] {
+  const files = [specFile, ...new Set(issues.map((i) => i.file))];
+  const rank = (f: string) => files.indexOf(f);
+  return [...issues].sort((a, b) => rank(a.file) - rank(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 }

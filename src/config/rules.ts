@@ -25,11 +25,13 @@ export function applyRules(raw: SpecFile, src: SourceFile, specFile: string): { 
   }
   const fleet: Record<string, Group> = {};
   const imageIds = Object.keys(raw.images ?? {});
+  // Every group's hosts and images, even a group with a bad platform, so that a host in two groups is reported at once.
+  const members: Member[] = [];
   for (const [id, g] of Object.entries(raw.fleet ?? {})) {
-    const group = checkGroup(id, g, imageIds, src, dir, issues);
+    const group = checkGroup(id, g, imageIds, src, dir, issues, members);
     if (group) fleet[id] = group;
   }
-  checkHostsOnce(fleet, src, issues);
+  checkHostsOnce(members, src, issues);
   const spec: Spec = {
     file: specFile,
     dir,
@@ -44,7 +46,7 @@ export function applyRules(raw: SpecFile, src: SourceFile, specFile: string): { 
 function checkImage(id: string, img: ImageSpec, src: SourceFile, dir: string, issues: SpecIssue[]): Image | undefined {
   const at = ['images', id];
   let source: SourceRef | undefined;
-  if (typeof img.ref === 'string') {
+  if (typeof img.ref === 'string' && img.ref !== '') {
     const r = parseSourceRef(img.ref, dir);
     if (typeof r === 'string') issues.push(src.issue([...at, 'ref'], `${quote(img.ref)}: ${r}`));
     else source = r;
@@ -57,7 +59,7 @@ function checkImage(id: string, img: ImageSpec, src: SourceFile, dir: string, is
     try {
       notes[platformKey(parsePlatform(k))] = v;
     } catch (e) {
-      issues.push(src.issue([...at, 'notes', k], `${quote(k)} is not a platform: ${(e as Error).message}`, true));
+      issues.push(src.issue([...at, 'notes', k], `${quote(k)} is not a platform: ${platformProblem(e, k)}`, true));
     }
   }
   if (img.verify?.cosign?.key && !existsSync(resolve(dir, img.verify.cosign.key))) {
@@ -85,7 +87,10 @@ export function parseSourceRef(ref: string, specDir: string): SourceRef | string
   try {
     return { kind: 'registry', ref: parseRepository(ref) };
   } catch (e) {
-    return (e as Error).message;
+    // The caller quotes the ref; drop ReferenceError's own `invalid image reference "<ref>": ` prefix.
+    const message = (e as Error).message;
+    const prefix = `invalid image reference "${ref}": `;
+    return message.startsWith(prefix) ? message.slice(prefix.length) : message;
   }
 }
 
@@ -112,20 +117,21 @@ function checkGroup(
   src: SourceFile,
   dir: string,
   issues: SpecIssue[],
+  members: Member[],
 ): Group | undefined {
   const at = ['fleet', id];
   let platform: Platform | undefined;
   if (typeof g.arch === 'string') {
     platform = unameToPlatform(g.arch);
-    if (!platform) {
+    if (!platform && g.arch !== '') {
       const hint = suggest(g.arch, [...UNAME_MACHINES]);
       issues.push(src.issue([...at, 'arch'], `${quote(g.arch)} is not a known \`uname -m\` value${hint ? ` (did you mean ${quote(hint)}?)` : ''}; known: ${UNAME_MACHINES.join(', ')}; or use platform: os/arch[/variant]`));
     }
-  } else if (typeof g.platform === 'string') {
+  } else if (typeof g.platform === 'string' && g.platform !== '') {
     try {
       platform = parsePlatform(g.platform);
     } catch (e) {
-      issues.push(src.issue([...at, 'platform'], `${quote(g.platform)} is not a valid platform: ${(e as Error).message}`));
+      issues.push(src.issue([...at, 'platform'], `${quote(g.platform)} is not a valid platform: ${platformProblem(e, g.platform)}`));
     }
   }
   const images = g.images ?? imageIds;
@@ -141,7 +147,8 @@ function checkGroup(
     if (!HOST_RE.test(h)) issues.push(src.issue([...at, 'hosts', i], `${quote(h)} is not a host name`));
     else hosts.add(h);
   });
-  if (typeof g.hostsFile === 'string') readHostsFile(resolve(dir, g.hostsFile), [...at, 'hostsFile'], src, issues).forEach((h) => hosts.add(h));
+  if (typeof g.hostsFile === 'string' && g.hostsFile !== '') readHostsFile(resolve(dir, g.hostsFile), [...at, 'hostsFile'], src, issues).forEach((h) => hosts.add(h));
+  members.push({ id, hosts: [...hosts], images: images.filter((i) => imageIds.includes(i)) });
   if (!platform) return undefined;
   const wants = g.arch !== undefined ? { arch: g.arch } : { platform: g.platform ?? '' };
   return {
@@ -155,6 +162,13 @@ function checkGroup(
   };
 }
 
+/** PlatformError's message without its own `invalid platform "<s>": ` prefix (the caller quotes the value). */
+function platformProblem(e: unknown, s: string): string {
+  const message = (e as Error).message;
+  const prefix = `invalid platform "${s}": `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
+}
+
 /** One host a line; blank lines and `#` comments are skipped. Problems name the inventory file and line. */
 export function readHostsFile(file: string, at: (string | number)[], src: SourceFile, issues: SpecIssue[]): string[] {
   let text: string;
@@ -162,7 +176,7 @@ export function readHostsFile(file: string, at: (string | number)[], src: Source
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    issues.push(src.issue(at, `cannot read hosts file ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`));
+    issues.push(src.issue(at, `cannot read hosts file ${quote(file)}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`));
     return [];
   }
   const hosts: string[] = [];
@@ -177,10 +191,16 @@ export function readHostsFile(file: string, at: (string | number)[], src: Source
 }
 
 /** A host listed in two groups that run the same image is ambiguous. */
-function checkHostsOnce(fleet: Record<string, Group>, src: SourceFile, issues: SpecIssue[]): void {
+interface Member {
+  id: string;
+  hosts: string[];
+  images: string[];
+}
+
+function checkHostsOnce(members: Member[], src: SourceFile, issues: SpecIssue[]): void {
   const seen = new Map<string, string>();
   const reported = new Set<string>();
-  for (const g of Object.values(fleet)) {
+  for (const g of members) {
     for (const image of g.images) {
       for (const h of g.hosts) {
         const key = `${image}\u0000${h}`;

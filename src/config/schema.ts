@@ -27,7 +27,10 @@ export function schemaIssues(name: string, value: unknown, src: SourceFile): Spe
   if (validate(value)) return [];
   const out: SpecIssue[] = [];
   const seen = new Set<string>();
+  // A value of the wrong type is reported once, as such: not also as an object lacking keys.
+  const wrongType = new Set((validate.errors ?? []).filter((e) => e.keyword === 'type').map((e) => e.instancePath));
   for (const e of validate.errors ?? []) {
+    if (e.keyword !== 'type' && wrongType.has(e.instancePath) && (e as ErrorObject & { propertyName?: string }).propertyName === undefined) continue;
     // The branches of a oneOf report their own `required` errors; the oneOf error says it better.
     if (/\/oneOf\/\d+\//.test(e.schemaPath)) continue;
     // propertyNames reports once for the name and once for the object; keep the named one.
@@ -65,7 +68,11 @@ function toIssue(e: ErrorObject, root: unknown, src: SourceFile): SpecIssue {
   if (propertyName !== undefined) {
     const where = [...path, propertyName];
     const what = path[0] === 'images' ? 'image id' : path[0] === 'fleet' ? 'group id' : 'key';
-    const rule = path[0] === 'registries' ? 'must be host[:port] as written in refs' : 'must be lowercase letters, digits, "-", "_" or "." and start with a letter or digit';
+    const rule = path[0] === 'registries'
+      ? 'must be host[:port] as written in refs'
+      : e.keyword === 'maxLength'
+        ? `is ${propertyName.length} characters long; at most ${String(p.limit)} are allowed`
+        : 'must be lowercase letters, digits, "-", "_" or "." and start with a letter or digit';
     return src.issue(where, `${what} ${quote(propertyName)} ${rule}`, true);
   }
   switch (e.keyword) {
@@ -76,8 +83,11 @@ function toIssue(e: ErrorObject, root: unknown, src: SourceFile): SpecIssue {
     }
     case 'required':
       return src.issue(path, `missing required key ${quote(p.missingProperty)}`, true);
-    case 'type':
-      return src.issue(path, `must be ${article(String(p.type))}, got ${quote(value)}`);
+    case 'type': {
+      // `tag: 1.10` is the number 1.1 to YAML; say how to keep it a string.
+      const hint = p.type === 'string' && (typeof value === 'number' || typeof value === 'boolean') ? ' (put it in quotes to make it a string)' : '';
+      return src.issue(path, `must be ${article(String(p.type))}, got ${quote(value)}${hint}`);
+    }
     case 'enum':
       return src.issue(path, `${quote(value)} is not one of ${(p.allowedValues as unknown[]).map((v) => quote(v)).join(', ')}`);
     case 'const':

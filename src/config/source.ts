@@ -1,5 +1,5 @@
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node, type Pair } from 'yaml';
-import type { SpecIssue } from '../errors.js';
+import { SpecError, type SpecIssue } from '../errors.js';
 
 export type KeyPath = ReadonlyArray<string | number>;
 
@@ -24,12 +24,53 @@ export class SourceFile {
   syntaxIssues(): SpecIssue[] {
     return this.doc.errors.map((e) => {
       const pos = this.lines.linePos(e.pos[0]);
-      return { file: this.file, line: pos.line, column: pos.col, path: '', message: firstLine(e.message) };
+      const at = { file: this.file, line: pos.line, column: pos.col };
+      if (e.code === 'DUPLICATE_KEY') {
+        // Name the key and where it sits, not just "Map keys must be unique".
+        const key = this.keyAt(e.pos[0]);
+        if (key) return { ...at, path: formatPath(key.path), message: `duplicate key ${quote(key.name)}; a key may appear only once in a mapping` };
+      }
+      if (e.code === 'MULTIPLE_DOCS') {
+        return { ...at, path: '', message: 'a second YAML document starts here ("---"); the file must hold exactly one document' };
+      }
+      // Quote the line yaml stopped at, so that the message shows what it could not read.
+      const near = (this.text.split(/\r?\n/)[pos.line - 1] ?? '').trim();
+      return { ...at, path: '', message: `${firstLine(e.message)}${near ? ` (at ${quote(near)})` : ''}` };
     });
   }
 
+  /** The map key that starts at `offset`: its name and key path (relative to base when inside it). */
+  private keyAt(offset: number): { name: string; path: KeyPath } | undefined {
+    const walk = (node: unknown, path: (string | number)[]): { name: string; path: KeyPath } | undefined => {
+      if (isMap(node)) {
+        for (const p of node.items) {
+          const name = isScalar(p.key) ? String(p.key.value) : undefined;
+          if (name !== undefined && isNode(p.key) && p.key.range?.[0] === offset) return { name, path: [...path, name] };
+          const hit = walk(p.value, [...path, name ?? '?']);
+          if (hit) return hit;
+        }
+      } else if (isSeq(node)) {
+        for (let i = 0; i < node.items.length; i++) {
+          const hit = walk(node.items[i], [...path, i]);
+          if (hit) return hit;
+        }
+      }
+      return undefined;
+    };
+    const hit = walk(this.doc.contents, []);
+    if (!hit) return undefined;
+    const inBase = this.base.every((k, i) => String(hit.path[i]) === String(k)) && hit.path.length > this.base.length;
+    return inBase ? { name: hit.name, path: hit.path.slice(this.base.length) } : hit;
+  }
+
   value(): unknown {
-    const whole: unknown = this.doc.toJS({ maxAliasCount: 100 });
+    let whole: unknown;
+    try {
+      whole = this.doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // yaml refuses alias expansions beyond maxAliasCount ("billion laughs"); that is bad input, not a crash.
+      throw new SpecError([{ file: this.file, line: 1, column: 1, path: '', message: `cannot expand the YAML aliases: ${(e as Error).message}` }], { cause: e });
+    }
     let v = whole;
     for (const k of this.base) v = isRecord(v) ? v[String(k)] : undefined;
     return v;

@@ -1,0 +1,101 @@
+import { relative } from 'node:path';
+import type { ImageOutcome } from '../plan/lock-plan.js';
+import type { ClientOptions } from '../registry/client.js';
+import { inspect } from '../run/inspect.js';
+import { lock } from '../run/lock.js';
+import { pins } from '../run/pins.js';
+import { colours, table, type Io } from './io.js';
+import type { GlobalOptions } from './main.js';
+import { reportError } from './main.js';
+
+const short = (d: string) => d.slice(0, 19);
+
+function clientOptions(o: GlobalOptions, io: Io): ClientOptions {
+  return o.verbose ? { onRequest: (e) => io.stderr.write(`${e.method} ${e.url} → ${e.status}\n`) } : {};
+}
+
+export async function runLock(o: GlobalOptions & { dryRun?: boolean }, io: Io): Promise<number> {
+  const c = colours(io, 'stderr');
+  const progress = io.stderr.isTTY && !o.json;
+  try {
+    const r = await lock({
+      cwd: io.cwd,
+      config: o.config,
+      dryRun: o.dryRun,
+      client: clientOptions(o, io),
+      callbacks: progress
+        ? {
+            onImageDone: (id: string, out: ImageOutcome) =>
+              io.stderr.write(out.ok ? `${c.green('✓')} ${id} ${out.resolution.tag} ${c.dim(short(out.resolution.digest))}\n` : `${c.red('✗')} ${id}\n`),
+          }
+        : {},
+    });
+    const file = relative(io.cwd, r.lockFile) || r.lockFile;
+    if (o.json) {
+      io.stdout.write(`${JSON.stringify({
+        lockFile: r.lockFile,
+        changed: r.changed,
+        written: r.written,
+        images: Object.fromEntries(Object.entries(r.lock.images).map(([id, i]) => [id, { tag: i.tag, digest: i.digest, platforms: Object.keys(i.platforms) }])),
+        held: Object.entries(r.lock.fleet).flatMap(([g, p]) => Object.entries(p).filter(([, pin]) => pin.held).map(([image, pin]) => ({ group: g, image, tag: pin.tag, reason: pin.held }))),
+        failures: r.failures.map((f) => ({ image: f.image, exitCode: f.error.exitCode, message: f.error.message })),
+      }, null, 2)}\n`);
+    } else {
+      for (const f of r.failures) io.stderr.write(`${c.red('error:')} ${f.image}: ${f.error.message}\n`);
+      for (const [g, p] of Object.entries(r.lock.fleet)) {
+        for (const [image, pin] of Object.entries(p)) if (pin.held) io.stderr.write(`${c.yellow('held:')} group ${g} stays on ${image} ${pin.tag}: ${pin.held}\n`);
+      }
+      const rows = Object.entries(r.lock.images).map(([id, i]) => [id, i.tag, short(i.digest), `${Object.keys(i.platforms).length} platforms`]);
+      const verb = r.written ? `wrote ${file}` : o.dryRun && r.changed ? `${file} would change (dry run)` : r.changed ? `${file} not written` : r.failures.length ? `${file} unchanged` : `${file} is up to date`;
+      io.stdout.write(`${verb}\n${rows.length ? table(rows, '  ') : ''}`);
+      if (r.failures.length) {
+        const n = r.failures.length;
+        io.stderr.write(`${n} image${n === 1 ? '' : 's'} failed; ${n === 1 ? 'its' : 'their'} previous pins are kept.\n`);
+      }
+    }
+    return r.exitCode;
+  } catch (e) {
+    return reportError(e, io, Boolean(o.verbose));
+  }
+}
+
+export async function runPins(o: GlobalOptions & { host?: string; group?: string; image?: string }, io: Io): Promise<number> {
+  try {
+    const rows = await pins({ cwd: io.cwd, config: o.config, host: o.host, group: o.group, image: o.image });
+    if (o.json) {
+      io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    } else if (o.image && (o.host || o.group)) {
+      // Scriptable: one reference a line.
+      for (const r of rows) io.stdout.write(`${r.reference}\n`);
+    } else {
+      const head = ['GROUP', 'IMAGE', 'PLATFORM', 'HOSTS', 'TAG', 'REFERENCE'];
+      const body = rows.map((r) => [r.group, r.image, r.platform, String(r.hosts.length), r.held ? `${r.tag} (held)` : r.tag, r.reference]);
+      io.stdout.write(table([head, ...body]));
+    }
+    return 0;
+  } catch (e) {
+    return reportError(e, io, Boolean(o.verbose));
+  }
+}
+
+export async function runInspect(ref: string, o: GlobalOptions, io: Io): Promise<number> {
+  try {
+    const r = await inspect(ref, { cwd: io.cwd, client: clientOptions(o, io) });
+    if (o.json) {
+      io.stdout.write(`${JSON.stringify({
+        reference: r.reference,
+        digest: r.digest,
+        mediaType: r.mediaType,
+        size: r.size,
+        platforms: r.platforms.map((p) => ({ platform: p.key, digest: p.digest, mediaType: p.mediaType, size: p.size })),
+      }, null, 2)}\n`);
+    } else {
+      const head = `${r.reference}\n  digest     ${r.digest}\n  mediaType  ${r.mediaType}\n  size       ${r.size}\n  platforms  ${r.platforms.length}\n`;
+      const rows = [['PLATFORM', 'DIGEST', 'MEDIA TYPE', 'SIZE'], ...r.platforms.map((p) => [p.key, p.digest, p.mediaType, String(p.size)])];
+      io.stdout.write(`${head}\n${table(rows, '  ')}`);
+    }
+    return 0;
+  } catch (e) {
+    return reportError(e, io, Boolean(o.verbose));
+  }
+}

@@ -1,0 +1,79 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, LgPinsError, SpecError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { colours, processIo, type Io } from './io.js';
+import { runInspect, runLock, runPins } from './commands.js';
+
+export interface GlobalOptions {
+  config?: string;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+/** The CLI: parse flags, run a command, render, and pick the exit code. Never calls process.exit. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = new Command()
+    .name('lg-pins')
+    .description('Pin multi-architecture container images for a heterogeneous fleet.')
+    .version(VERSION, '-V, --version')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride()
+    .showHelpAfterError('(run lg-pins --help for usage)');
+
+  const common = (cmd: Command) =>
+    cmd
+      .addOption(new Option('-c, --config <path>', 'the spec file (default: lg-pins.yaml, searched upward)'))
+      .option('--verbose', 'log each registry request to stderr')
+      .option('--json', 'print one JSON document on stdout');
+
+  common(program.command('lock'))
+    .description('resolve every image, apply fleet coverage, write lg-pins.lock.yaml')
+    .option('--dry-run', 'resolve and report, write nothing')
+    .action(async (o: GlobalOptions & { dryRun?: boolean }) => {
+      code = await runLock(o, io);
+    });
+
+  common(program.command('pins'))
+    .description('print pinned references from the lock (offline)')
+    .option('--host <host>', 'only this host')
+    .option('--group <group>', 'only this fleet group')
+    .option('--image <image>', 'only this image')
+    .action(async (o: GlobalOptions & { host?: string; group?: string; image?: string }) => {
+      code = await runPins(o, io);
+    });
+
+  common(program.command('inspect'))
+    .description("show a tag's index: platforms, digests, media types, sizes")
+    .argument('<ref>', 'registry/repository[:tag|@digest], or oci-layout://dir[:tag]')
+    .action(async (ref: string, o: GlobalOptions) => {
+      code = await runInspect(ref, o, io);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors are bad input.
+      return e.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+    }
+    return reportError(e, io, argv.includes('--verbose'));
+  }
+}
+
+/** The one top-level handler: a message, no stack trace (unless --verbose for an internal error). */
+export function reportError(e: unknown, io: Io, verbose: boolean): number {
+  const c = colours(io, 'stderr');
+  if (e instanceof SpecError && e.issues.length > 1) {
+    io.stderr.write(`${c.red('error:')} ${e.issues.length} problems:\n${e.message.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof LgPinsError) {
+    io.stderr.write(`${c.red('error:')} ${e.message}\n`);
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  io.stderr.write(`${c.red('lg-pins: internal error:')} ${err.message}\n${verbose ? `${err.stack ?? ''}\n` : 'Run with --verbose for details, and please report it.\n'}`);
+  return 70;
+}

@@ -1,0 +1,40 @@
+import { readFile } from 'node:fs/promises';
+import { schemaIssues } from '../config/schema.js';
+import { SourceFile } from '../config/source.js';
+import { SpecError } from '../errors.js';
+import type { Lock } from './model.js';
+
+/**
+ * Read and validate a lock file. A missing file is `undefined` (nothing locked yet); a broken
+ * one (hand-edited, truncated, wrong lockVersion, bad digests) is bad input, exit 2, with file,
+ * line and key path.
+ */
+export async function readLock(file: string): Promise<Lock | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SpecError(`${file}: cannot read the lock: ${(e as Error).message}`, { cause: e });
+  }
+  return parseLock(text, file);
+}
+
+export function parseLock(text: string, file: string): Lock {
+  const src = new SourceFile(file, text);
+  const syntax = src.syntaxIssues();
+  if (syntax.length) throw new SpecError(syntax.map((i) => ({ ...i, message: `${i.message} (the lock is damaged; restore it from git or delete it and run \`lg-pins lock\`)` })));
+  const value = src.value();
+  if (value === null || value === undefined) {
+    throw new SpecError([{ file, path: '', message: 'the lock is empty; restore it from git or delete it and run `lg-pins lock`' }]);
+  }
+  const version = (value as { lockVersion?: unknown }).lockVersion;
+  if (typeof version === 'number' && version !== 1) {
+    throw new SpecError([src.issue(['lockVersion'], `lockVersion ${version} is not supported by this lg-pins (it reads lockVersion 1); upgrade lg-pins or re-create the lock`)]);
+  }
+  const issues = schemaIssues('lg-pins.lock.schema.json', value, src);
+  if (issues.length) throw new SpecError(issues);
+  const lock = value as Lock;
+  lock.fleet ??= {};
+  return lock;
+}

@@ -1,0 +1,28 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Write a file atomically: a temporary file in the same directory, flushed to disk, then renamed
+ * over the target. Readers see the old file or the new one, never a half-written one; two
+ * concurrent writers leave one complete file.
+ */
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  const tmp = join(dirname(file), `.${basename(file)}.lg-pins-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const handle = await open(tmp, 'wx', 0o644);
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } catch (e) {
+    await handle.close();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await handle.close();
+  try {
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,106 @@
+import type { Group, Spec } from '../config/spec.js';
+import { CoverageError, type LgPinsError } from '../errors.js';
+import type { FleetPin, Lock, LockImage } from '../lock/model.js';
+import type { Resolution } from '../registry/resolve.js';
+import { parsePlatform, platformRank } from '../platform.js';
+import { coverage } from './coverage.js';
+
+/** The outcome of resolving one image: its resolution, or why it failed. */
+export type ImageOutcome = { ok: true; resolution: Resolution } | { ok: false; error: LgPinsError };
+
+export interface ImageFailure {
+  image: string;
+  error: LgPinsError;
+}
+
+export interface LockPlan {
+  lock: Lock;
+  failures: ImageFailure[];
+}
+
+/**
+ * Pure: (spec, previous lock, outcomes) → next lock and failures. An image that failed, or whose
+ * release cannot serve a group that must not be held, keeps its previous entry and pins exactly.
+ */
+export function planLock(spec: Spec, previous: Lock | undefined, outcomes: ReadonlyMap<string, ImageOutcome>): LockPlan {
+  const lock: Lock = { lockVersion: 1, images: {}, fleet: {} };
+  const failures: ImageFailure[] = [];
+  const groups = Object.values(spec.fleet);
+  for (const image of Object.values(spec.images)) {
+    const outcome = outcomes.get(image.id);
+    const users = groups.filter((g) => g.images.includes(image.id));
+    const planned = outcome?.ok ? planImage(image.id, image.ref, outcome.resolution, users, previous) : undefined;
+    if (planned && !(planned instanceof CoverageError)) {
+      lock.images[image.id] = planned.entry;
+      for (const [group, pin] of planned.pins) (lock.fleet[group] ??= {})[image.id] = pin;
+      continue;
+    }
+    const error = planned ?? (outcome && !outcome.ok ? outcome.error : undefined);
+    if (error) failures.push({ image: image.id, error });
+    keepPrevious(image.id, users, previous, lock);
+  }
+  for (const g of groups) lock.fleet[g.id] ??= {};
+  return { lock, failures };
+}
+
+function planImage(
+  id: string,
+  ref: string,
+  r: Resolution,
+  users: Group[],
+  previous: Lock | undefined,
+): { entry: LockImage; pins: Map<string, FleetPin> } | CoverageError {
+  const entry: LockImage = {
+    ref,
+    tag: r.tag,
+    digest: r.digest,
+    mediaType: r.mediaType,
+    platforms: Object.fromEntries(r.platforms.map((p) => [p.key, { digest: p.digest, mediaType: p.mediaType, size: p.size }])),
+  };
+  const covered = coverage(users, r.platforms);
+  const pins = new Map<string, FleetPin>();
+  const missing: Group[] = [];
+  for (const g of users) {
+    const hit = covered.get(g.platformKey);
+    if (hit) {
+      pins.set(g.id, { platform: hit.key, digest: hit.digest });
+      continue;
+    }
+    const prev = previous?.fleet[g.id]?.[id];
+    const prevTag = prev?.tag ?? previous?.images[id]?.tag;
+    if (g.onMissing === 'hold' && prev && prevTag && canRun(g, prev.platform)) {
+      pins.set(g.id, { platform: prev.platform, digest: prev.digest, tag: prevTag, held: `${g.platformKey} is not in ${r.tag}` });
+    } else {
+      missing.push(g);
+    }
+  }
+  if (missing.length) {
+    const offered = r.platforms.map((p) => p.key).join(', ') || 'no runnable platform';
+    const lines = missing.map((g) => {
+      const why = g.onMissing === 'hold' ? ' (onMissing: hold, but there is no earlier pin of that platform to hold)' : '';
+      return `group ${JSON.stringify(g.id)} (${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'}) needs ${g.platformKey}, which tag ${r.tag} does not ship${why}`;
+    });
+    return new CoverageError(`${lines.join('; ')}. ${r.tag} ships ${offered}. Set onMissing: hold on the group to keep its previous pin, or change its arch/platform.`);
+  }
+  return { entry, pins };
+}
+
+/** Carry an image's previous entry and pins over unchanged (for groups still in the spec). */
+function keepPrevious(id: string, users: Group[], previous: Lock | undefined, lock: Lock): void {
+  const entry = previous?.images[id];
+  if (!entry) return;
+  lock.images[id] = entry;
+  for (const g of users) {
+    const pin = previous?.fleet[g.id]?.[id];
+    if (pin) (lock.fleet[g.id] ??= {})[id] = pin;
+  }
+}
+
+/** Whether a group can still run a previously pinned platform (it may have changed arch since). */
+function canRun(g: Group, key: string): boolean {
+  try {
+    return platformRank(g.platform, parsePlatform(key)) !== undefined;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,60 @@
+import { resolve } from 'node:path';
+import { isDigest } from '../digest.js';
+import { UsageError } from '../errors.js';
+import { parseReference, canonicalName, ReferenceError } from '../reference.js';
+import type { ClientOptions } from '../registry/client.js';
+import { resolveFetched, type Resolution } from '../registry/resolve.js';
+import { parseSourceRef } from '../config/rules.js';
+import type { Image } from '../config/spec.js';
+import { Sources } from './sources.js';
+
+export interface InspectResult extends Resolution {
+  /** The reference as resolved: registry/repository:tag or @digest. */
+  reference: string;
+}
+
+/**
+ * Show what a tag (or digest) holds: `registry/repo[:tag|@digest]`, or an OCI layout
+ * `oci-layout://dir[/repo][:tag|@digest]`. The tag defaults to `latest`.
+ */
+export async function inspect(ref: string, opts: { cwd?: string; client?: ClientOptions } = {}): Promise<InspectResult> {
+  const cwd = resolve(opts.cwd ?? process.cwd());
+  const { image, reference, display } = toImage(ref, cwd);
+  const sources = new Sources(opts.client);
+  try {
+    const { source, repo } = sources.forImage(image);
+    const fetched = await source.fetchManifest(repo, reference);
+    const r = await resolveFetched(source, repo, isDigest(reference) ? '' : reference, fetched.bytes, fetched.digest, fetched.contentType);
+    return { ...r, reference: display };
+  } finally {
+    await sources.close();
+  }
+}
+
+function toImage(ref: string, cwd: string): { image: Image; reference: string; display: string } {
+  const base = { id: 'inspect', cadence: 'patch' as const, prerelease: false, notes: {} };
+  const layout = /^(oci-layout:\/\/|oci:)(.+)$/.exec(ref);
+  if (layout) {
+    const rest = layout[2]!;
+    const at = rest.indexOf('@');
+    const slash = rest.lastIndexOf('/');
+    const colon = rest.lastIndexOf(':');
+    let path = rest;
+    let reference = 'latest';
+    if (at >= 0) [path, reference] = [rest.slice(0, at), rest.slice(at + 1)];
+    else if (colon > slash) [path, reference] = [rest.slice(0, colon), rest.slice(colon + 1)];
+    const source = parseSourceRef(`${layout[1]}${path}`, cwd);
+    if (typeof source === 'string') throw new UsageError(`${JSON.stringify(ref)}: ${source}`);
+    return { image: { ...base, ref: `${layout[1]}${path}`, source }, reference, display: ref };
+  }
+  try {
+    const parsed = parseReference(ref);
+    const reference = parsed.digest ?? parsed.tag ?? 'latest';
+    const repoOnly = { registry: parsed.registry, repository: parsed.repository };
+    const display = `${canonicalName(repoOnly)}${parsed.digest ? `@${parsed.digest}` : `:${reference}`}`;
+    return { image: { ...base, ref, source: { kind: 'registry', ref: repoOnly } }, reference, display };
+  } catch (e) {
+    if (e instanceof ReferenceError) throw new UsageError(e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,64 @@
+import { loadSpec, type LoadOptions } from '../config/load.js';
+import type { Spec } from '../config/spec.js';
+import { SpecError } from '../errors.js';
+import type { Lock } from '../lock/model.js';
+import { readLock } from '../lock/read.js';
+
+export interface PinFilter {
+  host?: string;
+  group?: string;
+  image?: string;
+}
+
+export interface PinRow {
+  group: string;
+  image: string;
+  platform: string;
+  hosts: string[];
+  ref: string;
+  digest: string;
+  /** `ref@digest`: what a host of this group pulls. */
+  reference: string;
+  tag: string;
+  held?: string;
+}
+
+/** The pins a filter selects, from the spec's groups and the lock. Pure; errors are bad input. */
+export function selectPins(spec: Spec, lock: Lock, filter: PinFilter): PinRow[] {
+  const fail = (message: string) => new SpecError(message);
+  if (filter.group && !spec.fleet[filter.group]) throw fail(`group ${JSON.stringify(filter.group)} is not in ${spec.file} (groups: ${Object.keys(spec.fleet).join(', ') || 'none'})`);
+  if (filter.image && !spec.images[filter.image]) throw fail(`image ${JSON.stringify(filter.image)} is not in ${spec.file} (images: ${Object.keys(spec.images).join(', ')})`);
+  const groups = Object.values(spec.fleet).filter((g) => (!filter.group || g.id === filter.group) && (!filter.host || g.hosts.includes(filter.host)));
+  if (filter.host && groups.length === 0) throw fail(`host ${JSON.stringify(filter.host)} is not in any group${filter.group ? ` named ${JSON.stringify(filter.group)}` : ''} of ${spec.file}`);
+  const rows: PinRow[] = [];
+  for (const g of groups) {
+    for (const id of g.images) {
+      if (filter.image && id !== filter.image) continue;
+      const pin = lock.fleet[g.id]?.[id];
+      const entry = lock.images[id];
+      if (!pin || !entry) throw fail(`the lock has no pin for image ${JSON.stringify(id)} in group ${JSON.stringify(g.id)}; run \`lg-pins lock\``);
+      const row: PinRow = {
+        group: g.id,
+        image: id,
+        platform: pin.platform,
+        hosts: filter.host ? [filter.host] : g.hosts,
+        ref: entry.ref,
+        digest: pin.digest,
+        reference: `${entry.ref}@${pin.digest}`,
+        tag: pin.tag ?? entry.tag,
+      };
+      if (pin.held) row.held = pin.held;
+      rows.push(row);
+    }
+  }
+  if (filter.image && filter.host && rows.length === 0) throw fail(`host ${JSON.stringify(filter.host)} does not run image ${JSON.stringify(filter.image)}`);
+  return rows;
+}
+
+/** Offline: load the spec and the lock, and select pins. */
+export async function pins(opts: LoadOptions & PinFilter = {}): Promise<PinRow[]> {
+  const spec = await loadSpec(opts);
+  const lock = await readLock(spec.lockFile);
+  if (!lock) throw new SpecError(`${spec.lockFile}: no lock yet; run \`lg-pins lock\` first`);
+  return selectPins(spec, lock, opts);
+}
