@@ -19,7 +19,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .version(VERSION, '-V, --version')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()
-    .showHelpAfterError('(run lg-pins --help for usage)');
+    .showHelpAfterError('(run lg-pins --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success, 1 changes or drift found, 2 bad input (usage, spec, lock, inventory),\n' +
+        '3 registry/network/credential failure or a release that cannot serve the fleet, 4 integrity or trust failure.\n' +
+        'Docs: README.md; spec schema: schemas/lg-pins.schema.json',
+    );
 
   const common = (cmd: Command) =>
     cmd

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { parseSpec } from '../../src/config/load.js';
+import { computeDigest, type Digest } from '../../src/digest.js';
+import { CoverageError, RegistryError } from '../../src/errors.js';
+import type { Lock } from '../../src/lock/model.js';
+import { planLock, type ImageOutcome } from '../../src/plan/lock-plan.js';
+import { parsePlatform, platformKey } from '../../src/platform.js';
+import type { Resolution } from '../../src/registry/resolve.js';
+
+const d = (s: string): Digest => computeDigest(new TextEncoder().encode(s));
+
+function resolution(tag: string, platforms: string[]): Resolution {
+  return {
+    tag,
+    digest: d(`${tag}/index`),
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    size: 100,
+    platforms: platforms.map((p) => {
+      const platform = parsePlatform(p);
+      return { key: platformKey(platform), platform, digest: d(`${tag}/${p}`), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 10 };
+    }),
+  };
+}
+
+const SPEC = `
+version: 1
+images:
+  agent: { ref: reg.example/agent, tag: v2 }
+  tool: { ref: reg.example/tool, tag: v1 }
+fleet:
+  dc: { arch: x86_64, hosts: [a, b] }
+  edge: { arch: armv7l, hosts: [g1, g2, g3] }
+  lab: { arch: riscv64, hosts: [r1], onMissing: hold, images: [agent] }
+`;
+const spec = parseSpec(SPEC, '/fleet/lg-pins.yaml');
+const ok = (r: Resolution): ImageOutcome => ({ ok: true, resolution: r });
+
+function firstLock(): Lock {
+  const outcomes = new Map([
+    ['agent', ok(resolution('v1', ['linux/amd64', 'linux/arm/v7', 'linux/riscv64']))],
+    ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
+  ]);
+  const plan = planLock(spec, undefined, outcomes);
+  expect(plan.failures).toEqual([]);
+  return plan.lock;
+}
+
+describe('planLock', () => {
+  it('pins every group to the best-ranked platform of each of its images', () => {
+    const lock = firstLock();
+    expect(lock.images.agent!.platforms['linux/riscv64']!.digest).toBe(d('v1/linux/riscv64'));
+    expect(lock.fleet.dc).toEqual({
+      agent: { platform: 'linux/amd64', digest: d('v1/linux/amd64') },
+      tool: { platform: 'linux/amd64', digest: d('v1/linux/amd64') },
+    });
+    // arm/v7 hosts take arm/v6 when there is no v7.
+    expect(lock.fleet.edge!.tool).toEqual({ platform: 'linux/arm/v6', digest: d('v1/linux/arm/v6') });
+    // The lab runs only the agent.
+    expect(Object.keys(lock.fleet.lab!)).toEqual(['agent']);
+  });
+
+  it('holds a group with onMissing: hold, recording tag and reason, while the others move', () => {
+    const prev = firstLock();
+    const plan = planLock(spec, prev, new Map([
+      ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
+      ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
+    ]));
+    expect(plan.failures).toEqual([]);
+    expect(plan.lock.images.agent!.tag).toBe('v2');
+    expect(plan.lock.fleet.dc!.agent!.digest).toBe(d('v2/linux/amd64'));
+    expect(plan.lock.fleet.lab!.agent).toEqual({ platform: 'linux/riscv64', digest: d('v1/linux/riscv64'), tag: 'v1', held: 'linux/riscv64 is not in v2' });
+  });
+
+  it('keeps holding at the original tag across later releases, and releases the hold when the platform returns', () => {
+    const prev = firstLock();
+    const v2 = planLock(spec, prev, new Map([['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))], ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))]])).lock;
+    const v3 = planLock(spec, v2, new Map([['agent', ok(resolution('v3', ['linux/amd64', 'linux/arm/v7']))], ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))]])).lock;
+    expect(v3.fleet.lab!.agent).toMatchObject({ tag: 'v1', digest: d('v1/linux/riscv64'), held: 'linux/riscv64 is not in v3' });
+    const v4 = planLock(spec, v3, new Map([['agent', ok(resolution('v4', ['linux/amd64', 'linux/arm/v7', 'linux/riscv64']))], ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))]])).lock;
+    expect(v4.fleet.lab!.agent).toEqual({ platform: 'linux/riscv64', digest: d('v4/linux/riscv64') });
+  });
+
+  it('fails a group without hold, naming group, host count, platform and tag; the image keeps its previous entry', () => {
+    const prev = firstLock();
+    const plan = planLock(spec, prev, new Map([
+      ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm64']))],
+      ['tool', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
+    ]));
+    expect(plan.failures).toHaveLength(1);
+    const f = plan.failures[0]!;
+    expect(f.image).toBe('agent');
+    expect(f.error).toBeInstanceOf(CoverageError);
+    expect(f.error.exitCode).toBe(3);
+    expect(f.error.message).toMatch(/group "edge" \(3 hosts\) needs linux\/arm\/v7, which tag v2 does not ship/);
+    expect(plan.lock.images.agent).toEqual(prev.images.agent);
+    expect(plan.lock.fleet.edge!.agent).toEqual(prev.fleet.edge!.agent);
+    expect(plan.lock.fleet.lab!.agent).toEqual(prev.fleet.lab!.agent);
+    // The other image still moves.
+    expect(plan.lock.images.tool!.tag).toBe('v2');
+    expect(plan.lock.fleet.edge!.tool!.platform).toBe('linux/arm/v7');
+  });
+
+  it('fails a hold group on a first lock (nothing to hold)', () => {
+    const plan = planLock(spec, undefined, new Map([
+      ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
+      ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
+    ]));
+    expect(plan.failures.map((f) => f.image)).toEqual(['agent']);
+    expect(plan.failures[0]!.error.message).toMatch(/group "lab" \(1 host\) needs linux\/riscv64.*no earlier pin/);
+    expect(plan.lock.images.agent).toBeUndefined();
+  });
+
+  it('never crosses architectures: an amd64 group is not given 386, arm64 not given arm/v7', () => {
+    const s = parseSpec('version: 1\nimages: { a: { ref: r.example/a, tag: t } }\nfleet:\n  x: { arch: x86_64 }\n  y: { arch: aarch64 }\n', '/f/lg-pins.yaml');
+    const plan = planLock(s, undefined, new Map([['a', ok(resolution('t', ['linux/386', 'linux/arm/v7']))]]));
+    expect(plan.failures[0]!.error.message).toMatch(/group "x" \(0 hosts\) needs linux\/amd64.*group "y" \(0 hosts\) needs linux\/arm64\/v8/);
+  });
+
+  it('keeps a failed image entry and its pins byte for byte, and drops images and groups no longer in the spec', () => {
+    const prev = firstLock();
+    prev.images.gone = { ...prev.images.tool!, ref: 'reg.example/gone' };
+    prev.fleet.oldgroup = { agent: prev.fleet.dc!.agent! };
+    const error = new RegistryError('tag "v2" not found in reg.example/agent (HTTP 404 MANIFEST_UNKNOWN)', { registry: 'reg.example', status: 404 });
+    const plan = planLock(spec, prev, new Map<string, ImageOutcome>([
+      ['agent', { ok: false, error }],
+      ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
+    ]));
+    expect(plan.failures).toEqual([{ image: 'agent', error }]);
+    expect(plan.lock.images.agent).toBe(prev.images.agent);
+    expect(plan.lock.images.gone).toBeUndefined();
+    expect(plan.lock.fleet.oldgroup).toBeUndefined();
+    expect(plan.lock.fleet.dc!.agent).toBe(prev.fleet.dc!.agent);
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { computeDigest } from '../../src/digest.js';
+import { isAttestation, ManifestError, MediaType, parseManifest, platformFromConfig } from '../../src/registry/manifest.js';
+
+const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+const desc = (s: string, extra: object = {}) => ({ mediaType: MediaType.ociManifest, digest: computeDigest(enc(s)), size: 10, ...extra });
+
+describe('parseManifest', () => {
+  const index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [desc('a', { platform: { os: 'linux', architecture: 'arm', variant: 'v7' } })] };
+
+  it('classifies by Content-Type, then mediaType, then shape', () => {
+    expect(parseManifest(enc(index), `${MediaType.ociIndex}; charset=utf-8`).kind).toBe('index');
+    expect(parseManifest(enc({ ...index, mediaType: undefined }), 'application/json').kind).toBe('index');
+    const image = { schemaVersion: 2, config: desc('c', { mediaType: MediaType.ociConfig }), layers: [] };
+    expect(parseManifest(enc(image), '')).toMatchObject({ kind: 'image', mediaType: MediaType.ociManifest });
+    const list = { schemaVersion: 2, mediaType: MediaType.dockerList, manifests: [] };
+    expect(parseManifest(enc(list), MediaType.dockerList)).toMatchObject({ kind: 'index', mediaType: MediaType.dockerList });
+  });
+
+  it('reads platform fields including os.version and os.features', () => {
+    const m = parseManifest(enc({ ...index, manifests: [desc('w', { platform: { os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763.1', 'os.features': ['win32k'] } })] }), MediaType.ociIndex);
+    expect(m.kind === 'index' && m.manifests[0]!.platform).toEqual({ os: 'windows', architecture: 'amd64', osVersion: '10.0.17763.1', osFeatures: ['win32k'] });
+  });
+
+  it.each([
+    ['a Content-Type that contradicts mediaType', enc(index), MediaType.dockerList, /contradicts/],
+    ['schema 1', enc({ schemaVersion: 1, name: 'x', fsLayers: [] }), '', /schema 1/],
+    ['not JSON', new TextEncoder().encode('<html>'), 'text/html', /not valid JSON/],
+    ['a bad child digest', enc({ ...index, manifests: [{ mediaType: MediaType.ociManifest, digest: 'sha256:zz', size: 1 }] }), MediaType.ociIndex, /invalid digest/],
+    ['a negative size', enc({ ...index, manifests: [desc('a', { size: -1 })] }), MediaType.ociIndex, /invalid size/],
+  ])('refuses %s', (_n, bytes, ct, why) => {
+    expect(() => parseManifest(bytes, ct)).toThrow(ManifestError);
+    expect(() => parseManifest(bytes, ct)).toThrow(why);
+  });
+});
+
+describe('attestations and configs', () => {
+  it('recognises buildx attestation entries by annotation or unknown platform', () => {
+    const base = { mediaType: MediaType.ociManifest, digest: computeDigest(enc('x')), size: 1 };
+    expect(isAttestation({ ...base, platform: { os: 'unknown', architecture: 'unknown' } })).toBe(true);
+    expect(isAttestation({ ...base, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } })).toBe(true);
+    expect(isAttestation({ ...base, platform: { os: 'linux', architecture: 'amd64' } })).toBe(false);
+  });
+  it('reads the platform from a config blob', () => {
+    expect(platformFromConfig(enc({ os: 'linux', architecture: 'arm', variant: 'v6', rootfs: {} }))).toEqual({ os: 'linux', architecture: 'arm', variant: 'v6' });
+    expect(() => platformFromConfig(enc({ rootfs: {} }))).toThrow(/no os\/architecture/);
+  });
+});

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { SPEC_KEYS } from '../../src/config/types.js';
+import { LOCK_KEYS } from '../../src/lock/model.js';
+
+const load = (name: string) => JSON.parse(readFileSync(new URL(`../../schemas/${name}`, import.meta.url), 'utf8')) as {
+  properties: Record<string, unknown>;
+  $defs: Record<string, { properties: Record<string, unknown> }>;
+};
+
+const keys = (o: object) => Object.keys(o).sort();
+
+describe('types do not drift from the schemas', () => {
+  const spec = load('lg-pins.schema.json');
+  const lock = load('lg-pins.lock.schema.json');
+
+  it.each([
+    ['spec root', spec.properties, SPEC_KEYS.root],
+    ['registry', spec.$defs.registry!.properties, SPEC_KEYS.registry],
+    ['image', spec.$defs.image!.properties, SPEC_KEYS.image],
+    ['group', spec.$defs.group!.properties, SPEC_KEYS.group],
+    ['lock root', lock.properties, LOCK_KEYS.root],
+    ['lock image', lock.$defs.image!.properties, LOCK_KEYS.image],
+    ['lock platform', lock.$defs.platform!.properties, LOCK_KEYS.platform],
+    ['lock pin', lock.$defs.pin!.properties, LOCK_KEYS.pin],
+  ])('%s has the same keys in the schema and the TypeScript type', (_name, schemaProps, typeKeys) => {
+    expect(keys(schemaProps)).toEqual(keys(typeKeys));
+  });
+});
