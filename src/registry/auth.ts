@@ -43,8 +43,10 @@ export function parseChallenges(header: string): Challenge[] {
         }
         i++;
       } else {
-        value = token();
-        while (i < s.length && s[i] === '=') value += s[i++]; // token68 padding
+        // Unquoted: a token by the RFC, but be lenient (some servers send bare URLs) and read to the next comma or space.
+        const start2 = i;
+        while (i < s.length && !/[\s,]/.test(s[i]!)) i++;
+        value = s.slice(start2, i);
       }
       current.params[name.toLowerCase()] = value;
     } else {
