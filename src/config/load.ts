@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { SpecError, type SpecIssue } from '../errors.js';
 import { applyRules } from './rules.js';
@@ -28,11 +28,15 @@ export interface LoadOptions {
 
 // cosmiconfig finds the file; we parse it ourselves so that every error can carry a line and column.
 const found: Loader = () => ({ found: true });
-const jsonLoader: Loader = (_file, content) => {
+const jsonLoader: Loader = (file, content) => {
+  if (basename(file) !== 'package.json') return { found: true };
+  // package.json counts only with an "lg-pins" key; a broken one that mentions the key is still
+  // ours, so that its syntax error is reported rather than the file silently skipped.
   try {
-    return JSON.parse(content) as unknown;
+    const pkg = JSON.parse(content) as unknown;
+    return pkg && typeof pkg === 'object' && MODULE_NAME in pkg ? { [MODULE_NAME]: { found: true } } : {};
   } catch {
-    return { found: true };
+    return content.includes(`"${MODULE_NAME}"`) ? { [MODULE_NAME]: { found: true } } : {};
   }
 };
 
@@ -45,8 +49,15 @@ export async function findSpec(opts: LoadOptions = {}): Promise<string> {
     searchStrategy: 'global',
     loaders: { '.yaml': found, '.yml': found, noExt: found, '.json': jsonLoader },
     cache: false,
+    // An empty lg-pins.yaml is found and reported as empty, not skipped for a parent's spec.
+    ignoreEmptySearchPlaces: false,
   });
-  const result = await explorer.search(cwd);
+  let result = await explorer.search(cwd);
+  // An empty package.json has no "lg-pins" key: keep looking above it.
+  while (result && result.isEmpty && basename(result.filepath) === 'package.json') {
+    const parent = dirname(dirname(result.filepath));
+    result = parent === dirname(result.filepath) ? null : await explorer.search(parent);
+  }
   if (!result) {
     throw new SpecError(`no lg-pins spec found in ${cwd} or any parent directory (looked for ${SEARCH_PLACES.join(', ')}); create lg-pins.yaml or pass --config PATH`);
   }
@@ -68,6 +79,8 @@ export async function loadSpec(opts: LoadOptions = {}): Promise<Spec> {
 
 /** Validate spec text that came from `file` (used for messages and to resolve relative paths). */
 export function parseSpec(text: string, file: string): Spec {
+  const json = file.endsWith('.json') ? jsonSyntaxIssue(text, file) : undefined;
+  if (json) throw new SpecError([json]);
   const src = new SourceFile(file, text, basename(file) === 'package.json' ? [MODULE_NAME] : []);
   const syntax = src.syntaxIssues();
   if (syntax.length) throw new SpecError(syntax);
@@ -84,6 +97,30 @@ export function parseSpec(text: string, file: string): Spec {
   issues.push(...ruleIssues);
   if (issues.length) throw new SpecError(sortIssues(issues, file));
   return spec;
+}
+
+/**
+ * A .json file is read with the YAML parser (for positions), which accepts what JSON does not and
+ * words JSON mistakes in YAML terms ("implicit keys"); JSON.parse says it plainly, so ask it first.
+ */
+function jsonSyntaxIssue(text: string, file: string): SpecIssue | undefined {
+  if (text.trim() === '') return undefined;
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (e) {
+    const message = (e as Error).message;
+    const at = /at position (\d+)/.exec(message);
+    const end = text.trimEnd().length;
+    // JSON.parse places an early end of input past the trailing newline; point at the last character instead.
+    const offset = at ? Math.min(Number(at[1]), end) : /end of JSON input/.test(message) ? end : undefined;
+    const before = offset === undefined ? [''] : text.slice(0, offset).split(/\r?\n/);
+    const line = before.length;
+    const column = (before[before.length - 1] ?? '').length + 1;
+    const near = offset === undefined ? '' : (text.split(/\r?\n/)[line - 1] ?? '').trim();
+    const what = message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'unexpected end of the file');
+    return { file, line, column, path: '', message: `invalid JSON: ${what}${near ? ` (at ${quote(near)})` : ''}` };
+  }
 }
 
 /** Keep only shapes the rules can read; schema errors already report the rest. */

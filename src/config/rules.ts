@@ -55,9 +55,15 @@ function checkImage(id: string, img: ImageSpec, src: SourceFile, dir: string, is
     issues.push(src.issue([...at, 'track'], `${quote(img.track)} is not a valid semver range (e.g. "^3.0.0", "~3.1", ">=3.0.0 <4")`));
   }
   const notes: Record<string, string> = {};
+  const noteKeys = new Map<string, string>();
   for (const [k, v] of Object.entries(img.notes ?? {})) {
     try {
-      notes[platformKey(parsePlatform(k))] = v;
+      const key = platformKey(parsePlatform(k));
+      const first = noteKeys.get(key);
+      // Two spellings of one platform would silently drop a note.
+      if (first !== undefined) issues.push(src.issue([...at, 'notes', k], `${quote(k)} is the same platform as ${quote(first)} (${key}); give one note per platform`, true));
+      else noteKeys.set(key, k);
+      notes[key] = v;
     } catch (e) {
       issues.push(src.issue([...at, 'notes', k], `${quote(k)} is not a platform: ${platformProblem(e, k)}`, true));
     }
@@ -190,13 +196,14 @@ export function readHostsFile(file: string, at: (string | number)[], src: Source
   return hosts;
 }
 
-/** A host listed in two groups that run the same image is ambiguous. */
+/** A group's hosts and the images it runs, as the host-overlap check needs them. */
 interface Member {
   id: string;
   hosts: string[];
   images: string[];
 }
 
+/** A host listed in two groups that run the same image is ambiguous. */
 function checkHostsOnce(members: Member[], src: SourceFile, issues: SpecIssue[]): void {
   const seen = new Map<string, string>();
   const reported = new Set<string>();

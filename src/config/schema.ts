@@ -137,13 +137,13 @@ function article(type: string): string {
   return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
 }
 
-/** The closest known key within edit distance 2, for "did you mean" hints. */
+/** The closest known key within edit distance 2 (3 for long words: registry → registries), for "did you mean" hints. */
 export function suggest(key: string, known: string[]): string | undefined {
   let best: string | undefined;
-  let bestD = 3;
+  let bestD = Infinity;
   for (const k of known) {
     const d = distance(key, k);
-    if (d < bestD) {
+    if (d <= (Math.min(key.length, k.length) >= 8 ? 3 : 2) && d < bestD) {
       bestD = d;
       best = k;
     }

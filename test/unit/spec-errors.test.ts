@@ -1,90 +1,535 @@
-import { it } from 'vitest';
+/**
+ * A corpus of broken specs. Every case says exactly which issues parseSpec reports: file, line,
+ * column, key path, and a message that quotes the offending key or value (contract.md, exit 2).
+ */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseSpec } from '../../src/config/load.js';
-import { SpecError } from '../../src/errors.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadSpec, parseSpec } from '../../src/config/load.js';
+import { ExitCode, SpecError, formatIssue, type SpecIssue } from '../../src/errors.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lgx-'));
-fs.writeFileSync(path.join(tmp, 'bad-hosts.txt'), '# comment\nweb-01\n\n  bad host!  # x\nweb-02\n');
-fs.mkdirSync(path.join(tmp, 'nolayout'));
-const cases: Record<string, string> = {
-  syntax: 'version: 1\nimages:\n  agent: {ref: x\n',
-  dup: 'version: 1\nimages:\n  agent:\n    ref: a/b\n    tag: v1\n    tag: v2\n',
-  tab: 'version: 1\nimages:\n\tagent:\n    ref: a\n',
-  indent: 'version: 1\nimages:\n  agent:\n    ref: a\n   tag: v1\n',
-  empty: '',
-  comments: '# only a comment\n',
-  scalar: 'hello\n',
-  version: 'version: 2\nimages:\n  agent:\n    ref: a\n    tag: v1\n',
-  missingImages: 'version: 1\n',
-  emptyImages: 'version: 1\nimages: {}\n',
-  imagesNull: 'version: 1\nimages:\n',
-  unknownTop: 'version: 1\nimage:\n  a: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\n',
-  cadense: 'version: 1\nimages:\n  agent:\n    ref: a\n    track: ^1.0.0\n    cadense: minor\n',
-  both: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\n    track: ^1.0.0\n',
-  neither: 'version: 1\nimages:\n  agent:\n    ref: a\n',
-  cadenceNoTrack: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\n    cadence: minor\n',
-  badRange: 'version: 1\nimages:\n  agent:\n    ref: a\n    track: "^^3"\n',
-  badTag: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: -v1\n',
-  upperRepo: 'version: 1\nimages:\n  agent:\n    ref: example.com/Agent\n    tag: v1\n',
-  refTag: 'version: 1\nimages:\n  agent:\n    ref: app:v1\n    tag: v1\n',
-  refDigest: 'version: 1\nimages:\n  agent:\n    ref: app@sha256:' + 'a'.repeat(64) + '\n    tag: v1\n',
-  badDigest: 'version: 1\nimages:\n  agent:\n    ref: app@sha256:abc\n    tag: v1\n',
-  badId: 'version: 1\nimages:\n  Agent:\n    ref: a\n    tag: v1\n',
-  archUnknown: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    arch: armv7\n    hosts: [a]\n',
-  archBoth: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    arch: armv7l\n    platform: linux/arm/v7\n',
-  archNeither: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    hosts: [a]\n',
-  badPlat: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    platform: linux/armv7\n  win:\n    platform: windoze/amd64\n',
-  groupImages: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    arch: x86_64\n    images: [agnet, other]\n',
-  dupHost: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    arch: x86_64\n    hosts: [a, b, a]\n',
-  hostsFileMissing: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    arch: x86_64\n    hostsFile: nope.txt\n',
-  hostsFileBad: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    arch: x86_64\n    hostsFile: bad-hosts.txt\n',
-  hostTwice: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  one:\n    arch: x86_64\n    hosts: [a, b]\n  two:\n    arch: aarch64\n    hosts: [b, c]\n',
-  onMissing: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    arch: x86_64\n    onMissing: skip\n',
-  regKey: 'version: 1\nregistries:\n  "https://x.io":\n    insecure: true\nimages:\n  agent:\n    ref: a\n    tag: v1\n',
-  regConc: 'version: 1\nregistries:\n  x.io:\n    concurrency: 0\nimages:\n  agent:\n    ref: a\n    tag: v1\n',
-  notes: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\n    notes:\n      arm7: "x"\n',
-  layout: 'version: 1\nimages:\n  agent:\n    ref: oci-layout://nolayout\n    tag: v1\n',
-  several: 'version: 1\nimages:\n  agent:\n    ref: app:v1\n    tag: v1\n    cadence: fast\n  Bad:\n    ref: a\nfleet:\n  edge:\n    arch: armv7\n    hosts: [a, a]\n',
-  typeImage: 'version: 1\nimages:\n  agent: a/b\n',
-  fleetList: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet: [a]\n',
-  hostsString: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    arch: x86_64\n    hosts: a, b\n',
-  hostBad: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    arch: x86_64\n    hosts: ["bad host"]\n',
-  prerelNoTrack: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\n    prerelease: true\n',
-  cosign: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\n    verify:\n      cosign:\n        key: nokey.pub\n',
-  mirrorsDup: 'version: 1\nregistries:\n  x.io:\n    mirrors: [m.io, m.io]\nimages:\n  agent:\n    ref: a\n    tag: v1\n',
-  alias: 'version: 1\nx: &a [1]\nimages:\n  agent:\n    ref: a\n    tag: v1\n',
-  trackEmpty: 'version: 1\nimages:\n  agent:\n    ref: a\n    track: ""\n',
-  refEmpty: 'version: 1\nimages:\n  agent:\n    ref: ""\n    tag: v1\n',
-  versionStr: 'version: "1"\nimages:\n  agent:\n    ref: a\n    tag: v1\n',
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lg-pins-spec-errors-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  hostsFileEmpty: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    arch: x86_64\n    hostsFile: ""\n',
-  archEmpty: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    arch: ""\n',
-  platEmpty: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    platform: ""\n',
-  imgNull: 'version: 1\nimages:\n  agent:\n',
-  longId: 'version: 1\nimages:\n  ' + 'a'.repeat(70) + ':\n    ref: a\n    tag: v1\n',
-  refNum: 'version: 1\nimages:\n  agent:\n    ref: 5\n    tag: v1\n',
-  tagNum: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: 1.10\n',
-  bomb: 'version: 1\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\nimages:\n  agent:\n    ref: a\n    tag: v1\n',
-  hostfile: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  edge:\n    arch: x86_64\n    hostfile: x\n',
-  dup2: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nimages:\n  b:\n    ref: a\n    tag: v1\n',
-  twoSyntax: 'version: 1\nimages:\n  agent:\n    ref: [a\n    tag: v1\n  b: {\n',
-  layoutFile: 'version: 1\nimages:\n  agent:\n    ref: oci:lg-pins.yaml\n    tag: v1\n',
-  hostTwiceSubset: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\n  other:\n    ref: b\n    tag: v1\nfleet:\n  one:\n    arch: x86_64\n    hosts: [a]\n    images: [agent]\n  two:\n    arch: aarch64\n    hosts: [a]\n    images: [other]\n',
-  badGroupArchAndTwice: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\nfleet:\n  one:\n    arch: x86_64\n    hosts: [a]\n  two:\n    arch: bogus\n    hosts: [a]\n',
-  multiDoc: 'version: 1\nimages:\n  agent:\n    ref: a\n    tag: v1\n---\nversion: 1\n',
-};
-it('dump', () => {
-  for (const [name, text] of Object.entries(cases)) {
-    try {
-      parseSpec(text, path.join(tmp, 'lg-pins.yaml'));
-      console.log(`### ${name}: NO ERROR`);
-    } catch (e) {
-      if (!(e instanceof SpecError)) { console.log(`### ${name}: NOT SPECERROR`, e); continue; }
-      console.log(`### ${name} (${e.issues.length})\n` + e.issues.map((i) => `  ${i.file === path.join(tmp, 'lg-pins.yaml') ? '' : i.file}:${i.line}:${i.column} [${i.path}] ${i.message}`).join('\n') + (e.issues.length ? '' : '  MSG ' + e.message));
-    }
+const SPEC = path.join(tmp, 'lg-pins.yaml');
+const BAD_HOSTS = path.join(tmp, 'bad-hosts.txt');
+// line 1 comment, 2 host, 3 blank, 4 a bad name (indented, with a trailing comment), 5 host
+fs.writeFileSync(BAD_HOSTS, '# edge gateways\ngw-01\n\n  gw 02!  # typo\ngw-03\n');
+fs.mkdirSync(path.join(tmp, 'not-a-layout'));
+
+/** Lines of YAML, joined; line N of the spec is argument N. */
+const y = (...lines: string[]): string => `${lines.join('\n')}\n`;
+
+/** A valid head: version and one image (lines 1-5). */
+const HEAD = ['version: 1', 'images:', '  agent:', '    ref: example.com/agent', '    tag: v1'];
+
+interface Expected {
+  line: number;
+  column: number;
+  path: string;
+  message: RegExp;
+  /** Defaults to the spec file. */
+  file?: string;
+}
+
+interface Case {
+  name: string;
+  text: string;
+  file?: string;
+  issues: Expected[];
+}
+
+function specError(text: string, file: string): SpecError {
+  try {
+    parseSpec(text, file);
+  } catch (e) {
+    if (e instanceof SpecError) return e;
+    throw e;
   }
-  const pkg = '{\n  "name": "x",\n  "lg-pins": {\n    "version": 1,\n    "images": {\n      "agent": { "ref": "a", "tag": "v1", "cadense": "minor" }\n    },\n    "fleet": { "e": { "arch": "armv7" } }\n  }\n}\n';
-  try { parseSpec(pkg, path.join(tmp, 'package.json')); } catch (e) { console.log((e as SpecError).issues); }
+  throw new Error('parseSpec accepted a broken spec');
+}
+
+const NOT_UNIQUE = 'a key may appear only once in a mapping';
+
+const cases: Case[] = [
+  // --- YAML itself ---
+  {
+    name: 'YAML syntax error (unclosed flow sequence)',
+    text: y('version: 1', 'images:', '  agent:', '    ref: [example.com/agent', '    tag: v1'),
+    issues: [
+      { line: 5, column: 5, path: '', message: /^Flow sequence in block collection must be sufficiently indented and end with a \] \(at "tag: v1"\)$/ },
+    ],
+  },
+  {
+    name: 'duplicate key',
+    text: y(...HEAD, '    tag: v2'),
+    issues: [{ line: 6, column: 5, path: 'images.agent.tag', message: new RegExp(`^duplicate key "tag"; ${NOT_UNIQUE}$`) }],
+  },
+  {
+    name: 'duplicate top-level key',
+    text: y(...HEAD, 'images:', '  other:', '    ref: other', '    tag: v1'),
+    issues: [{ line: 6, column: 1, path: 'images', message: /^duplicate key "images"/ }],
+  },
+  {
+    name: 'tab used for indentation',
+    text: y('version: 1', 'images:', '\tagent:', '    ref: example.com/agent', '    tag: v1'),
+    issues: [{ line: 3, column: 1, path: '', message: /^Tabs are not allowed as indentation \(at "agent:"\)$/ }],
+  },
+  {
+    name: 'mapping items at different indents',
+    text: y('version: 1', 'images:', '  agent:', '    ref: example.com/agent', '   tag: v1'),
+    issues: [{ line: 5, column: 1, path: '', message: /^All mapping items must start at the same column \(at "tag: v1"\)$/ }],
+  },
+  {
+    name: 'two YAML documents',
+    text: y(...HEAD, '---', 'version: 1'),
+    issues: [{ line: 6, column: 1, path: '', message: /second YAML document starts here \("---"\)/ }],
+  },
+  {
+    name: 'alias expansion bomb',
+    text: y(
+      'version: 1',
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+      'c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+      'images: {agent: {ref: a, tag: v1}}',
+    ),
+    issues: [{ line: 1, column: 1, path: '', message: /^cannot expand the YAML aliases: .*alias count/ }],
+  },
+  // --- the document's shape ---
+  {
+    name: 'empty file',
+    text: '',
+    issues: [{ line: 1, column: 1, path: '', message: /^the spec is empty; it needs at least `version: 1` and `images:`$/ }],
+  },
+  {
+    name: 'a file of comments only',
+    text: y('# yaml-language-server: $schema=./schemas/lg-pins.schema.json', '# nothing yet'),
+    issues: [{ line: 1, column: 1, path: '', message: /^the spec is empty/ }],
+  },
+  {
+    name: 'a scalar instead of a mapping',
+    text: y('lg-pins'),
+    issues: [{ line: 1, column: 1, path: '', message: /^must be an object, got "lg-pins"$/ }],
+  },
+  {
+    name: 'wrong version',
+    text: y('version: 2', 'images:', '  agent:', '    ref: example.com/agent', '    tag: v1'),
+    issues: [{ line: 1, column: 10, path: 'version', message: /^2 is not supported; the only value is 1$/ }],
+  },
+  {
+    name: 'version as a string',
+    text: y('version: "1"', 'images:', '  agent:', '    ref: example.com/agent', '    tag: v1'),
+    issues: [{ line: 1, column: 10, path: 'version', message: /^"1" is not supported; the only value is 1$/ }],
+  },
+  {
+    name: 'missing images',
+    text: y('version: 1', 'fleet: {}'),
+    issues: [{ line: 1, column: 1, path: '', message: /^missing required key "images"$/ }],
+  },
+  {
+    name: 'images is an empty map',
+    text: y('version: 1', 'images: {}'),
+    issues: [{ line: 2, column: 1, path: 'images', message: /^needs at least 1 entry$/ }],
+  },
+  {
+    name: 'images with no value',
+    text: y('version: 1', 'images:'),
+    issues: [{ line: 2, column: 8, path: 'images', message: /^must be an object, got null$/ }],
+  },
+  {
+    name: 'unknown top-level key, with did-you-mean',
+    text: y('version: 1', 'registry:', '  x.io: {}', 'images:', '  agent:', '    ref: example.com/agent', '    tag: v1'),
+    issues: [{ line: 2, column: 1, path: 'registry', message: /^unknown key "registry" \(did you mean "registries"\?\)$/ }],
+  },
+  // --- images ---
+  {
+    name: 'unknown image key: cadense',
+    text: y('version: 1', 'images:', '  agent:', '    ref: example.com/agent', '    track: ^3.0.0', '    cadense: minor'),
+    issues: [{ line: 6, column: 5, path: 'images.agent.cadense', message: /^unknown key "cadense" \(did you mean "cadence"\?\)$/ }],
+  },
+  {
+    name: 'an image that is a string, reported once',
+    text: y('version: 1', 'images:', '  agent: example.com/agent:v1'),
+    issues: [{ line: 3, column: 10, path: 'images.agent', message: /^must be an object, got "example.com\/agent:v1"$/ }],
+  },
+  {
+    name: 'both tag and track',
+    text: y(...HEAD, '    track: ^1.0.0'),
+    issues: [{ line: 3, column: 3, path: 'images.agent', message: /^has both "tag" and "track"; set exactly one$/ }],
+  },
+  {
+    name: 'neither tag nor track',
+    text: y('version: 1', 'images:', '  agent:', '    ref: example.com/agent'),
+    issues: [{ line: 3, column: 3, path: 'images.agent', message: /^needs one of "tag" or "track"$/ }],
+  },
+  {
+    name: 'cadence without track',
+    text: y(...HEAD, '    cadence: minor'),
+    issues: [{ line: 6, column: 5, path: 'images.agent.cadence', message: /^"cadence" needs "track"$/ }],
+  },
+  {
+    name: 'prerelease without track',
+    text: y(...HEAD, '    prerelease: true'),
+    issues: [{ line: 6, column: 5, path: 'images.agent.prerelease', message: /^"prerelease" needs "track"$/ }],
+  },
+  {
+    name: 'cadence not one of the three',
+    text: y('version: 1', 'images:', '  agent:', '    ref: example.com/agent', '    track: ^3.0.0', '    cadence: weekly'),
+    issues: [{ line: 6, column: 14, path: 'images.agent.cadence', message: /^"weekly" is not one of "patch", "minor", "major"$/ }],
+  },
+  {
+    name: 'bad semver range',
+    text: y('version: 1', 'images:', '  agent:', '    ref: example.com/agent', '    track: "^^3"'),
+    issues: [{ line: 5, column: 12, path: 'images.agent.track', message: /^"\^\^3" is not a valid semver range \(e\.g\. "\^3\.0\.0"/ }],
+  },
+  {
+    name: 'bad tag pattern',
+    text: y('version: 1', 'images:', '  agent:', '    ref: example.com/agent', '    tag: -v1'),
+    issues: [{ line: 5, column: 10, path: 'images.agent.tag', message: /^"-v1" is not valid \(a tag is up to 128 of/ }],
+  },
+  {
+    name: 'a tag YAML reads as a number',
+    text: y('version: 1', 'images:', '  agent:', '    ref: example.com/agent', '    tag: 1.10'),
+    issues: [{ line: 5, column: 10, path: 'images.agent.tag', message: /^must be a string, got 1\.1 \(put it in quotes/ }],
+  },
+  {
+    name: 'uppercase repository in ref',
+    text: y('version: 1', 'images:', '  agent:', '    ref: example.com/LinuxGuard/agent', '    tag: v1'),
+    issues: [{ line: 4, column: 10, path: 'images.agent.ref', message: /^"example\.com\/LinuxGuard\/agent": repository name must be lowercase \(component "LinuxGuard"\)$/ }],
+  },
+  {
+    name: 'ref with a tag',
+    text: y('version: 1', 'images:', '  agent:', '    ref: app:v1', '    tag: v1'),
+    issues: [{ line: 4, column: 10, path: 'images.agent.ref', message: /^"app:v1": expected a repository \(no tag, no digest\) but it has tag "v1"$/ }],
+  },
+  {
+    name: 'ref with a digest',
+    text: y('version: 1', 'images:', '  agent:', `    ref: app@sha256:${'a'.repeat(64)}`, '    tag: v1'),
+    issues: [{ line: 4, column: 10, path: 'images.agent.ref', message: /^"app@sha256:a{64}": expected a repository \(no tag, no digest\) but it has digest "sha256:a{64}"$/ }],
+  },
+  {
+    name: 'bad digest in ref',
+    text: y('version: 1', 'images:', '  agent:', '    ref: app@sha256:abc', '    tag: v1'),
+    issues: [{ line: 4, column: 10, path: 'images.agent.ref', message: /^"app@sha256:abc": digest "sha256:abc" is invalid: .*64/ }],
+  },
+  {
+    name: 'empty ref, reported once',
+    text: y('version: 1', 'images:', '  agent:', '    ref: ""', '    tag: v1'),
+    issues: [{ line: 4, column: 10, path: 'images.agent.ref', message: /^must not be empty$/ }],
+  },
+  {
+    name: 'invalid image id (uppercase)',
+    text: y('version: 1', 'images:', '  Agent:', '    ref: example.com/agent', '    tag: v1'),
+    issues: [{ line: 3, column: 3, path: 'images.Agent', message: /^image id "Agent" must be lowercase letters, digits/ }],
+  },
+  {
+    name: 'image id too long',
+    text: y('version: 1', 'images:', `  ${'a'.repeat(64)}:`, '    ref: example.com/agent', '    tag: v1'),
+    issues: [{ line: 3, column: 3, path: `images.${'a'.repeat(64)}`, message: /^image id "a{64}" is 64 characters long; at most 63 are allowed$/ }],
+  },
+  {
+    name: 'notes key is not a platform',
+    text: y(...HEAD, '    notes:', '      linux/arm/v7: fine', '      armv7: "no eBPF"'),
+    issues: [{ line: 8, column: 7, path: 'images.agent.notes.armv7', message: /^"armv7" is not a platform: expected os\/arch or os\/arch\/variant/ }],
+  },
+  {
+    name: 'notes for one platform under two spellings',
+    text: y(...HEAD, '    notes:', '      linux/arm64: "first"', '      linux/aarch64/v8: "second"'),
+    issues: [{ line: 8, column: 7, path: 'images.agent.notes.linux/aarch64/v8', message: /^"linux\/aarch64\/v8" is the same platform as "linux\/arm64" \(linux\/arm64\/v8\); give one note per platform$/ }],
+  },
+  {
+    name: 'cosign key file missing',
+    text: y(...HEAD, '    verify:', '      cosign:', '        key: keys/missing.pub'),
+    issues: [{ line: 8, column: 14, path: 'images.agent.verify.cosign.key', message: /^"keys\/missing\.pub": no such file/ }],
+  },
+  {
+    name: 'oci-layout ref pointing at a dir with no layout',
+    text: y('version: 1', 'images:', '  agent:', '    ref: oci-layout://not-a-layout/agent', '    tag: v1'),
+    issues: [{ line: 4, column: 10, path: 'images.agent.ref', message: /^"oci-layout:\/\/not-a-layout\/agent": no OCI image layout found at .*not-a-layout\/agent \(a layout directory holds an "oci-layout" file/ }],
+  },
+  {
+    name: 'oci: ref to a missing dir',
+    text: y('version: 1', 'images:', '  agent:', '    ref: oci:missing-dir', '    tag: v1'),
+    issues: [{ line: 4, column: 10, path: 'images.agent.ref', message: /^"oci:missing-dir": no OCI image layout found/ }],
+  },
+  // --- registries ---
+  {
+    name: 'registries key is a URL, not host[:port]',
+    text: y('version: 1', 'registries:', '  "https://registry.example.com":', '    insecure: true', 'images:', '  agent:', '    ref: example.com/agent', '    tag: v1'),
+    issues: [{ line: 3, column: 3, path: 'registries.https://registry.example.com', message: /^key "https:\/\/registry\.example\.com" must be host\[:port\] as written in refs$/ }],
+  },
+  {
+    name: 'registry concurrency 0',
+    text: y('version: 1', 'registries:', '  example.com:', '    concurrency: 0', 'images:', '  agent:', '    ref: example.com/agent', '    tag: v1'),
+    issues: [{ line: 4, column: 18, path: 'registries.example.com.concurrency', message: /^0 must be >= 1$/ }],
+  },
+  {
+    name: 'registry mirror listed twice',
+    text: y('version: 1', 'registries:', '  example.com:', '    mirrors: [m.example.com, m.example.com]', 'images:', '  agent:', '    ref: example.com/agent', '    tag: v1'),
+    issues: [{ line: 4, column: 30, path: 'registries.example.com.mirrors[1]', message: /^duplicate entry "m\.example\.com"$/ }],
+  },
+  // --- fleet ---
+  {
+    name: 'arch unknown, with a suggestion',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7', '    hosts: [gw-01]'),
+    issues: [{ line: 8, column: 11, path: 'fleet.edge.arch', message: /^"armv7" is not a known `uname -m` value \(did you mean "armv7l"\?\); known: x86_64, / }],
+  },
+  {
+    name: 'both arch and platform',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    platform: linux/arm/v7'),
+    issues: [{ line: 7, column: 3, path: 'fleet.edge', message: /^has both "arch" and "platform"; set exactly one$/ }],
+  },
+  {
+    name: 'neither arch nor platform',
+    text: y(...HEAD, 'fleet:', '  edge:', '    hosts: [gw-01]'),
+    issues: [{ line: 7, column: 3, path: 'fleet.edge', message: /^needs one of "arch" or "platform"$/ }],
+  },
+  {
+    name: 'bad platform strings',
+    text: y(...HEAD, 'fleet:', '  edge:', '    platform: linux/armv7', '  desktops:', '    platform: windoze/amd64', '  odd:', '    platform: linux'),
+    issues: [
+      { line: 8, column: 15, path: 'fleet.edge.platform', message: /^"linux\/armv7" is not a valid platform: unknown architecture "armv7"/ },
+      { line: 10, column: 15, path: 'fleet.desktops.platform', message: /^"windoze\/amd64" is not a valid platform: unknown os "windoze"/ },
+      { line: 12, column: 15, path: 'fleet.odd.platform', message: /^"linux" is not a valid platform: expected os\/arch or os\/arch\/variant/ },
+    ],
+  },
+  {
+    name: 'empty arch, reported once',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: ""'),
+    issues: [{ line: 8, column: 11, path: 'fleet.edge.arch', message: /^must not be empty$/ }],
+  },
+  {
+    name: 'invalid group id',
+    text: y(...HEAD, 'fleet:', '  Edge_Gateways!:', '    arch: armv7l'),
+    issues: [{ line: 7, column: 3, path: 'fleet.Edge_Gateways!', message: /^group id "Edge_Gateways!" must be lowercase/ }],
+  },
+  {
+    name: 'unknown group key: hostfile',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostfile: edge.txt'),
+    issues: [{ line: 9, column: 5, path: 'fleet.edge.hostfile', message: /^unknown key "hostfile" \(did you mean "hostsFile"\?\)$/ }],
+  },
+  {
+    name: 'group images naming missing images',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    images: [agnet, sidecar]'),
+    issues: [
+      { line: 9, column: 14, path: 'fleet.edge.images[0]', message: /^"agnet" is not an image of this spec \(did you mean "agent"\?\)$/ },
+      { line: 9, column: 21, path: 'fleet.edge.images[1]', message: /^"sidecar" is not an image of this spec$/ },
+    ],
+  },
+  {
+    name: 'duplicate host in a list',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hosts: [gw-01, gw-02, gw-01]'),
+    issues: [{ line: 9, column: 27, path: 'fleet.edge.hosts[2]', message: /^duplicate entry "gw-01"$/ }],
+  },
+  {
+    name: 'hosts as a string, not a list',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hosts: gw-01, gw-02'),
+    issues: [{ line: 9, column: 12, path: 'fleet.edge.hosts', message: /^must be an array, got "gw-01, gw-02"$/ }],
+  },
+  {
+    name: 'a host name with a space',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hosts: [gw-01, "gw 02"]'),
+    issues: [{ line: 9, column: 20, path: 'fleet.edge.hosts[1]', message: /^"gw 02" is not a host name$/ }],
+  },
+  {
+    name: 'hostsFile missing',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFile: inventory/edge.txt'),
+    issues: [{ line: 9, column: 16, path: 'fleet.edge.hostsFile', message: /^cannot read hosts file ".*inventory\/edge\.txt": no such file$/ }],
+  },
+  {
+    name: 'hostsFile is a directory',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFile: not-a-layout'),
+    issues: [{ line: 9, column: 16, path: 'fleet.edge.hostsFile', message: /^cannot read hosts file ".*not-a-layout": it is a directory$/ }],
+  },
+  {
+    name: 'hostsFile with a bad line: the issue names the hosts file and its line',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFile: bad-hosts.txt'),
+    issues: [{ file: BAD_HOSTS, line: 4, column: 3, path: '', message: /^"gw 02!" is not a host name \(one host a line\)$/ }],
+  },
+  {
+    name: 'host in two groups running the same image',
+    text: y(...HEAD, 'fleet:', '  datacenter:', '    arch: x86_64', '    hosts: [web-01, web-02]', '  arm:', '    arch: aarch64', '    hosts: [web-02, arm-01]'),
+    issues: [{ line: 10, column: 3, path: 'fleet.arm', message: /^host "web-02" is also in group "datacenter" and both run image "agent"/ }],
+  },
+  {
+    name: 'host in two groups, one of them with a bad arch: both reported at once',
+    text: y(...HEAD, 'fleet:', '  datacenter:', '    arch: x86_64', '    hosts: [web-01]', '  arm:', '    arch: arm65', '    hosts: [web-01]'),
+    issues: [
+      { line: 10, column: 3, path: 'fleet.arm', message: /^host "web-01" is also in group "datacenter"/ },
+      { line: 11, column: 11, path: 'fleet.arm.arch', message: /^"arm65" is not a known `uname -m` value \(did you mean "arm64"\?\)/ },
+    ],
+  },
+  {
+    name: 'onMissing invalid',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    onMissing: skip'),
+    issues: [{ line: 9, column: 16, path: 'fleet.edge.onMissing', message: /^"skip" is not one of "fail", "hold"$/ }],
+  },
+  {
+    name: 'fleet is a list',
+    text: y(...HEAD, 'fleet: [edge]'),
+    issues: [{ line: 6, column: 8, path: 'fleet', message: /^must be an object, got \["edge"\]$/ }],
+  },
+  // --- many problems at once ---
+  {
+    name: 'several errors, all reported in line order (the hosts file after the spec)',
+    text: y(
+      'version: 1', //                              1
+      'images:', //                                 2
+      '  agent:', //                                3
+      '    ref: app:v1', //                         4
+      '    tag: v1', //                             5
+      '    cadence: fast', //                       6
+      '  Sidecar:', //                              7
+      '    ref: example.com/sidecar', //            8
+      'fleet:', //                                  9
+      '  edge:', //                                 10
+      '    arch: armv7', //                         11
+      '    hosts: [gw-01, gw-01]', //               12
+      '    hostsFile: bad-hosts.txt', //            13
+      '    onMisisng: hold', //                     14
+    ),
+    issues: [
+      { line: 4, column: 10, path: 'images.agent.ref', message: /^"app:v1": expected a repository/ },
+      { line: 6, column: 5, path: 'images.agent.cadence', message: /^"cadence" needs "track"$/ },
+      { line: 6, column: 14, path: 'images.agent.cadence', message: /^"fast" is not one of "patch", "minor", "major"$/ },
+      { line: 7, column: 3, path: 'images.Sidecar', message: /^image id "Sidecar" must be lowercase/ },
+      { line: 7, column: 3, path: 'images.Sidecar', message: /^needs one of "tag" or "track"$/ },
+      { line: 11, column: 11, path: 'fleet.edge.arch', message: /^"armv7" is not a known `uname -m` value \(did you mean "armv7l"\?\)/ },
+      { line: 12, column: 20, path: 'fleet.edge.hosts[1]', message: /^duplicate entry "gw-01"$/ },
+      { line: 14, column: 5, path: 'fleet.edge.onMisisng', message: /^unknown key "onMisisng" \(did you mean "onMissing"\?\)$/ },
+      { file: BAD_HOSTS, line: 4, column: 3, path: '', message: /^"gw 02!" is not a host name/ },
+    ],
+  },
+  // --- package.json "lg-pins" key: paths relative to the key, lines of package.json ---
+  {
+    name: 'package.json with a broken "lg-pins" key',
+    file: path.join(tmp, 'package.json'),
+    text: y(
+      '{', //                                                                          1
+      '  "name": "fleet-config",', //                                                  2
+      '  "private": true,', //                                                         3
+      '  "lg-pins": {', //                                                             4
+      '    "version": 1,', //                                                          5
+      '    "images": {', //                                                            6
+      '      "agent": { "ref": "example.com/agent", "tag": "v1", "cadense": "minor" }', // 7
+      '    },', //                                                                     8
+      '    "fleet": { "edge": { "arch": "armv7", "hosts": ["gw-01"] } }', //           9
+      '  }', //                                                                        10
+      '}', //                                                                          11
+    ),
+    issues: [
+      { line: 7, column: 59, path: 'images.agent.cadense', message: /^unknown key "cadense" \(did you mean "cadence"\?\)$/ },
+      { line: 9, column: 34, path: 'fleet.edge.arch', message: /^"armv7" is not a known `uname -m` value/ },
+    ],
+  },
+  {
+    name: 'package.json with a duplicate key inside "lg-pins"',
+    file: path.join(tmp, 'package.json'),
+    text: y('{', '  "lg-pins": {', '    "version": 1,', '    "version": 1,', '    "images": { "agent": { "ref": "a", "tag": "v1" } }', '  }', '}'),
+    issues: [{ line: 4, column: 5, path: 'version', message: /^duplicate key "version"/ }],
+  },
+  {
+    name: '.lg-pinsrc.json with a trailing comma',
+    file: path.join(tmp, '.lg-pinsrc.json'),
+    text: y('{', '  "version": 1,', '  "images": {', '    "agent": { "ref": "a", "tag": "v1" },', '  }', '}'),
+    issues: [{ line: 5, column: 3, path: '', message: /^invalid JSON: Expected double-quoted property name \(at "}"\)$/ }],
+  },
+  {
+    name: '.lg-pinsrc.json cut short',
+    file: path.join(tmp, '.lg-pinsrc.json'),
+    text: y('{', '  "version": 1,', '  "images": {'),
+    issues: [{ line: 3, column: 14, path: '', message: /^invalid JSON: (?:unexpected end of the file|Expected .*) \(at "\\"images\\": \{"\)$/ }],
+  },
+  {
+    name: 'package.json with "lg-pins": null',
+    file: path.join(tmp, 'package.json'),
+    text: y('{', '  "name": "x",', '  "lg-pins": null', '}'),
+    issues: [{ line: 3, column: 3, path: '', message: /^"lg-pins" is empty; it needs at least `version: 1`/ }],
+  },
+];
+
+describe('broken specs: every issue located, quoted, and all of them at once', () => {
+  it('has a corpus of at least 25 cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const file = c.file ?? SPEC;
+    expect(() => parseSpec(c.text, file)).toThrow(SpecError);
+    const err = specError(c.text, file);
+    expect(err.exitCode).toBe(ExitCode.badInput);
+    expect(err.exitCode).toBe(2);
+    const got = err.issues.map((i) => ({ file: i.file, line: i.line, column: i.column, path: i.path }));
+    expect(got).toEqual(c.issues.map((e) => ({ file: e.file ?? file, line: e.line, column: e.column, path: e.path })));
+    c.issues.forEach((e, n) => expect(err.issues[n]?.message).toMatch(e.message));
+    // The error's own message lists every issue as file:line:column: path: message.
+    for (const i of err.issues) expect(err.message).toContain(formatIssue(i));
+  });
+
+  it('every issue of every case names a file, a line and a column', () => {
+    const all: SpecIssue[] = cases.flatMap((c) => specError(c.text, c.file ?? SPEC).issues);
+    for (const i of all) {
+      expect(i.file).toMatch(/^\//);
+      expect(i.line).toBeGreaterThanOrEqual(1);
+      expect(i.column).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('formats an issue as file:line:column: path: message', () => {
+    const err = specError(y('version: 1', 'images:', '  agent:', '    ref: app:v1', '    tag: v1'), SPEC);
+    expect(err.message).toBe(`${SPEC}:4:10: images.agent.ref: "app:v1": expected a repository (no tag, no digest) but it has tag "v1"`);
+  });
+
+  it('a spec whose only problem is in its hosts file still fails, naming that file', () => {
+    const err = specError(y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFile: bad-hosts.txt'), SPEC);
+    expect(err.issues.map((i) => i.file)).toEqual([BAD_HOSTS]);
+    expect(err.message).toBe(`${BAD_HOSTS}:4:3: "gw 02!" is not a host name (one host a line)`);
+  });
+
+  it('loadSpec reports a broken package.json "lg-pins" key found by discovery', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'pkg-'));
+    fs.writeFileSync(path.join(dir, 'package.json'), y('{', '  "name": "x",', '  "lg-pins": {', '    "version": 1', '  }', '}'));
+    const err = await loadSpec({ cwd: dir }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SpecError);
+    expect((err as SpecError).issues).toEqual([
+      { file: path.join(dir, 'package.json'), line: 3, column: 3, path: '', message: 'missing required key "images"' },
+    ]);
+  });
+
+  it('loadSpec reports a package.json with a JSON syntax error inside its "lg-pins" key', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'pkg-'));
+    fs.writeFileSync(path.join(dir, 'package.json'), y('{', '  "name": "x",', '  "lg-pins": {', '    "version": 1', '    "images": {}', '  }', '}'));
+    const err = await loadSpec({ cwd: dir }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SpecError);
+    expect((err as SpecError).issues).toEqual([
+      {
+        file: path.join(dir, 'package.json'),
+        line: 5,
+        column: 5,
+        path: '',
+        message: 'invalid JSON: Expected \',\' or \'}\' after property value (at "\\"images\\": {}")',
+      },
+    ]);
+  });
+
+  it('loadSpec finds an empty lg-pins.yaml and says it is empty, rather than searching on', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'empty-'));
+    fs.writeFileSync(path.join(dir, 'lg-pins.yaml'), '');
+    const err = await loadSpec({ cwd: dir }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SpecError);
+    expect((err as SpecError).issues).toEqual([
+      { file: path.join(dir, 'lg-pins.yaml'), line: 1, column: 1, path: '', message: 'the spec is empty; it needs at least `version: 1` and `images:`' },
+    ]);
+  });
 });
