@@ -192,13 +192,6 @@ class RemoteSource implements ContentSource {
     return { bytes: res.bytes, digest, contentType: bareMediaType(res.headers['content-type']) };
   }
 
-  async headManifest(repo: string, tag: string): Promise<Digest | undefined> {
-    const res = await this.client.request(this.name, repo, `/v2/${repo}/manifests/${tag}`, { method: 'HEAD', accept: MANIFEST_ACCEPT });
-    if (res.status === 404) this.expectOk(res, repo, tag, 'manifest');
-    const dcd = res.headers['docker-content-digest'];
-    return res.status === 200 && dcd && isDigest(dcd) ? dcd : undefined;
-  }
-
   async fetchBlob(repo: string, digest: Digest, expected?: { size: number }): Promise<Uint8Array> {
     const res = await this.client.request(this.name, repo, `/v2/${repo}/blobs/${digest}`, { maxBytes: Math.min(BLOB_LIMIT, expected?.size ?? BLOB_LIMIT) });
     this.expectOk(res, repo, digest, 'blob');

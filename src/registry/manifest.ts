@@ -30,7 +30,15 @@ export type Manifest =
   | { kind: 'index'; mediaType: string; manifests: Descriptor[] }
   | { kind: 'image'; mediaType: string; config: Descriptor; layers: Descriptor[] };
 
-export class ManifestError extends Error {}
+/** A manifest we cannot use. `unsupported` marks valid content of a kind lg-pins does not pin (schema 1). */
+export class ManifestError extends Error {
+  constructor(
+    message: string,
+    readonly unsupported = false,
+  ) {
+    super(message);
+  }
+}
 
 /** Strip parameters: `application/json; charset=utf-8` → `application/json`. */
 export function bareMediaType(contentType: string | undefined): string {
@@ -64,7 +72,7 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): Manifest
     else throw new ManifestError(`unrecognised manifest (Content-Type ${header || 'none'})`);
   }
   if (mediaType === MediaType.dockerSchema1 || mediaType === MediaType.dockerSchema1Signed || b.schemaVersion === 1) {
-    throw new ManifestError('legacy Docker schema 1 manifests are not supported; re-push the image with a current client');
+    throw new ManifestError('legacy Docker schema 1 manifests are not supported; re-push the image with a current client', true);
   }
   if (INDEX_TYPES.includes(mediaType)) {
     if (!Array.isArray(b.manifests)) throw new ManifestError('the index has no "manifests" array');

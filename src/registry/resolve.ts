@@ -1,5 +1,5 @@
 import type { Digest } from '../digest.js';
-import { IntegrityError } from '../errors.js';
+import { IntegrityError, RegistryError } from '../errors.js';
 import { normalizePlatform, platformKey, type Platform } from '../platform.js';
 import {
   IMAGE_TYPES,
@@ -106,6 +106,7 @@ function wrap<T>(fn: () => T, source: ContentSource, repo: string, digest: strin
   try {
     return fn();
   } catch (e) {
+    if (e instanceof ManifestError && e.unsupported) throw new RegistryError(`${source.name}/${repo}@${digest}: ${e.message}`, { registry: source.name, cause: e });
     if (e instanceof ManifestError) throw new IntegrityError(`${source.name}/${repo}@${digest}: ${e.message}`, { cause: e });
     throw e;
   }

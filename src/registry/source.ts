@@ -19,8 +19,6 @@ export interface ContentSource {
   readonly name: string;
   /** Fetch a manifest by tag or digest. A digest reference is verified against the bytes. */
   fetchManifest(repo: string, reference: string): Promise<FetchedManifest>;
-  /** The digest a tag currently points at, when the source can tell cheaply (HEAD); undefined otherwise. */
-  headManifest?(repo: string, tag: string): Promise<Digest | undefined>;
   /** Fetch a blob by digest, verified against it (and against `expected.size` when given). */
   fetchBlob(repo: string, digest: Digest, expected?: Pick<Descriptor, 'size'>): Promise<Uint8Array>;
   /** Every tag of the repository. */

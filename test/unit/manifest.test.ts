@@ -46,3 +46,19 @@ describe('attestations and configs', () => {
     expect(() => platformFromConfig(enc({ rootfs: {} }))).toThrow(/no os\/architecture/);
   });
 });
+
+describe('unsupported versus broken', () => {
+  const catchIt = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return e as ManifestError;
+    }
+    throw new Error('expected a throw');
+  };
+  it('marks schema 1 as unsupported (a registry-side problem, exit 3) and a contradiction as broken (exit 4)', () => {
+    expect(catchIt(() => parseManifest(enc({ schemaVersion: 1, fsLayers: [] }), MediaType.dockerSchema1)).unsupported).toBe(true);
+    const idx = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
+    expect(catchIt(() => parseManifest(enc(idx), MediaType.dockerManifest)).unsupported).toBe(false);
+  });
+});
