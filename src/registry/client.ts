@@ -87,7 +87,8 @@ export class RegistryClient {
       this.opts.onRequest?.({ method: init.method ?? 'GET', url, status: res.status });
       return res;
     };
-    let res = await send(await this.authorization(registry, scope, false));
+    let sent = await this.authorization(registry, scope, false);
+    let res = await send(sent);
     for (let retry = 0; res.status === 401 && retry < 2; retry++) {
       const header = res.headers['www-authenticate'];
       const challenges = header ? parseChallenges(header) : [];
@@ -96,10 +97,14 @@ export class RegistryClient {
       if (bearer) {
         const state: AuthState = { scheme: 'bearer', realm: bearer.params.realm!, ...(bearer.params.service ? { service: bearer.params.service } : {}) };
         this.auth.set(registry, state);
-        res = await send(await this.authorization(registry, bearer.params.scope ?? scope, retry > 0 || bearer.params.error === 'invalid_token'));
-      } else if (basic && this.credentials(registry) && this.auth.get(registry)?.scheme !== 'basic') {
+        sent = await this.authorization(registry, bearer.params.scope ?? scope, retry > 0 || bearer.params.error === 'invalid_token');
+        res = await send(sent);
+      } else if (basic && this.credentials(registry) && !sent?.startsWith('Basic ')) {
+        // Judge by what THIS request carried: a concurrent request may already have switched the
+        // registry to basic while this one was sent anonymously.
         this.auth.set(registry, { scheme: 'basic' });
-        res = await send(await this.authorization(registry, scope, false));
+        sent = await this.authorization(registry, scope, false);
+        res = await send(sent);
       } else break;
     }
     if (res.status === 401 || res.status === 403) {
@@ -193,8 +198,12 @@ class RemoteSource implements ContentSource {
   }
 
   async fetchBlob(repo: string, digest: Digest, expected?: { size: number }): Promise<Uint8Array> {
-    const res = await this.client.request(this.name, repo, `/v2/${repo}/blobs/${digest}`, { maxBytes: Math.min(BLOB_LIMIT, expected?.size ?? BLOB_LIMIT) });
+    const res = await this.client.request(this.name, repo, `/v2/${repo}/blobs/${digest}`, { maxBytes: BLOB_LIMIT });
     this.expectOk(res, repo, digest, 'blob');
+    // A blob of another size than its descriptor says cannot hash to its digest: integrity (exit 4), not a network error.
+    if (expected && res.bytes.length !== expected.size) {
+      throw new IntegrityError(`${this.name}/${repo}: blob ${digest} is ${res.bytes.length} bytes, its descriptor says ${expected.size}; refusing it`);
+    }
     const actual = computeDigest(res.bytes, digestAlgorithm(digest));
     if (actual !== digest) throw new IntegrityError(`${this.name}/${repo}: blob ${digest} hashes to ${actual}; refusing it`);
     return res.bytes;

@@ -115,8 +115,13 @@ async function readCapped(body: Dispatcher.ResponseData['body'], h: Record<strin
   const max = opts.maxBytes ?? Number.POSITIVE_INFINITY;
   const declared = Number(h['content-length']);
   const tooBig = () => new RegistryError(`registry ${opts.registry}: ${url.pathname} is larger than the ${Math.round(max / 1024)} KiB limit; refused`, { registry: opts.registry });
-  if (Number.isFinite(declared) && declared > max) {
+  // undici's body emits an AbortError when destroyed unread; with no listener that is an uncaught exception.
+  const discard = () => {
+    body.on('error', () => {});
     body.destroy();
+  };
+  if (Number.isFinite(declared) && declared > max) {
+    discard();
     throw tooBig();
   }
   const chunks: Buffer[] = [];
@@ -124,7 +129,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], h: Record<strin
   for await (const chunk of body) {
     total += (chunk as Buffer).length;
     if (total > max) {
-      body.destroy();
+      discard();
       throw tooBig();
     }
     chunks.push(chunk as Buffer);

@@ -1,0 +1,112 @@
+/**
+ * Temp working directories for integration tests: a spec (`lg-pins.yaml`) written from an
+ * object, the lock beside it, and Docker config dirs for credentials. Everything made here is
+ * removed by `cleanupWorkspaces()` (call it in `afterAll`).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+const made: string[] = [];
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+export interface SpecImage {
+  ref: string;
+  tag?: string;
+  track?: string;
+}
+
+export interface SpecGroup {
+  arch?: string;
+  platform?: string;
+  hosts: string[];
+  images?: string[];
+  onMissing?: 'fail' | 'hold';
+}
+
+export interface SpecInput {
+  images: Record<string, SpecImage>;
+  fleet?: Record<string, SpecGroup>;
+  registries?: Record<string, { insecure?: boolean; concurrency?: number }>;
+}
+
+export interface Workspace {
+  dir: string;
+  specFile: string;
+  lockFile: string;
+  /** (Re)write lg-pins.yaml. */
+  writeSpec(spec: SpecInput): void;
+  lockExists(): boolean;
+  /** The lock file's text (throws if there is none). */
+  lockText(): string;
+}
+
+/** A fresh temp dir holding `lg-pins.yaml` for `spec`. */
+export function workspace(spec: SpecInput): Workspace {
+  const dir = tempDir('lg-pins-ws-');
+  const specFile = join(dir, 'lg-pins.yaml');
+  const lockFile = join(dir, 'lg-pins.lock.yaml');
+  const ws: Workspace = {
+    dir,
+    specFile,
+    lockFile,
+    writeSpec(s) {
+      writeFileSync(specFile, stringify({ version: 1, ...s }));
+    },
+    lockExists: () => existsSync(lockFile),
+    lockText: () => readFileSync(lockFile, 'utf8'),
+  };
+  ws.writeSpec(spec);
+  return ws;
+}
+
+/** A `$DOCKER_CONFIG` directory whose config.json has `auths` with `auth: base64(user:pass)` per server. */
+export function dockerConfigDir(auths: Record<string, { user: string; pass: string }>): string {
+  const dir = tempDir('lg-pins-docker-');
+  const entries = Object.fromEntries(
+    Object.entries(auths).map(([server, c]) => [server, { auth: Buffer.from(`${c.user}:${c.pass}`).toString('base64') }]),
+  );
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: entries }, null, 2));
+  return dir;
+}
+
+/** An empty `$DOCKER_CONFIG` directory (anonymous access, whatever the user's ~/.docker holds). */
+export function emptyDockerConfigDir(): string {
+  return tempDir('lg-pins-docker-');
+}
+
+export function cleanupWorkspaces(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * The lines of the lock that belong to one image: its block under `images:` (the `  id:` line and
+ * everything indented below it) and its one-line pin in each fleet group. For byte-for-byte checks.
+ */
+export function lockSection(text: string, image: string): string {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  let top = '';
+  let inBlock = false;
+  for (const line of lines) {
+    if (/^\S/.test(line)) {
+      top = line;
+      inBlock = false;
+      continue;
+    }
+    if (top === 'images:') {
+      if (line.startsWith(`  ${image}:`)) inBlock = true;
+      else if (/^ {2}\S/.test(line)) inBlock = false;
+      if (inBlock) out.push(line);
+    } else if (top === 'fleet:' && line.startsWith(`    ${image}:`)) {
+      out.push(line);
+    }
+  }
+  return out.join('\n');
+}
