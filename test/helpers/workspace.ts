@@ -6,7 +6,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
+import { dockerConfigStore, type CredentialStore } from '../../src/registry/credentials.js';
+import { startRegistry, type RegistryOptions, type TestRegistry } from './registry.js';
 
 const made: string[] = [];
 
@@ -109,4 +112,30 @@ export function lockSection(text: string, image: string): string {
     }
   }
   return out.join('\n');
+}
+
+/**
+ * One real registry for a test file: started in beforeAll, stopped (and workspaces removed) in
+ * afterAll. `anonymous` is a credential store that never reads the user's ~/.docker.
+ */
+export function useRegistry(opts?: RegistryOptions): { readonly reg: TestRegistry; readonly anonymous: CredentialStore } {
+  const ctx: { reg?: TestRegistry; anonymous?: CredentialStore } = {};
+  beforeAll(async () => {
+    ctx.reg = await startRegistry(opts);
+    ctx.anonymous = dockerConfigStore({ DOCKER_CONFIG: emptyDockerConfigDir() });
+  });
+  afterAll(async () => {
+    await ctx.reg?.stop();
+    cleanupWorkspaces();
+  });
+  return {
+    get reg() {
+      if (!ctx.reg) throw new Error('the registry is not started yet (use it inside a test or hook)');
+      return ctx.reg;
+    },
+    get anonymous() {
+      if (!ctx.anonymous) throw new Error('the registry is not started yet');
+      return ctx.anonymous;
+    },
+  };
 }

@@ -3,13 +3,11 @@
  * takes v6), never across architectures (no 32-bit arm for arm64, no 386 for amd64), a platform a
  * group needs and the release does not ship (exit 3), and `onMissing: hold`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CoverageError } from '../../src/errors.js';
-import { dockerConfigStore } from '../../src/registry/credentials.js';
 import { lock } from '../../src/run/lock.js';
 import { pushMultiArch } from '../helpers/push.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { cleanupWorkspaces, emptyDockerConfigDir, workspace, type SpecInput } from '../helpers/workspace.js';
+import { workspace, type SpecInput, useRegistry } from '../helpers/workspace.js';
 
 const P = {
   amd64: { os: 'linux', architecture: 'amd64' },
@@ -21,31 +19,21 @@ const P = {
   riscv64: { os: 'linux', architecture: 'riscv64' },
 };
 
-let reg: TestRegistry;
-let anonymous: ReturnType<typeof dockerConfigStore>;
+const ctx = useRegistry();
 
-beforeAll(async () => {
-  reg = await startRegistry();
-  anonymous = dockerConfigStore({ DOCKER_CONFIG: emptyDockerConfigDir() });
-});
-afterAll(async () => {
-  await reg?.stop();
-  cleanupWorkspaces();
-});
-
-const runLock = (cwd: string) => lock({ cwd, client: { credentials: anonymous } });
+const runLock = (cwd: string) => lock({ cwd, client: { credentials: ctx.anonymous } });
 
 describe('variant fallback, never cross-architecture', () => {
   it('gives an armv7l group arm/v6 from a v6+v5 index; arm64-only-v7 and amd64-only-386 groups fail', async () => {
-    const t = { url: reg.url };
+    const t = { url: ctx.reg.url };
     const old = await pushMultiArch(t, 'team/armold', 'v1', [P.armv5, P.armv6], { salt: 'armold' });
     await pushMultiArch(t, 'team/arm32', 'v1', [P.armv7], { salt: 'arm32' });
     await pushMultiArch(t, 'team/x86', 'v1', [P.i386], { salt: 'x86' });
     const ws = workspace({
       images: {
-        armold: { ref: `${reg.host}/team/armold`, tag: 'v1' },
-        arm32: { ref: `${reg.host}/team/arm32`, tag: 'v1' },
-        x86: { ref: `${reg.host}/team/x86`, tag: 'v1' },
+        armold: { ref: `${ctx.reg.host}/team/armold`, tag: 'v1' },
+        arm32: { ref: `${ctx.reg.host}/team/arm32`, tag: 'v1' },
+        x86: { ref: `${ctx.reg.host}/team/x86`, tag: 'v1' },
       },
       fleet: {
         edge: { arch: 'armv7l', hosts: ['gw-01'], images: ['armold'] },
@@ -82,7 +70,7 @@ describe('variant fallback, never cross-architecture', () => {
 
 describe('a platform the release does not ship', () => {
   const spec = (tag: string, onMissing: 'fail' | 'hold'): SpecInput => ({
-    images: { agent: { ref: `${reg.host}/team/agent`, tag } },
+    images: { agent: { ref: `${ctx.reg.host}/team/agent`, tag } },
     fleet: {
       datacenter: { arch: 'x86_64', hosts: ['web-01', 'web-02'] },
       'riscv-lab': { arch: 'riscv64', hosts: ['rv-01', 'rv-02', 'rv-03'], onMissing },
@@ -90,7 +78,7 @@ describe('a platform the release does not ship', () => {
   });
 
   it('fails with exit 3 naming group, host count, platform and tag; a first run writes no lock', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/agent', 'norv', [P.amd64, P.arm64, P.armv7], { salt: 'norv' });
+    await pushMultiArch({ url: ctx.reg.url }, 'team/agent', 'norv', [P.amd64, P.arm64, P.armv7], { salt: 'norv' });
     const ws = workspace(spec('norv', 'fail'));
     const r = await runLock(ws.dir);
     expect(r.exitCode).toBe(3);
@@ -115,7 +103,7 @@ describe('a platform the release does not ship', () => {
   });
 
   it('with onMissing: hold keeps the group on its previous digest (tag and reason recorded) while others move', async () => {
-    const t = { url: reg.url };
+    const t = { url: ctx.reg.url };
     const v1 = await pushMultiArch(t, 'team/agent', 'h1', [P.amd64, P.riscv64], { salt: 'h1' });
     const v2 = await pushMultiArch(t, 'team/agent', 'h2', [P.amd64, P.arm64], { salt: 'h2' });
     const ws = workspace(spec('h1', 'hold'));
@@ -143,7 +131,7 @@ describe('a platform the release does not ship', () => {
   });
 
   it('with onMissing: fail and a previous lock, the image keeps its previous entry and pins', async () => {
-    const t = { url: reg.url };
+    const t = { url: ctx.reg.url };
     await pushMultiArch(t, 'team/agent', 'f1', [P.amd64, P.riscv64], { salt: 'f1' });
     await pushMultiArch(t, 'team/agent', 'f2', [P.amd64], { salt: 'f2' });
     const ws = workspace(spec('f1', 'fail'));

@@ -4,32 +4,20 @@
  * and one in-flight request per URL.
  */
 import { statSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RegistryError } from '../../src/errors.js';
-import { dockerConfigStore } from '../../src/registry/credentials.js';
 import { lock } from '../../src/run/lock.js';
 import { pushMultiArch } from '../helpers/push.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { cleanupWorkspaces, emptyDockerConfigDir, lockSection, workspace, type SpecInput } from '../helpers/workspace.js';
+import { lockSection, workspace, type SpecInput, useRegistry } from '../helpers/workspace.js';
 
 const PLATFORMS = [
   { os: 'linux', architecture: 'amd64' },
   { os: 'linux', architecture: 'arm64' },
 ];
 
-let reg: TestRegistry;
-let anonymous: ReturnType<typeof dockerConfigStore>;
+const ctx = useRegistry();
 
-beforeAll(async () => {
-  reg = await startRegistry();
-  anonymous = dockerConfigStore({ DOCKER_CONFIG: emptyDockerConfigDir() });
-});
-afterAll(async () => {
-  await reg?.stop();
-  cleanupWorkspaces();
-});
-
-const runLock = (cwd: string, dryRun = false) => lock({ cwd, dryRun, client: { credentials: anonymous } });
+const runLock = (cwd: string, dryRun = false) => lock({ cwd, dryRun, client: { credentials: ctx.anonymous } });
 
 const FLEET: SpecInput['fleet'] = {
   datacenter: { arch: 'x86_64', hosts: ['web-01'] },
@@ -38,7 +26,7 @@ const FLEET: SpecInput['fleet'] = {
 
 describe('missing tags', () => {
   it('fails with exit 3 naming the registry and HTTP 404, and writes nothing on a first run', async () => {
-    const ws = workspace({ images: { agent: { ref: `${reg.host}/team/agent`, tag: 'does-not-exist' } }, fleet: FLEET });
+    const ws = workspace({ images: { agent: { ref: `${ctx.reg.host}/team/agent`, tag: 'does-not-exist' } }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(r.exitCode).toBe(3);
     expect(r.failures).toHaveLength(1);
@@ -46,8 +34,8 @@ describe('missing tags', () => {
     expect(image).toBe('agent');
     expect(error).toBeInstanceOf(RegistryError);
     expect((error as RegistryError).status).toBe(404);
-    expect((error as RegistryError).registry).toBe(reg.host);
-    expect(error.message).toContain(`${reg.host}/team/agent`);
+    expect((error as RegistryError).registry).toBe(ctx.reg.host);
+    expect(error.message).toContain(`${ctx.reg.host}/team/agent`);
     expect(error.message).toContain('HTTP 404');
     expect(error.message).toContain('"does-not-exist"');
     expect(r.written).toBe(false);
@@ -55,12 +43,12 @@ describe('missing tags', () => {
   });
 
   it('locks the other image and keeps the failed one\'s previous entry byte for byte', async () => {
-    const t = { url: reg.url };
+    const t = { url: ctx.reg.url };
     await pushMultiArch(t, 'team/agent', 'a1', PLATFORMS, { salt: 'a1' });
     const a2 = await pushMultiArch(t, 'team/agent', 'a2', PLATFORMS, { salt: 'a2' });
     await pushMultiArch(t, 'team/tools', 't1', PLATFORMS, { salt: 't1' });
     const spec = (agentTag: string, toolsTag: string): SpecInput => ({
-      images: { agent: { ref: `${reg.host}/team/agent`, tag: agentTag }, tools: { ref: `${reg.host}/team/tools`, tag: toolsTag } },
+      images: { agent: { ref: `${ctx.reg.host}/team/agent`, tag: agentTag }, tools: { ref: `${ctx.reg.host}/team/tools`, tag: toolsTag } },
       fleet: FLEET,
     });
     const ws = workspace(spec('a1', 't1'));
@@ -76,7 +64,7 @@ describe('missing tags', () => {
     expect(r.exitCode).toBe(3);
     expect(r.failures.map((f) => f.image)).toEqual(['tools']);
     expect(r.failures[0]!.error.message).toContain('HTTP 404');
-    expect(r.failures[0]!.error.message).toContain(`${reg.host}/team/tools`);
+    expect(r.failures[0]!.error.message).toContain(`${ctx.reg.host}/team/tools`);
     expect(r.written).toBe(true);
     const after = ws.lockText();
     expect(lockSection(after, 'tools')).toBe(toolsBefore);
@@ -87,12 +75,12 @@ describe('missing tags', () => {
   });
 
   it('a run in which every image fails leaves an existing lock untouched', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/solo', 's1', PLATFORMS, { salt: 'solo' });
-    const ws = workspace({ images: { solo: { ref: `${reg.host}/team/solo`, tag: 's1' } }, fleet: FLEET });
+    await pushMultiArch({ url: ctx.reg.url }, 'team/solo', 's1', PLATFORMS, { salt: 'solo' });
+    const ws = workspace({ images: { solo: { ref: `${ctx.reg.host}/team/solo`, tag: 's1' } }, fleet: FLEET });
     expect((await runLock(ws.dir)).exitCode).toBe(0);
     const before = ws.lockText();
     const mtime = statSync(ws.lockFile).mtimeMs;
-    ws.writeSpec({ images: { solo: { ref: `${reg.host}/team/solo`, tag: 'gone' } }, fleet: FLEET });
+    ws.writeSpec({ images: { solo: { ref: `${ctx.reg.host}/team/solo`, tag: 'gone' } }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(r.exitCode).toBe(3);
     expect(r.written).toBe(false);
@@ -103,8 +91,8 @@ describe('missing tags', () => {
 
 describe('re-running and moving tags', () => {
   it('leaves the file byte-identical and unwritten when nothing changed', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/stable', 'v1', PLATFORMS, { salt: 'stable', attestations: true });
-    const ws = workspace({ images: { stable: { ref: `${reg.host}/team/stable`, tag: 'v1' } }, fleet: FLEET });
+    await pushMultiArch({ url: ctx.reg.url }, 'team/stable', 'v1', PLATFORMS, { salt: 'stable', attestations: true });
+    const ws = workspace({ images: { stable: { ref: `${ctx.reg.host}/team/stable`, tag: 'v1' } }, fleet: FLEET });
     const first = await runLock(ws.dir);
     expect(first.written).toBe(true);
     const text = ws.lockText();
@@ -119,9 +107,9 @@ describe('re-running and moving tags', () => {
   });
 
   it('follows a tag that moved to new content', async () => {
-    const t = { url: reg.url };
+    const t = { url: ctx.reg.url };
     const old = await pushMultiArch(t, 'team/moving', 'latest-stable', PLATFORMS, { salt: 'm1' });
-    const ws = workspace({ images: { moving: { ref: `${reg.host}/team/moving`, tag: 'latest-stable' } }, fleet: FLEET });
+    const ws = workspace({ images: { moving: { ref: `${ctx.reg.host}/team/moving`, tag: 'latest-stable' } }, fleet: FLEET });
     expect((await runLock(ws.dir)).lock.images.moving!.digest).toBe(old.digest);
     const moved = await pushMultiArch(t, 'team/moving', 'latest-stable', PLATFORMS, { salt: 'm2' });
     expect(moved.digest).not.toBe(old.digest);
@@ -132,8 +120,8 @@ describe('re-running and moving tags', () => {
   });
 
   it('a dry run computes the next lock and writes nothing', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/dry', 'd1', PLATFORMS, { salt: 'dry' });
-    const ws = workspace({ images: { dry: { ref: `${reg.host}/team/dry`, tag: 'd1' } }, fleet: FLEET });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/dry', 'd1', PLATFORMS, { salt: 'dry' });
+    const ws = workspace({ images: { dry: { ref: `${ctx.reg.host}/team/dry`, tag: 'd1' } }, fleet: FLEET });
     const r = await runLock(ws.dir, true);
     expect(r.exitCode).toBe(0);
     expect(r.changed).toBe(true);
@@ -145,11 +133,11 @@ describe('re-running and moving tags', () => {
 
 describe('one in-flight request per URL', () => {
   it('two images with the same ref and tag cause ONE GET of the tag manifest', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/shared', 'v1', PLATFORMS, { salt: 'shared' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/shared', 'v1', PLATFORMS, { salt: 'shared' });
     const ws = workspace({
       images: {
-        one: { ref: `${reg.host}/team/shared`, tag: 'v1' },
-        two: { ref: `${reg.host}/team/shared`, tag: 'v1' },
+        one: { ref: `${ctx.reg.host}/team/shared`, tag: 'v1' },
+        two: { ref: `${ctx.reg.host}/team/shared`, tag: 'v1' },
       },
       fleet: FLEET,
     });
@@ -159,9 +147,9 @@ describe('one in-flight request per URL', () => {
     expect(r.lock.images.two!.digest).toBe(pushed.digest);
     // A sentinel request made after the run: once it is logged, every earlier request is too.
     const sentinel = `/v2/team/shared/manifests/sentinel-${Date.now()}`;
-    await (await fetch(`${reg.url}${sentinel}`)).arrayBuffer();
-    await reg.waitForLog(new RegExp(`"GET ${sentinel} `));
-    const gets = reg.accessEntries().filter((e) => e.method === 'GET' && e.path === '/v2/team/shared/manifests/v1');
+    await (await fetch(`${ctx.reg.url}${sentinel}`)).arrayBuffer();
+    await ctx.reg.waitForLog(new RegExp(`"GET ${sentinel} `));
+    const gets = ctx.reg.accessEntries().filter((e) => e.method === 'GET' && e.path === '/v2/team/shared/manifests/v1');
     expect(gets).toHaveLength(1);
     expect(gets[0]!.status).toBe(200);
   });

@@ -4,14 +4,12 @@
  * index entries without a platform), and `inspect`.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { dockerConfigStore } from '../../src/registry/credentials.js';
 import { inspect } from '../../src/run/inspect.js';
 import { lock } from '../../src/run/lock.js';
 import { MT, pushManifest, pushMultiArch, pushPlatformImage, sha256, type Descriptor } from '../helpers/push.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { cleanupWorkspaces, emptyDockerConfigDir, workspace, type SpecInput } from '../helpers/workspace.js';
+import { workspace, type SpecInput, useRegistry } from '../helpers/workspace.js';
 
 const AMD64 = { os: 'linux', architecture: 'amd64' };
 const ARM64 = { os: 'linux', architecture: 'arm64', variant: 'v8' };
@@ -23,19 +21,9 @@ const FLEET: SpecInput['fleet'] = {
   edge: { arch: 'armv7l', hosts: ['gw-01', 'gw-02', 'gw-03'] },
 };
 
-let reg: TestRegistry;
-let anonymous: ReturnType<typeof dockerConfigStore>;
+const ctx = useRegistry();
 
-beforeAll(async () => {
-  reg = await startRegistry();
-  anonymous = dockerConfigStore({ DOCKER_CONFIG: emptyDockerConfigDir() });
-});
-afterAll(async () => {
-  await reg?.stop();
-  cleanupWorkspaces();
-});
-
-const runLock = (cwd: string) => lock({ cwd, client: { credentials: anonymous } });
+const runLock = (cwd: string) => lock({ cwd, client: { credentials: ctx.anonymous } });
 
 /** The lock's platforms map expected for these pushed images, keyed as the contract spells them. */
 function expectedPlatforms(images: Descriptor[], keys: string[]): Record<string, { digest: string; mediaType: string; size: number }> {
@@ -45,10 +33,10 @@ function expectedPlatforms(images: Descriptor[], keys: string[]): Record<string,
 
 describe('lock resolves multi-arch tags', () => {
   it('locks an OCI index with attestations: index digest, every runnable platform, per-group pins', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/agent', 'v1', [AMD64, ARM64, ARMV7], { attestations: true, salt: 'oci-v1' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/agent', 'v1', [AMD64, ARM64, ARMV7], { attestations: true, salt: 'oci-v1' });
     const attestations = pushed.children.filter((c) => c.annotations?.['vnd.docker.reference.type']);
     expect(attestations).toHaveLength(3);
-    const ws = workspace({ images: { agent: { ref: `${reg.host}/team/agent`, tag: 'v1' } }, fleet: FLEET });
+    const ws = workspace({ images: { agent: { ref: `${ctx.reg.host}/team/agent`, tag: 'v1' } }, fleet: FLEET });
 
     const r = await runLock(ws.dir);
     expect(r.failures).toEqual([]);
@@ -57,7 +45,7 @@ describe('lock resolves multi-arch tags', () => {
     const [amd, arm64, armv7] = pushed.images;
     const agent = r.lock.images.agent;
     expect(agent).toEqual({
-      ref: `${reg.host}/team/agent`,
+      ref: `${ctx.reg.host}/team/agent`,
       tag: 'v1',
       digest: pushed.digest,
       mediaType: MT.ociIndex,
@@ -79,9 +67,9 @@ describe('lock resolves multi-arch tags', () => {
   });
 
   it('takes the manifest LIST digest for a Docker manifest list, not the amd64 child', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/legacy', 'v2', [AMD64, ARM64], { format: 'docker', salt: 'docker-v2' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/legacy', 'v2', [AMD64, ARM64], { format: 'docker', salt: 'docker-v2' });
     const ws = workspace({
-      images: { legacy: { ref: `${reg.host}/team/legacy`, tag: 'v2' } },
+      images: { legacy: { ref: `${ctx.reg.host}/team/legacy`, tag: 'v2' } },
       fleet: { datacenter: FLEET.datacenter!, 'arm-servers': FLEET['arm-servers']! },
     });
     const r = await runLock(ws.dir);
@@ -98,9 +86,9 @@ describe('lock resolves multi-arch tags', () => {
   });
 
   it('finds the platforms inside a nested child index', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/nested', 'n1', [AMD64, ARM64, ARMV7], { nested: true, attestations: true, salt: 'n1' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/nested', 'n1', [AMD64, ARM64, ARMV7], { nested: true, attestations: true, salt: 'n1' });
     expect(pushed.children.at(-1)?.mediaType).toBe(MT.ociIndex);
-    const ws = workspace({ images: { nested: { ref: `${reg.host}/team/nested`, tag: 'n1' } }, fleet: FLEET });
+    const ws = workspace({ images: { nested: { ref: `${ctx.reg.host}/team/nested`, tag: 'n1' } }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(r.failures).toEqual([]);
     const nested = r.lock.images.nested!;
@@ -114,12 +102,12 @@ describe('lock resolves multi-arch tags', () => {
   });
 
   it('reads a single-platform tag from its config blob; the platform digest is the top-level digest', async () => {
-    const oci = await pushPlatformImage({ url: reg.url }, 'team/single', ARM64, { salt: 's1', tag: 's1' });
-    const docker = await pushPlatformImage({ url: reg.url }, 'team/single-docker', AMD64, { salt: 's2', tag: 's2', format: 'docker' });
+    const oci = await pushPlatformImage({ url: ctx.reg.url }, 'team/single', ARM64, { salt: 's1', tag: 's1' });
+    const docker = await pushPlatformImage({ url: ctx.reg.url }, 'team/single-docker', AMD64, { salt: 's2', tag: 's2', format: 'docker' });
     const ws = workspace({
       images: {
-        single: { ref: `${reg.host}/team/single`, tag: 's1' },
-        'single-docker': { ref: `${reg.host}/team/single-docker`, tag: 's2' },
+        single: { ref: `${ctx.reg.host}/team/single`, tag: 's1' },
+        'single-docker': { ref: `${ctx.reg.host}/team/single-docker`, tag: 's2' },
       },
       fleet: {
         'arm-servers': { arch: 'aarch64', hosts: ['arm-01'], images: ['single'] },
@@ -129,7 +117,7 @@ describe('lock resolves multi-arch tags', () => {
     const r = await runLock(ws.dir);
     expect(r.failures).toEqual([]);
     expect(r.lock.images.single).toEqual({
-      ref: `${reg.host}/team/single`,
+      ref: `${ctx.reg.host}/team/single`,
       tag: 's1',
       digest: oci.digest,
       mediaType: MT.ociManifest,
@@ -145,14 +133,14 @@ describe('lock resolves multi-arch tags', () => {
   });
 
   it('reads the platform of an index entry that has none from the child config', async () => {
-    const t = { url: reg.url };
+    const t = { url: ctx.reg.url };
     const amd = await pushPlatformImage(t, 'team/bare', AMD64, { salt: 'bare' });
     const arm = await pushPlatformImage(t, 'team/bare', ARMV7, { salt: 'bare' });
     const { platform: _drop, ...noPlatform } = arm;
     const index = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [amd, noPlatform] };
     const top = await pushManifest(t, 'team/bare', 'b1', index, MT.ociIndex);
     const ws = workspace({
-      images: { bare: { ref: `${reg.host}/team/bare`, tag: 'b1' } },
+      images: { bare: { ref: `${ctx.reg.host}/team/bare`, tag: 'b1' } },
       fleet: { edge: FLEET.edge!, datacenter: FLEET.datacenter! },
     });
     const r = await runLock(ws.dir);
@@ -163,8 +151,8 @@ describe('lock resolves multi-arch tags', () => {
   });
 
   it('writes the same lock a fresh read parses back to', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/roundtrip', 'r1', [AMD64], { salt: 'r1' });
-    const ws = workspace({ images: { rt: { ref: `${reg.host}/team/roundtrip`, tag: 'r1' } }, fleet: { datacenter: FLEET.datacenter! } });
+    await pushMultiArch({ url: ctx.reg.url }, 'team/roundtrip', 'r1', [AMD64], { salt: 'r1' });
+    const ws = workspace({ images: { rt: { ref: `${ctx.reg.host}/team/roundtrip`, tag: 'r1' } }, fleet: { datacenter: FLEET.datacenter! } });
     const r = await runLock(ws.dir);
     expect(r.written).toBe(true);
     const text = readFileSync(r.lockFile, 'utf8');
@@ -175,9 +163,9 @@ describe('lock resolves multi-arch tags', () => {
 
 describe('inspect', () => {
   it('shows a tag: index digest and media type, every platform with digest, media type and size', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/agent', 'insp', [AMD64, ARM64, ARMV7], { attestations: true, salt: 'insp' });
-    const r = await inspect(`${reg.host}/team/agent:insp`, { client: { credentials: anonymous } });
-    expect(r.reference).toBe(`${reg.host}/team/agent:insp`);
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/agent', 'insp', [AMD64, ARM64, ARMV7], { attestations: true, salt: 'insp' });
+    const r = await inspect(`${ctx.reg.host}/team/agent:insp`, { client: { credentials: ctx.anonymous } });
+    expect(r.reference).toBe(`${ctx.reg.host}/team/agent:insp`);
     expect(r.tag).toBe('insp');
     expect(r.digest).toBe(pushed.digest);
     expect(r.mediaType).toBe(MT.ociIndex);
@@ -188,25 +176,25 @@ describe('inspect', () => {
   });
 
   it('inspects by digest and a single-platform manifest', async () => {
-    const img = await pushPlatformImage({ url: reg.url }, 'team/insp-single', ARMV7, { salt: 'is', tag: 'one' });
-    const byTag = await inspect(`${reg.host}/team/insp-single:one`, { client: { credentials: anonymous } });
+    const img = await pushPlatformImage({ url: ctx.reg.url }, 'team/insp-single', ARMV7, { salt: 'is', tag: 'one' });
+    const byTag = await inspect(`${ctx.reg.host}/team/insp-single:one`, { client: { credentials: ctx.anonymous } });
     expect(byTag.digest).toBe(img.digest);
     expect(byTag.platforms).toEqual([
       { key: 'linux/arm/v7', platform: { os: 'linux', architecture: 'arm', variant: 'v7' }, digest: img.digest, mediaType: MT.ociManifest, size: img.size },
     ]);
-    const byDigest = await inspect(`${reg.host}/team/insp-single@${img.digest}`, { client: { credentials: anonymous } });
-    expect(byDigest.reference).toBe(`${reg.host}/team/insp-single@${img.digest}`);
+    const byDigest = await inspect(`${ctx.reg.host}/team/insp-single@${img.digest}`, { client: { credentials: ctx.anonymous } });
+    expect(byDigest.reference).toBe(`${ctx.reg.host}/team/insp-single@${img.digest}`);
     expect(byDigest.digest).toBe(img.digest);
     expect(byDigest.platforms.map((p) => p.key)).toEqual(['linux/arm/v7']);
   });
 
   it('fails on a missing tag with exit 3 naming the registry and HTTP 404', async () => {
-    const err = await inspect(`${reg.host}/team/agent:nope`, { client: { credentials: anonymous } }).then(
+    const err = await inspect(`${ctx.reg.host}/team/agent:nope`, { client: { credentials: ctx.anonymous } }).then(
       () => undefined,
       (e: unknown) => e as { exitCode?: number; message: string },
     );
     expect(err?.exitCode).toBe(3);
-    expect(err?.message).toContain(reg.host);
+    expect(err?.message).toContain(ctx.reg.host);
     expect(err?.message).toContain('HTTP 404');
     expect(err?.message).toContain('"nope"');
   });
