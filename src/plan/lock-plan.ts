@@ -78,7 +78,7 @@ function planImage(
     const offered = r.platforms.map((p) => p.key).join(', ') || 'no runnable platform';
     const lines = missing.map((g) => {
       const why = g.onMissing === 'hold' ? ' (onMissing: hold, but there is no earlier pin of that platform to hold)' : '';
-      return `group ${JSON.stringify(g.id)} (${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'}) needs ${g.platformKey}, which tag ${r.tag} does not ship${why}`;
+      return `group ${JSON.stringify(g.id)} (${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'}) needs ${g.platformKey}, which ${ref}:${r.tag} does not ship${why}`;
     });
     return new CoverageError(`${lines.join('; ')}. ${r.tag} ships ${offered}. Set onMissing: hold on the group to keep its previous pin, or change its arch/platform.`);
   }

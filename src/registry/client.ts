@@ -216,7 +216,12 @@ class RemoteSource implements ContentSource {
       if (page >= MAX_TAG_PAGES) throw new RegistryError(`registry ${this.name}: tag list of ${repo} has more than ${MAX_TAG_PAGES} pages; giving up`, { registry: this.name });
       const res = await this.client.request(this.name, repo, path, { maxBytes: MANIFEST_LIMIT });
       this.expectOk(res, repo, 'tags/list', 'tag list');
-      const body = JSON.parse(Buffer.from(res.bytes).toString('utf8')) as { tags?: unknown };
+      let body: { tags?: unknown };
+      try {
+        body = JSON.parse(Buffer.from(res.bytes).toString('utf8')) as { tags?: unknown };
+      } catch {
+        throw new RegistryError(`registry ${this.name}: the tag list of ${repo} is not JSON (HTTP ${res.status})`, { registry: this.name, status: res.status });
+      }
       if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
       const next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(res.headers.link ?? '')?.[1];
       path = next ? (() => { const u = new URL(next, this.client.baseUrl(this.name)); return `${u.pathname}${u.search}`; })() : undefined;

@@ -114,7 +114,7 @@ export class Http {
 async function readCapped(body: Dispatcher.ResponseData['body'], h: Record<string, string>, opts: HttpOptions, url: URL): Promise<Uint8Array> {
   const max = opts.maxBytes ?? Number.POSITIVE_INFINITY;
   const declared = Number(h['content-length']);
-  const tooBig = () => new RegistryError(`registry ${opts.registry}: ${url.pathname} is larger than the ${Math.round(max / 1024)} KiB limit; refused`, { registry: opts.registry });
+  const tooBig = () => new RegistryError(`registry ${opts.registry}: ${url.pathname} is larger than the ${formatBytes(max)} limit; refused`, { registry: opts.registry });
   // undici's body emits an AbortError when destroyed unread; with no listener that is an uncaught exception.
   const discard = () => {
     body.on('error', () => {});
@@ -157,4 +157,10 @@ export function describeNetworkError(e: unknown): string {
     UND_ERR_SOCKET: 'connection closed',
   };
   return code && messages[code] ? `${messages[code]} (${code})` : e.message;
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${+(n / 1024 / 1024).toFixed(1)} MiB`;
+  if (n >= 1024) return `${+(n / 1024).toFixed(1)} KiB`;
+  return `${n} bytes`;
 }

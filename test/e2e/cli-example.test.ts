@@ -74,7 +74,7 @@ describe('the README quick start, offline, on the bundled example', () => {
     writeFileSync(join(dir, 'lg-pins.yaml'), spec.replace('tag: v3.0.0', 'tag: v3.1.1').replace(/\n\s+onMissing: hold.*/, ''));
     const failed = await runCli(['lock'], dir);
     expect(failed.code).toBe(3);
-    expect(failed.stderr).toMatch(/agent: group "riscv-lab" \(1 host\) needs linux\/riscv64, which tag v3\.1\.1 does not ship/);
+    expect(failed.stderr).toMatch(/agent: group "riscv-lab" \(1 host\) needs linux\/riscv64, which oci-layout:\/\/examples\/linuxguard-agent:v3\.1\.1 does not ship/);
     expect(failed.stderr).not.toMatch(STACK);
     expect(readFileSync(join(dir, 'lg-pins.lock.yaml'), 'utf8')).toBe(lock);
   });

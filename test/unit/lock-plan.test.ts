@@ -91,7 +91,7 @@ describe('planLock', () => {
     expect(f.image).toBe('agent');
     expect(f.error).toBeInstanceOf(CoverageError);
     expect(f.error.exitCode).toBe(3);
-    expect(f.error.message).toMatch(/group "edge" \(3 hosts\) needs linux\/arm\/v7, which tag v2 does not ship/);
+    expect(f.error.message).toMatch(/group "edge" \(3 hosts\) needs linux\/arm\/v7, which reg\.example\/agent:v2 does not ship/);
     expect(plan.lock.images.agent).toEqual(prev.images.agent);
     expect(plan.lock.fleet.edge!.agent).toEqual(prev.fleet.edge!.agent);
     expect(plan.lock.fleet.lab!.agent).toEqual(prev.fleet.lab!.agent);
