@@ -89,7 +89,7 @@ describe('a platform the release does not ship', () => {
     expect(error.message).toContain('"riscv-lab"');
     expect(error.message).toContain('3 hosts');
     expect(error.message).toContain('linux/riscv64');
-    expect(error.message).toContain('tag norv');
+    expect(error.message).toContain(`which ${ctx.reg.host}/team/agent:norv does not ship`);
     expect(error.message).not.toContain('datacenter');
     expect(r.written).toBe(false);
     expect(ws.lockExists()).toBe(false);
@@ -142,7 +142,7 @@ describe('a platform the release does not ship', () => {
     ws.writeSpec(spec('f2', 'fail'));
     const r = await runLock(ws.dir);
     expect(r.exitCode).toBe(3);
-    expect(r.failures[0]!.error.message).toContain('tag f2');
+    expect(r.failures[0]!.error.message).toContain(`which ${ctx.reg.host}/team/agent:f2 does not ship`);
     expect(r.lock).toEqual(first.lock);
     expect(r.written).toBe(false);
     expect(ws.lockText()).toBe(before);
