@@ -3,6 +3,9 @@ import type { ImageOutcome } from '../plan/lock-plan.js';
 import type { ClientOptions } from '../registry/client.js';
 import { inspect } from '../run/inspect.js';
 import { lock } from '../run/lock.js';
+import { check } from '../run/check.js';
+import { diff } from '../run/diff.js';
+import { diffJson, diffMarkdown, diffText } from '../render/diff.js';
 import { pins } from '../run/pins.js';
 import { colours, table, type Io } from './io.js';
 import type { GlobalOptions } from './main.js';
@@ -16,20 +19,8 @@ function clientOptions(o: GlobalOptions, io: Io): ClientOptions {
 
 export async function runLock(o: GlobalOptions & { dryRun?: boolean }, io: Io): Promise<number> {
   const c = colours(io, 'stderr');
-  const progress = io.stderr.isTTY && !o.json;
   try {
-    const r = await lock({
-      cwd: io.cwd,
-      config: o.config,
-      dryRun: o.dryRun,
-      client: clientOptions(o, io),
-      callbacks: progress
-        ? {
-            onImageDone: (id: string, out: ImageOutcome) =>
-              io.stderr.write(out.ok ? `${c.green('✓')} ${id} ${out.resolution.tag} ${c.dim(short(out.resolution.digest))}\n` : `${c.red('✗')} ${id}\n`),
-          }
-        : {},
-    });
+    const r = await lock({ cwd: io.cwd, config: o.config, dryRun: o.dryRun, client: clientOptions(o, io), callbacks: progressCallbacks(o, io) });
     const file = relative(io.cwd, r.lockFile) || r.lockFile;
     if (o.json) {
       io.stdout.write(`${JSON.stringify({
@@ -95,6 +86,41 @@ export async function runInspect(ref: string, o: GlobalOptions, io: Io): Promise
       io.stdout.write(`${head}\n${table(rows, '  ')}`);
     }
     return 0;
+  } catch (e) {
+    return reportError(e, io, Boolean(o.verbose));
+  }
+}
+
+function progressCallbacks(o: GlobalOptions, io: Io) {
+  const c = colours(io, 'stderr');
+  if (!io.stderr.isTTY || o.json) return {};
+  return {
+    onImageDone: (id: string, out: ImageOutcome) =>
+      io.stderr.write(out.ok ? `${c.green('✓')} ${id} ${out.resolution.tag} ${c.dim(short(out.resolution.digest))}\n` : `${c.red('✗')} ${id}\n`),
+  };
+}
+
+export async function runDiff(o: GlobalOptions & { markdown?: boolean }, io: Io): Promise<number> {
+  const c = colours(io, 'stderr');
+  try {
+    const r = await diff({ cwd: io.cwd, config: o.config, client: clientOptions(o, io), callbacks: progressCallbacks(o, io) });
+    if (o.json) io.stdout.write(`${JSON.stringify(diffJson(r), null, 2)}\n`);
+    else io.stdout.write(o.markdown ? diffMarkdown(r) : diffText(r));
+    if (!o.json) for (const f of r.failures) io.stderr.write(`${c.red('error:')} ${f.image}: ${f.error.message}\n`);
+    return r.exitCode;
+  } catch (e) {
+    return reportError(e, io, Boolean(o.verbose));
+  }
+}
+
+export async function runCheck(o: GlobalOptions, io: Io): Promise<number> {
+  try {
+    const r = await check({ cwd: io.cwd, config: o.config });
+    const file = relative(io.cwd, r.lockFile) || r.lockFile;
+    if (o.json) io.stdout.write(`${JSON.stringify({ lockFile: r.lockFile, ok: r.exitCode === 0, stale: r.stale }, null, 2)}\n`);
+    else if (r.stale.length === 0) io.stdout.write(`${file} agrees with ${relative(io.cwd, r.spec.file) || r.spec.file}\n`);
+    else io.stdout.write(`${file} is stale:\n${r.stale.map((s) => `  - ${s.message}`).join('\n')}\nRun \`lg-pins lock\` (or \`lg-pins diff\` to see the changes first).\n`);
+    return r.exitCode;
   } catch (e) {
     return reportError(e, io, Boolean(o.verbose));
   }

@@ -17,9 +17,4 @@ export function colours(io: Io, stream: 'stdout' | 'stderr') {
   return { red: wrap('31'), green: wrap('32'), yellow: wrap('33'), dim: wrap('2'), bold: wrap('1') };
 }
 
-/** Left-aligned columns, for human tables. */
-export function table(rows: string[][], indent = ''): string {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
-}
+export { table } from '../render/table.js';

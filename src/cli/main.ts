@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, LgPinsError, SpecError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { colours, processIo, type Io } from './io.js';
-import { runInspect, runLock, runPins } from './commands.js';
+import { runCheck, runDiff, runInspect, runLock, runPins } from './commands.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -38,6 +38,19 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--dry-run', 'resolve and report, write nothing')
     .action(async (o: GlobalOptions & { dryRun?: boolean }) => {
       code = await runLock(o, io);
+    });
+
+  common(program.command('diff'))
+    .description('resolve fresh and show what `lock` would change; writes nothing (exit 0 none, 1 changes)')
+    .option('--markdown', 'print Markdown tables fit for a pull request, with the lock diff')
+    .action(async (o: GlobalOptions & { markdown?: boolean }) => {
+      code = await runDiff(o, io);
+    });
+
+  common(program.command('check'))
+    .description('offline: does the lock still agree with the spec? (exit 0 yes, 1 stale)')
+    .action(async (o: GlobalOptions) => {
+      code = await runCheck(o, io);
     });
 
   common(program.command('pins'))

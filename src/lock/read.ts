@@ -10,6 +10,11 @@ import type { Lock } from './model.js';
  * line and key path.
  */
 export async function readLock(file: string): Promise<Lock | undefined> {
+  return (await readLockFile(file))?.lock;
+}
+
+/** The lock and its exact text, or undefined when there is no lock yet. */
+export async function readLockFile(file: string): Promise<{ text: string; lock: Lock } | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -17,7 +22,7 @@ export async function readLock(file: string): Promise<Lock | undefined> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new SpecError(`${file}: cannot read the lock: ${(e as Error).message}`, { cause: e });
   }
-  return parseLock(text, file);
+  return { text, lock: parseLock(text, file) };
 }
 
 export function parseLock(text: string, file: string): Lock {

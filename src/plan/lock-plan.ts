@@ -1,12 +1,21 @@
 import type { Group, Spec } from '../config/spec.js';
 import { CoverageError, type LgPinsError } from '../errors.js';
 import type { FleetPin, Lock, LockImage } from '../lock/model.js';
-import type { Resolution } from '../registry/resolve.js';
+import type { PlatformEntry, Resolution } from '../registry/resolve.js';
 import { parsePlatform, platformRank } from '../platform.js';
 import { coverage } from './coverage.js';
 
 /** The outcome of resolving one image: its resolution, or why it failed. */
-export type ImageOutcome = { ok: true; resolution: Resolution } | { ok: false; error: LgPinsError };
+export type ImageOutcome =
+  | {
+      ok: true;
+      resolution: Resolution;
+      /** A newer release the cadence passed over (not a change; diff mentions it). */
+      passedOver?: string;
+      /** Earlier releases, newest first, for `onMissing: hold` groups that have no previous pin to hold. */
+      fallbacks?: Resolution[];
+    }
+  | { ok: false; error: LgPinsError };
 
 export interface ImageFailure {
   image: string;
@@ -29,7 +38,7 @@ export function planLock(spec: Spec, previous: Lock | undefined, outcomes: Reado
   for (const image of Object.values(spec.images)) {
     const outcome = outcomes.get(image.id);
     const users = groups.filter((g) => g.images.includes(image.id));
-    const planned = outcome?.ok ? planImage(image.id, image.ref, outcome.resolution, users, previous) : undefined;
+    const planned = outcome?.ok ? planImage(image.id, image.ref, outcome.resolution, users, previous, outcome.fallbacks ?? []) : undefined;
     if (planned && !(planned instanceof CoverageError)) {
       lock.images[image.id] = planned.entry;
       for (const [group, pin] of planned.pins) (lock.fleet[group] ??= {})[image.id] = pin;
@@ -49,6 +58,7 @@ function planImage(
   r: Resolution,
   users: Group[],
   previous: Lock | undefined,
+  fallbacks: readonly Resolution[],
 ): { entry: LockImage; pins: Map<string, FleetPin> } | CoverageError {
   const entry: LockImage = {
     ref,
@@ -68,16 +78,20 @@ function planImage(
     }
     const prev = previous?.fleet[g.id]?.[id];
     const prevTag = prev?.tag ?? previous?.images[id]?.tag;
+    const held = `${g.platformKey} is not in ${r.tag}`;
     if (g.onMissing === 'hold' && prev && prevTag && canRun(g, prev.platform)) {
-      pins.set(g.id, { platform: prev.platform, digest: prev.digest, tag: prevTag, held: `${g.platformKey} is not in ${r.tag}` });
-    } else {
-      missing.push(g);
+      pins.set(g.id, { platform: prev.platform, digest: prev.digest, tag: prevTag, held });
+      continue;
     }
+    // Nothing to hold yet (a first lock of a `track` image): the newest earlier release that ships the platform.
+    const fallback = g.onMissing === 'hold' && !prev ? firstCovering(g, fallbacks) : undefined;
+    if (fallback) pins.set(g.id, { platform: fallback.entry.key, digest: fallback.entry.digest, tag: fallback.tag, held });
+    else missing.push(g);
   }
   if (missing.length) {
     const offered = r.platforms.map((p) => p.key).join(', ') || 'no runnable platform';
     const lines = missing.map((g) => {
-      const why = g.onMissing === 'hold' ? ' (onMissing: hold, but there is no earlier pin of that platform to hold)' : '';
+      const why = g.onMissing === 'hold' ? ' (onMissing: hold, but there is no earlier pin or release of that platform to hold)' : '';
       return `group ${JSON.stringify(g.id)} (${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'}) needs ${g.platformKey}, which ${ref}:${r.tag} does not ship${why}`;
     });
     return new CoverageError(`${lines.join('; ')}. ${r.tag} ships ${offered}. Set onMissing: hold on the group to keep its previous pin, or change its arch/platform.`);
@@ -103,4 +117,12 @@ function canRun(g: Group, key: string): boolean {
   } catch {
     return false;
   }
+}
+
+function firstCovering(g: Group, fallbacks: readonly Resolution[]): { tag: string; entry: PlatformEntry } | undefined {
+  for (const r of fallbacks) {
+    const entry = coverage([g], r.platforms).get(g.platformKey);
+    if (entry) return { tag: r.tag, entry };
+  }
+  return undefined;
 }

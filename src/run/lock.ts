@@ -1,15 +1,15 @@
-import { readFile } from 'node:fs/promises';
 import { loadSpec, type LoadOptions } from '../config/load.js';
 import type { Image, Spec } from '../config/spec.js';
 import { IntegrityError, LgPinsError, RegistryError, worstExitCode, type ExitCode } from '../errors.js';
 import type { Lock } from '../lock/model.js';
-import { readLock } from '../lock/read.js';
+import { readLockFile } from '../lock/read.js';
 import { serializeLock } from '../lock/serialize.js';
 import { writeFileAtomic } from '../lock/write.js';
-import { chooseTag } from '../plan/cadence.js';
+import { candidates, chooseTag } from '../plan/cadence.js';
+import { coverage } from '../plan/coverage.js';
 import { planLock, type ImageFailure, type ImageOutcome } from '../plan/lock-plan.js';
 import type { ClientOptions } from '../registry/client.js';
-import { resolveTag } from '../registry/resolve.js';
+import { resolveTag, type Resolution } from '../registry/resolve.js';
 import { Sources } from './sources.js';
 
 export interface LockCallbacks {
@@ -28,10 +28,14 @@ export interface LockResult {
   spec: Spec;
   lockFile: string;
   previous: Lock | undefined;
+  /** The lock file's text before the run, when there was one. */
+  previousText: string | undefined;
   lock: Lock;
   /** The serialized next lock. */
   text: string;
   failures: ImageFailure[];
+  /** Newer releases the cadence passed over: not changes, but worth a mention. */
+  passedOver: Array<{ image: string; tag: string; pinned: string; cadence: string }>;
   /** The next lock differs from the file on disk. */
   changed: boolean;
   written: boolean;
@@ -42,7 +46,8 @@ export interface LockResult {
 /** Resolve every image of the spec, plan the next lock, and write it when an entry changed. */
 export async function lock(opts: LockOptions = {}): Promise<LockResult> {
   const spec = await loadSpec(opts);
-  const previous = await readLock(spec.lockFile);
+  const existing = await readLockFile(spec.lockFile);
+  const previous = existing?.lock;
   const sources = Sources.forSpec(spec, opts.client);
   let outcomes: Map<string, ImageOutcome>;
   try {
@@ -52,19 +57,22 @@ export async function lock(opts: LockOptions = {}): Promise<LockResult> {
   }
   const plan = planLock(spec, previous, outcomes);
   const text = serializeLock(plan.lock);
-  const existing = await readFile(spec.lockFile, 'utf8').catch(() => undefined);
-  const changed = text !== existing;
+  const changed = text !== existing?.text;
   const imageCount = Object.keys(spec.images).length;
   const allFailed = imageCount > 0 && plan.failures.length === imageCount;
   const written = !opts.dryRun && changed && !allFailed && (existing !== undefined || Object.keys(plan.lock.images).length > 0);
   if (written) await writeFileAtomic(spec.lockFile, text);
+  const passedOver: LockResult['passedOver'] = [];
+  for (const [image, o] of outcomes) if (o.ok && o.passedOver) passedOver.push({ image, tag: o.passedOver, pinned: o.resolution.tag, cadence: spec.images[image]!.cadence });
   return {
     spec,
     lockFile: spec.lockFile,
     previous,
+    previousText: existing?.text,
     lock: plan.lock,
     text,
     failures: plan.failures,
+    passedOver,
     changed,
     written,
     exitCode: worstExitCode(plan.failures.map((f) => f.error.exitCode)),
@@ -84,7 +92,7 @@ export async function resolveImages(
       callbacks.onImageStart?.(image.id);
       let outcome: ImageOutcome;
       try {
-        outcome = { ok: true, resolution: await resolveImage(image, previous, sources, tagLists) };
+        outcome = await resolveImage(image, spec, previous, sources, tagLists);
       } catch (e) {
         outcome = { ok: false, error: asLgPinsError(e, image) };
       }
@@ -95,25 +103,56 @@ export async function resolveImages(
   return new Map(entries);
 }
 
-async function resolveImage(image: Image, previous: Lock | undefined, sources: Sources, tagLists: Map<string, Promise<string[]>>) {
+/** Older candidates tried, at most, when looking for a release that still ships a held group's platform. */
+const MAX_FALLBACKS = 10;
+
+async function resolveImage(
+  image: Image,
+  spec: Spec,
+  previous: Lock | undefined,
+  sources: Sources,
+  tagLists: Map<string, Promise<string[]>>,
+): Promise<ImageOutcome> {
   const { source, repo, display } = sources.forImage(image);
   if (image.verify?.cosign) {
     throw new IntegrityError(`${display}: verify.cosign is set, and this version of lg-pins cannot verify cosign signatures yet; refusing to pin unverified content`);
   }
-  let tag = image.tag;
-  if (tag === undefined) {
-    // One tag listing per repository per run, however many images share it.
-    const key = `${source.name}\u0000${repo}`;
-    let list = tagLists.get(key);
-    if (!list) tagLists.set(key, (list = source.listTags(repo)));
-    const tags = await list;
-    const prev = previous?.images[image.id];
-    tag = chooseTag(tags, image, prev && prev.ref === image.ref ? prev.tag : undefined);
-    if (!tag) {
-      throw new RegistryError(`${display}: no tag satisfies ${JSON.stringify(image.track)}${image.prerelease ? '' : ' (pre-releases excluded)'} among ${tags.length} tag${tags.length === 1 ? '' : 's'}`, { registry: source.name });
-    }
+  if (image.tag !== undefined) return { ok: true, resolution: await resolveTag(source, repo, image.tag) };
+
+  // One tag listing per repository per run, however many images share it.
+  const key = `${source.name}\u0000${repo}`;
+  let listing = tagLists.get(key);
+  if (!listing) tagLists.set(key, (listing = source.listTags(repo)));
+  const tags = await listing;
+  const prev = previous?.images[image.id];
+  const tag = chooseTag(tags, image, prev && prev.ref === image.ref ? prev.tag : undefined);
+  if (!tag) {
+    throw new RegistryError(`${display}: no tag satisfies ${JSON.stringify(image.track)}${image.prerelease ? '' : ' (pre-releases excluded)'} among ${tags.length} tag${tags.length === 1 ? '' : 's'}`, { registry: source.name });
   }
-  return resolveTag(source, repo, tag);
+  const list = candidates(tags, image);
+  const resolution = await resolveTag(source, repo, tag);
+  const outcome: ImageOutcome = { ok: true, resolution };
+  const newest = list[0];
+  if (newest && newest.tag !== tag) outcome.passedOver = newest.tag;
+
+  // onMissing: hold with nothing to hold yet: the newest earlier candidate that ships the group's platform.
+  const needy = Object.values(spec.fleet).filter(
+    (g) => g.images.includes(image.id) && g.onMissing === 'hold' && !previous?.fleet[g.id]?.[image.id] && !coverage([g], resolution.platforms).get(g.platformKey),
+  );
+  if (needy.length) {
+    const fallbacks: Resolution[] = [];
+    let missing = needy;
+    const older = list.slice(list.findIndex((c) => c.tag === tag) + 1, undefined).slice(0, MAX_FALLBACKS);
+    for (const c of older) {
+      if (!missing.length) break;
+      const r = await resolveTag(source, repo, c.tag);
+      const covered = coverage(missing, r.platforms);
+      if (missing.some((g) => covered.get(g.platformKey))) fallbacks.push(r);
+      missing = missing.filter((g) => !covered.get(g.platformKey));
+    }
+    if (fallbacks.length) outcome.fallbacks = fallbacks;
+  }
+  return outcome;
 }
 
 function asLgPinsError(e: unknown, image: Image): LgPinsError {

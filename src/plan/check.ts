@@ -1,0 +1,91 @@
+import semver from 'semver';
+import type { Spec } from '../config/spec.js';
+import type { Lock } from '../lock/model.js';
+import { bestMatch, parsePlatform, platformRank, type Platform } from '../platform.js';
+import { tagVersion } from './cadence.js';
+
+export interface Stale {
+  image?: string;
+  group?: string;
+  message: string;
+}
+
+const q = JSON.stringify;
+
+function platformOf(key: string): Platform | undefined {
+  try {
+    return parsePlatform(key);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Pure and offline: where the lock no longer agrees with the spec. Every image and group of
+ * the spec must be locked, with the same ref, a tag the spec allows, and pins that are the
+ * best match of each group's platform among the locked platforms (or a hold the spec allows).
+ */
+export function checkLock(spec: Spec, lock: Lock): Stale[] {
+  const stale: Stale[] = [];
+  for (const image of Object.values(spec.images)) {
+    const entry = lock.images[image.id];
+    if (!entry) {
+      stale.push({ image: image.id, message: `image ${q(image.id)} is in the spec but not in the lock` });
+      continue;
+    }
+    if (entry.ref !== image.ref) stale.push({ image: image.id, message: `image ${q(image.id)}: the spec's ref is ${image.ref}, the lock has ${entry.ref}` });
+    if (image.tag !== undefined && entry.tag !== image.tag) {
+      stale.push({ image: image.id, message: `image ${q(image.id)}: the spec pins tag ${image.tag}, the lock has ${entry.tag}` });
+    }
+    if (image.track !== undefined) {
+      const v = tagVersion(entry.tag);
+      if (!v || !semver.satisfies(v, image.track, { includePrerelease: image.prerelease })) {
+        stale.push({ image: image.id, message: `image ${q(image.id)}: the locked tag ${entry.tag} is outside track ${q(image.track)}` });
+      }
+    }
+  }
+  for (const id of Object.keys(lock.images)) {
+    if (!spec.images[id]) stale.push({ image: id, message: `image ${q(id)} is in the lock but no longer in the spec` });
+  }
+  for (const g of Object.values(spec.fleet)) {
+    const pins = lock.fleet[g.id];
+    if (!pins) {
+      stale.push({ group: g.id, message: `group ${q(g.id)} is in the spec but not in the lock` });
+      continue;
+    }
+    for (const id of Object.keys(pins)) {
+      if (spec.images[id] && !g.images.includes(id)) stale.push({ group: g.id, image: id, message: `group ${q(g.id)} no longer runs image ${q(id)}, but the lock pins it` });
+    }
+    for (const id of g.images) {
+      const entry = lock.images[id];
+      const pin = pins[id];
+      if (!entry) continue; // reported above
+      if (!pin) {
+        stale.push({ group: g.id, image: id, message: `group ${q(g.id)} has no pin for image ${q(id)}` });
+        continue;
+      }
+      const pinned = platformOf(pin.platform);
+      if (!pinned || platformRank(g.platform, pinned) === undefined) {
+        stale.push({ group: g.id, image: id, message: `group ${q(g.id)} is ${g.platformKey}, but its pin of ${q(id)} is for ${pin.platform}` });
+        continue;
+      }
+      const keys = Object.keys(entry.platforms);
+      const best = bestMatch(g.platform, keys.map((k) => platformOf(k) ?? { os: 'unknown', architecture: 'unknown' }));
+      const bestKey = best === undefined ? undefined : keys[best];
+      if (pin.held) {
+        if (g.onMissing !== 'hold') stale.push({ group: g.id, image: id, message: `group ${q(g.id)} is held on ${pin.tag ?? '?'} for ${q(id)}, but the spec no longer says onMissing: hold` });
+        else if (bestKey) stale.push({ group: g.id, image: id, message: `group ${q(g.id)} is held on ${pin.tag ?? '?'}, but ${entry.tag} now ships ${bestKey}; the hold can be released` });
+        continue;
+      }
+      if (bestKey !== pin.platform) {
+        stale.push({ group: g.id, image: id, message: `group ${q(g.id)} pins ${pin.platform} of ${q(id)}, but the best match for ${g.platformKey} in ${entry.tag} is ${bestKey ?? 'none'}` });
+      } else if (entry.platforms[pin.platform]?.digest !== pin.digest) {
+        stale.push({ group: g.id, image: id, message: `group ${q(g.id)}: its pin ${pin.digest} of ${q(id)} is not the ${pin.platform} digest of ${entry.tag}` });
+      }
+    }
+  }
+  for (const g of Object.keys(lock.fleet)) {
+    if (!spec.fleet[g]) stale.push({ group: g, message: `group ${q(g)} is in the lock but no longer in the spec` });
+  }
+  return stale;
+}

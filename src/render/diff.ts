@@ -1,0 +1,125 @@
+import type { Spec } from '../config/spec.js';
+import type { Lock } from '../lock/model.js';
+import type { ImageChange } from '../plan/classify.js';
+import type { DiffResult } from '../run/diff.js';
+import { table } from './table.js';
+
+const short = (d?: string) => (d ? d.slice(0, 19) : '-');
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const hosts = (n: number) => plural(n, 'host');
+
+function platformDigest(lock: Lock | undefined, image: string, key: string): string | undefined {
+  return lock?.images[image]?.platforms[key]?.digest;
+}
+
+function headline(c: ImageChange, code: (s: string) => string = (s) => s): string {
+  const from = c.from ? code(c.from.tag) : '';
+  const to = c.to ? code(c.to.tag) : '';
+  switch (c.kind) {
+    case 'added':
+      return `added at ${to}`;
+    case 'removed':
+      return `removed (was ${from})`;
+    case 'release':
+      return `release ${from} → ${to}`;
+    case 'tag-moved':
+      return c.groups.length ? `tag ${to} moved to new content` : `tag ${to} moved, only in entries no group runs (e.g. a re-pushed attestation)`;
+    case 'fleet':
+      return `fleet pins change (still ${to})`;
+  }
+}
+
+/** The JSON document of `diff --json`: the contract's shape, stable for scripts. */
+export function diffJson(r: DiffResult): object {
+  return {
+    changes: r.changes.map((c) => ({
+      image: c.image,
+      kind: c.kind,
+      ...(c.from ? { from: c.from } : {}),
+      ...(c.to ? { to: c.to } : {}),
+      platforms: c.platforms,
+      groups: c.groups,
+      held: c.held.map((h) => ({ group: h.group, hosts: h.hosts, platform: h.platform, tag: h.tag, reason: h.reason })),
+    })),
+    passedOver: r.passedOver,
+    failures: r.failures.map((f) => ({ image: f.image, exitCode: f.error.exitCode, message: f.error.message })),
+  };
+}
+
+/** A readable table per changed image, for a terminal. */
+export function diffText(r: DiffResult): string {
+  const out: string[] = [];
+  for (const c of r.changes) {
+    out.push(`${c.image}: ${headline(c)}`);
+    if (c.from && c.to && c.from.digest !== c.to.digest) out.push(`  index  ${short(c.from.digest)} → ${short(c.to.digest)}`);
+    const rows = [['PLATFORM', 'CHANGE', 'FROM', 'TO', '']];
+    const notes = r.spec.images[c.image]?.notes ?? {};
+    for (const [key, change] of Object.entries(c.platforms)) {
+      rows.push([key, change, short(platformDigest(r.previous, c.image, key)), short(platformDigest(r.lock, c.image, key)), notes[key] ?? '']);
+    }
+    if (rows.length > 1) out.push(table(rows, '  ').trimEnd());
+    if (c.moves.length) {
+      out.push(`  groups that move:`);
+      for (const m of c.moves) {
+        const what = !m.to ? 'no longer runs it' : !m.from ? `now runs ${m.to.platform} ${short(m.to.digest)}` : `${m.from.platform} ${short(m.from.digest)} → ${m.to.platform} ${short(m.to.digest)}`;
+        out.push(`    ${m.group} (${hosts(m.hosts)}): ${what}${m.to?.held ? ' (held)' : ''}`);
+      }
+    }
+    for (const h of c.held) out.push(`  held: ${h.group} (${hosts(h.hosts)}) stays on ${h.tag}: ${h.reason}`);
+    out.push('');
+  }
+  for (const p of r.passedOver) out.push(`${p.image}: ${p.tag} is available; cadence ${p.cadence} keeps ${p.pinned}`);
+  if (r.passedOver.length) out.push('');
+  out.push(
+    r.changes.length
+      ? `${plural(r.changes.length, 'image')} would change; run \`lg-pins lock\` to apply.`
+      : `Nothing to change: the lock matches what the registries serve.`,
+  );
+  return `${out.join('\n')}\n`;
+}
+
+/** Markdown for a pull request: full digests, notes beside their platforms, the lock's unified diff. */
+export function diffMarkdown(r: DiffResult, spec: Spec = r.spec): string {
+  const out: string[] = [];
+  const code = (s: string) => `\`${s}\``;
+  if (!r.changes.length) out.push('Nothing to change: the lock matches what the registries serve.', '');
+  for (const c of r.changes) {
+    out.push(`### ${code(c.image)}: ${headline(c, code)}`, '');
+    if (c.kind === 'tag-moved') {
+      out.push(`> [!WARNING]`, `> The tag ${code(c.to?.tag ?? '')} now points at different content (same tag, new index digest). Check that the re-publication was intended.`, '');
+    }
+    out.push('| | tag | index digest |', '|---|---|---|');
+    if (c.from) out.push(`| before | ${code(c.from.tag)} | ${code(c.from.digest)} |`);
+    if (c.to) out.push(`| after | ${code(c.to.tag)} | ${code(c.to.digest)} |`);
+    out.push('');
+    const notes = spec.images[c.image]?.notes ?? {};
+    out.push('| platform | change | before | after | note |', '|---|---|---|---|---|');
+    for (const [key, change] of Object.entries(c.platforms)) {
+      const a = platformDigest(r.previous, c.image, key);
+      const b = platformDigest(r.lock, c.image, key);
+      out.push(`| ${code(key)} | ${change} | ${a ? code(a) : '—'} | ${b ? code(b) : '—'} | ${escapeCell(notes[key] ?? '')} |`);
+    }
+    out.push('');
+    if (c.moves.length) {
+      out.push('| group | hosts | before | after |', '|---|---|---|---|');
+      for (const m of c.moves) {
+        const pin = (p?: { platform: string; digest: string; held?: string }) => (p ? `${code(p.platform)} ${code(p.digest)}${p.held ? ' (held)' : ''}` : '—');
+        out.push(`| ${code(m.group)} | ${m.hosts} | ${pin(m.from)} | ${pin(m.to)} |`);
+      }
+      const total = c.moves.reduce((n, m) => n + m.hosts, 0);
+      out.push('', `${plural(c.moves.length, 'group')} and ${hosts(total)} move.`, '');
+    }
+    for (const h of c.held) out.push(`- **Held back:** ${code(h.group)} (${hosts(h.hosts)}) stays on ${code(h.tag)}: ${escapeCell(h.reason)}`);
+    if (c.held.length) out.push('');
+  }
+  for (const p of r.passedOver) out.push(`- ${code(p.image)}: ${code(p.tag)} is available; cadence \`${p.cadence}\` keeps ${code(p.pinned)}.`);
+  if (r.passedOver.length) out.push('');
+  if (r.patch) {
+    out.push('<details><summary>Changes to <code>lg-pins.lock.yaml</code></summary>', '', '```diff', r.patch.trimEnd(), '```', '', '</details>', '');
+  }
+  return `${out.join('\n')}`;
+}
+
+function escapeCell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
