@@ -8,6 +8,8 @@ export const ExitCode = {
   badInput: 2,
   unavailable: 3,
   integrity: 4,
+  /** A bug in lg-pins (EX_SOFTWARE): never expected, always worth a report. */
+  internal: 70,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -72,12 +74,22 @@ export class IntegrityError extends LgPinsError {
   readonly exitCode = ExitCode.integrity;
 }
 
+/** A file lg-pins must read or write (the lock, an inventory) that the system refuses. Exit 2. */
+export class FileError extends LgPinsError {
+  readonly exitCode = ExitCode.badInput;
+}
+
+/** Something that should never happen: a bug in lg-pins. Exit 70. */
+export class InternalError extends LgPinsError {
+  readonly exitCode = ExitCode.internal;
+}
+
 export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof LgPinsError) return err.exitCode;
   return ExitCode.badInput;
 }
 
-/** The worst class wins: 4 over 3 over 2 over 1. */
+/** The worst class wins: 4 over 3 over 2 over 1 (and an internal error over everything). */
 export function worstExitCode(codes: Iterable<number>): ExitCode {
   let worst = 0;
   for (const c of codes) if (c > worst) worst = c;

@@ -37,6 +37,24 @@ const KNOWN_ARCH: ReadonlySet<string> = new Set([
 ]);
 const VARIANT_RE = /^[a-z0-9][a-z0-9._-]*$/;
 
+/** Variants that exist for the architectures that have them (after normalisation). */
+const KNOWN_VARIANTS: Record<string, { re: RegExp; list: string }> = {
+  amd64: { re: /^(?:v[2-4])?$/, list: 'v1, v2, v3, v4' },
+  arm: { re: /^v[5-8]$/, list: 'v5, v6, v7, v8' },
+  arm64: { re: /^(?:v8\.[1-9]|v9(?:\.[0-5])?)?$/, list: 'v8, v8.1..v8.9, v9, v9.1..v9.5' },
+};
+
+/**
+ * Why a platform someone wrote (a spec's `platform:` or a notes key) names a variant that does not
+ * exist, e.g. `linux/amd64/v9`; undefined when it is fine. Index entries are not held to this.
+ */
+export function variantProblem(p: Platform): string | undefined {
+  const known = KNOWN_VARIANTS[p.architecture];
+  const n = normalizePlatform(p);
+  if (!known || known.re.test(n.variant ?? '')) return undefined;
+  return `${p.architecture} has no variant "${p.variant ?? ''}" (known: ${known.list})`;
+}
+
 /**
  * Parse `os/arch[/variant]` (e.g. `linux/arm/v7`, `linux/arm64`, `linux/amd64/v3`) and return it
  * normalised. Case-insensitive; aliases such as `linux/aarch64` are accepted. Throws
@@ -245,4 +263,13 @@ export function bestMatch(want: Platform, candidates: readonly Platform[]): numb
     }
   });
   return best;
+}
+
+/** Whether a host of `want` can run the platform a lock names by its key (`linux/arm/v6`). */
+export function canRunKey(want: Platform, key: string): boolean {
+  try {
+    return platformRank(want, parsePlatform(key)) !== undefined;
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import type { ImageOutcome } from '../plan/lock-plan.js';
+import { failureJson } from '../render/failure.js';
 import type { ClientOptions } from '../registry/client.js';
 import { inspect } from '../run/inspect.js';
 import { lock } from '../run/lock.js';
@@ -29,14 +30,17 @@ export async function runLock(o: GlobalOptions & { dryRun?: boolean }, io: Io): 
         written: r.written,
         images: Object.fromEntries(Object.entries(r.lock.images).map(([id, i]) => [id, { tag: i.tag, digest: i.digest, platforms: Object.keys(i.platforms) }])),
         held: Object.entries(r.lock.fleet).flatMap(([g, p]) => Object.entries(p).filter(([, pin]) => pin.held).map(([image, pin]) => ({ group: g, image, tag: pin.tag, reason: pin.held }))),
-        failures: r.failures.map((f) => ({ image: f.image, exitCode: f.error.exitCode, message: f.error.message })),
+        failures: r.failures.map(failureJson),
       }, null, 2)}\n`);
     } else {
       for (const f of r.failures) io.stderr.write(`${c.red('error:')} ${f.image}: ${f.error.message}\n`);
       for (const [g, p] of Object.entries(r.lock.fleet)) {
         for (const [image, pin] of Object.entries(p)) if (pin.held) io.stderr.write(`${c.yellow('held:')} group ${g} stays on ${image} ${pin.tag}: ${pin.held}\n`);
       }
-      const rows = Object.entries(r.lock.images).map(([id, i]) => [id, i.tag, short(i.digest), `${Object.keys(i.platforms).length} platforms`]);
+      const rows = Object.entries(r.lock.images).map(([id, i]) => {
+        const n = Object.keys(i.platforms).length;
+        return [id, i.tag, short(i.digest), `${n} platform${n === 1 ? '' : 's'}`];
+      });
       const verb = r.written ? `wrote ${file}` : o.dryRun && r.changed ? `${file} would change (dry run)` : r.changed ? `${file} not written` : r.failures.length ? `${file} unchanged` : `${file} is up to date`;
       io.stdout.write(`${verb}\n${rows.length ? table(rows, '  ') : ''}`);
       if (r.failures.length) {
@@ -46,7 +50,7 @@ export async function runLock(o: GlobalOptions & { dryRun?: boolean }, io: Io): 
     }
     return r.exitCode;
   } catch (e) {
-    return reportError(e, io, Boolean(o.verbose));
+    return reportError(e, io, Boolean(o.verbose), Boolean(o.json));
   }
 }
 
@@ -65,13 +69,13 @@ export async function runPins(o: GlobalOptions & { host?: string; group?: string
     }
     return 0;
   } catch (e) {
-    return reportError(e, io, Boolean(o.verbose));
+    return reportError(e, io, Boolean(o.verbose), Boolean(o.json));
   }
 }
 
 export async function runInspect(ref: string, o: GlobalOptions, io: Io): Promise<number> {
   try {
-    const r = await inspect(ref, { cwd: io.cwd, client: clientOptions(o, io) });
+    const r = await inspect(ref, { cwd: io.cwd, config: o.config, client: clientOptions(o, io) });
     if (o.json) {
       io.stdout.write(`${JSON.stringify({
         reference: r.reference,
@@ -87,7 +91,7 @@ export async function runInspect(ref: string, o: GlobalOptions, io: Io): Promise
     }
     return 0;
   } catch (e) {
-    return reportError(e, io, Boolean(o.verbose));
+    return reportError(e, io, Boolean(o.verbose), Boolean(o.json));
   }
 }
 
@@ -109,7 +113,7 @@ export async function runDiff(o: GlobalOptions & { markdown?: boolean }, io: Io)
     if (!o.json) for (const f of r.failures) io.stderr.write(`${c.red('error:')} ${f.image}: ${f.error.message}\n`);
     return r.exitCode;
   } catch (e) {
-    return reportError(e, io, Boolean(o.verbose));
+    return reportError(e, io, Boolean(o.verbose), Boolean(o.json));
   }
 }
 
@@ -122,6 +126,7 @@ export async function runCheck(o: GlobalOptions, io: Io): Promise<number> {
     else io.stdout.write(`${file} is stale:\n${r.stale.map((s) => `  - ${s.message}`).join('\n')}\nRun \`lg-pins lock\` (or \`lg-pins diff\` to see the changes first).\n`);
     return r.exitCode;
   } catch (e) {
-    return reportError(e, io, Boolean(o.verbose));
+    return reportError(e, io, Boolean(o.verbose), Boolean(o.json));
   }
 }
+

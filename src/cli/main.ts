@@ -77,22 +77,28 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       // --help and --version end here with exit code 0; usage errors are bad input.
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
     }
-    return reportError(e, io, argv.includes('--verbose'));
+    return reportError(e, io, argv.includes('--verbose'), argv.includes('--json'));
   }
 }
 
-/** The one top-level handler: a message, no stack trace (unless --verbose for an internal error). */
-export function reportError(e: unknown, io: Io, verbose: boolean): number {
+/**
+ * The one top-level handler: a message on stderr, no stack trace (unless --verbose for an internal
+ * error); with --json also one JSON document on stdout, so scripts always get something to parse.
+ */
+export function reportError(e: unknown, io: Io, verbose: boolean, json = false): number {
   const c = colours(io, 'stderr');
+  const err = e instanceof Error ? e : new Error(String(e));
+  const code = e instanceof LgPinsError ? e.exitCode : ExitCode.internal;
+  if (json) {
+    const issues = e instanceof SpecError ? e.issues : [];
+    io.stdout.write(`${JSON.stringify({ error: { exitCode: code, message: err.message, ...(issues.length ? { issues } : {}) } }, null, 2)}\n`);
+  }
   if (e instanceof SpecError && e.issues.length > 1) {
     io.stderr.write(`${c.red('error:')} ${e.issues.length} problems:\n${e.message.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
-    return e.exitCode;
-  }
-  if (e instanceof LgPinsError) {
+  } else if (e instanceof LgPinsError && code !== ExitCode.internal) {
     io.stderr.write(`${c.red('error:')} ${e.message}\n`);
-    return e.exitCode;
+  } else {
+    io.stderr.write(`${c.red('lg-pins: internal error:')} ${err.message}\n${verbose ? `${err.stack ?? ''}\n` : 'This is a bug in lg-pins: run with --verbose for details, and please report it.\n'}`);
   }
-  const err = e instanceof Error ? e : new Error(String(e));
-  io.stderr.write(`${c.red('lg-pins: internal error:')} ${err.message}\n${verbose ? `${err.stack ?? ''}\n` : 'Run with --verbose for details, and please report it.\n'}`);
-  return 70;
+  return code;
 }

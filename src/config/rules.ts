@@ -1,13 +1,13 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import semver from 'semver';
 import type { SpecIssue } from '../errors.js';
-import { parsePlatform, platformKey, unameToPlatform, UNAME_MACHINES, type Platform } from '../platform.js';
+import { parsePlatform, PlatformError, platformKey, unameToPlatform, UNAME_MACHINES, variantProblem, type Platform } from '../platform.js';
 import { parseRepository } from '../reference.js';
 import { suggest } from './schema.js';
 import { quote, type SourceFile } from './source.js';
 import type { Group, Image, SourceRef, Spec } from './spec.js';
-import type { GroupSpec, ImageSpec, SpecFile } from './types.js';
+import type { GroupSpec, ImageSpec, RegistrySettings, SpecFile } from './types.js';
 
 const HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9._:-]*[A-Za-z0-9_])?$/;
 
@@ -35,8 +35,8 @@ export function applyRules(raw: SpecFile, src: SourceFile, specFile: string): { 
   const spec: Spec = {
     file: specFile,
     dir,
-    lockFile: join(dir, 'lg-pins.lock.yaml'),
-    registries: raw.registries ?? {},
+    lockFile: lockFileFor(specFile),
+    registries: registryKeys(raw.registries ?? {}),
     images,
     fleet,
   };
@@ -58,7 +58,7 @@ function checkImage(id: string, img: ImageSpec, src: SourceFile, dir: string, is
   const noteKeys = new Map<string, string>();
   for (const [k, v] of Object.entries(img.notes ?? {})) {
     try {
-      const key = platformKey(parsePlatform(k));
+      const key = platformKey(parseSpecPlatform(k));
       const first = noteKeys.get(key);
       // Two spellings of one platform would silently drop a note.
       if (first !== undefined) issues.push(src.issue([...at, 'notes', k], `${quote(k)} is the same platform as ${quote(first)} (${key}); give one note per platform`, true));
@@ -135,7 +135,7 @@ function checkGroup(
     }
   } else if (typeof g.platform === 'string' && g.platform !== '') {
     try {
-      platform = parsePlatform(g.platform);
+      platform = parseSpecPlatform(g.platform);
     } catch (e) {
       issues.push(src.issue([...at, 'platform'], `${quote(g.platform)} is not a valid platform: ${platformProblem(e, g.platform)}`));
     }
@@ -210,7 +210,7 @@ function checkHostsOnce(members: Member[], src: SourceFile, issues: SpecIssue[])
   for (const g of members) {
     for (const image of g.images) {
       for (const h of g.hosts) {
-        const key = `${image}\u0000${h}`;
+        const key = `${image}\u0000${h.toLowerCase()}`;
         const other = seen.get(key);
         if (other !== undefined && other !== g.id) {
           if (reported.has(`${g.id}\u0000${h}`)) continue;
@@ -220,4 +220,35 @@ function checkHostsOnce(members: Member[], src: SourceFile, issues: SpecIssue[])
       }
     }
   }
+}
+
+/** A platform written in the spec: valid syntax, a known os and architecture, and a variant that exists. */
+function parseSpecPlatform(s: string): Platform {
+  const p = parsePlatform(s);
+  const problem = variantProblem(p);
+  if (problem) throw new PlatformError(`invalid platform "${s}": ${problem}`);
+  return p;
+}
+
+const DEFAULT_SPEC_NAMES = new Set(['lg-pins.yaml', 'lg-pins.yml', '.lg-pinsrc', '.lg-pinsrc.yaml', '.lg-pinsrc.yml', '.lg-pinsrc.json', 'package.json']);
+
+/**
+ * The lock beside a spec: `lg-pins.lock.yaml` for the names discovery finds, `<name>.lock.yaml` for
+ * any other spec (`--config staging.yaml` → `staging.lock.yaml`), so two specs in one directory
+ * never overwrite each other's pins.
+ */
+export function lockFileFor(specFile: string): string {
+  const name = basename(specFile);
+  if (DEFAULT_SPEC_NAMES.has(name)) return join(dirname(specFile), 'lg-pins.lock.yaml');
+  return join(dirname(specFile), `${name.replace(/\.(ya?ml|json)$/i, '')}.lock.yaml`);
+}
+
+/** Registry settings keyed the way refs are normalized: lowercase host, Docker Hub as docker.io. */
+function registryKeys(registries: Record<string, RegistrySettings>): Record<string, RegistrySettings> {
+  const out: Record<string, RegistrySettings> = {};
+  for (const [k, v] of Object.entries(registries)) {
+    const key = k.toLowerCase();
+    out[key === 'index.docker.io' || key === 'registry-1.docker.io' ? 'docker.io' : key] = v;
+  }
+  return out;
 }

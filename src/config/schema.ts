@@ -67,10 +67,13 @@ function toIssue(e: ErrorObject, root: unknown, src: SourceFile): SpecIssue {
   const propertyName = (e as ErrorObject & { propertyName?: string }).propertyName;
   if (propertyName !== undefined) {
     const where = [...path, propertyName];
-    const what = path[0] === 'images' ? 'image id' : path[0] === 'fleet' ? 'group id' : 'key';
+    const platformKey = path[path.length - 1] === 'platforms';
+    const what = platformKey ? 'platform' : path[0] === 'images' ? 'image id' : path[0] === 'fleet' ? 'group id' : 'key';
     const rule = path[0] === 'registries'
       ? 'must be host[:port] as written in refs'
-      : e.keyword === 'maxLength'
+      : platformKey
+        ? 'must be os/arch[/variant], e.g. linux/arm/v7'
+        : e.keyword === 'maxLength'
         ? `is ${propertyName.length} characters long; at most ${String(p.limit)} are allowed`
         : 'must be lowercase letters, digits, "-", "_" or "." and start with a letter or digit';
     return src.issue(where, `${what} ${quote(propertyName)} ${rule}`, true);
@@ -129,7 +132,9 @@ function oneOfMessage(value: unknown): string {
 function patternHint(path: KeyPath): string {
   const last = path[path.length - 1];
   if (last === 'tag') return 'a tag is up to 128 of A-Z a-z 0-9 _ . - and cannot start with . or -';
-  return 'see schemas/lg-pins.schema.json';
+  if (last === 'digest') return 'a digest is sha256: and 64 lowercase hex characters';
+  if (last === 'platform') return 'a platform is os/arch[/variant], e.g. linux/arm/v7';
+  return 'see the JSON Schema in schemas/';
 }
 
 function article(type: string): string {

@@ -42,6 +42,5 @@ export function serializeLock(lock: Lock): string {
       if (isMap(pins)) for (const pin of pins.items) if (isMap(pin.value)) (pin.value as YAMLMap).flow = true;
     }
   }
-  doc.commentBefore = LOCK_HEADER.slice(1);
-  return doc.toString({ lineWidth: 0, minContentWidth: 0, flowCollectionPadding: true });
+  return `${LOCK_HEADER}\n${doc.toString({ lineWidth: 0, minContentWidth: 0, flowCollectionPadding: true })}`;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { chmod, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -9,7 +9,9 @@ import { basename, dirname, join } from 'node:path';
  */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
   const tmp = join(dirname(file), `.${basename(file)}.lg-pins-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const handle = await open(tmp, 'wx', 0o644);
+  // Keep the mode of the file being replaced (a lock someone made group-writable stays so).
+  const mode = await stat(file).then((st) => st.mode & 0o777, () => 0o644);
+  const handle = await open(tmp, 'wx', mode);
   try {
     await handle.writeFile(content, 'utf8');
     await handle.sync();
@@ -20,6 +22,7 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
   }
   await handle.close();
   try {
+    await chmod(tmp, mode);
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true });

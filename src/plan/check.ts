@@ -1,7 +1,7 @@
 import semver from 'semver';
 import type { Spec } from '../config/spec.js';
 import type { Lock } from '../lock/model.js';
-import { bestMatch, parsePlatform, platformRank, type Platform } from '../platform.js';
+import { bestMatch, canRunKey, parsePlatform, type Platform } from '../platform.js';
 import { tagVersion } from './cadence.js';
 
 export interface Stale {
@@ -64,8 +64,7 @@ export function checkLock(spec: Spec, lock: Lock): Stale[] {
         stale.push({ group: g.id, image: id, message: `group ${q(g.id)} has no pin for image ${q(id)}` });
         continue;
       }
-      const pinned = platformOf(pin.platform);
-      if (!pinned || platformRank(g.platform, pinned) === undefined) {
+      if (!canRunKey(g.platform, pin.platform)) {
         stale.push({ group: g.id, image: id, message: `group ${q(g.id)} is ${g.platformKey}, but its pin of ${q(id)} is for ${pin.platform}` });
         continue;
       }

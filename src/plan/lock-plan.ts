@@ -2,7 +2,7 @@ import type { Group, Spec } from '../config/spec.js';
 import { CoverageError, type LgPinsError } from '../errors.js';
 import type { FleetPin, Lock, LockImage } from '../lock/model.js';
 import type { PlatformEntry, Resolution } from '../registry/resolve.js';
-import { parsePlatform, platformRank } from '../platform.js';
+import { canRunKey } from '../platform.js';
 import { coverage } from './coverage.js';
 
 /** The outcome of resolving one image: its resolution, or why it failed. */
@@ -76,10 +76,12 @@ function planImage(
       pins.set(g.id, { platform: hit.key, digest: hit.digest });
       continue;
     }
-    const prev = previous?.fleet[g.id]?.[id];
+    // A pin from another repository (the spec's ref changed) is not this image's to hold.
+    const sameRef = previous?.images[id]?.ref === ref;
+    const prev = sameRef ? previous?.fleet[g.id]?.[id] : undefined;
     const prevTag = prev?.tag ?? previous?.images[id]?.tag;
     const held = `${g.platformKey} is not in ${r.tag}`;
-    if (g.onMissing === 'hold' && prev && prevTag && canRun(g, prev.platform)) {
+    if (g.onMissing === 'hold' && prev && prevTag && canRunKey(g.platform, prev.platform)) {
       pins.set(g.id, { platform: prev.platform, digest: prev.digest, tag: prevTag, held });
       continue;
     }
@@ -94,7 +96,10 @@ function planImage(
       const why = g.onMissing === 'hold' ? ' (onMissing: hold, but there is no earlier pin or release of that platform to hold)' : '';
       return `group ${JSON.stringify(g.id)} (${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'}) needs ${g.platformKey}, which ${ref}:${r.tag} does not ship${why}`;
     });
-    return new CoverageError(`${lines.join('; ')}. ${r.tag} ships ${offered}. Set onMissing: hold on the group to keep its previous pin, or change its arch/platform.`);
+    const advice = missing.every((g) => g.onMissing === 'hold')
+      ? 'Pin a release that ships it, or change the group\'s arch/platform.'
+      : 'Set onMissing: hold on the group to keep its previous pin, or change its arch/platform.';
+    return new CoverageError(`${lines.join('; ')}. ${r.tag} ships ${offered}. ${advice}`);
   }
   return { entry, pins };
 }
@@ -107,15 +112,6 @@ function keepPrevious(id: string, users: Group[], previous: Lock | undefined, lo
   for (const g of users) {
     const pin = previous?.fleet[g.id]?.[id];
     if (pin) (lock.fleet[g.id] ??= {})[id] = pin;
-  }
-}
-
-/** Whether a group can still run a previously pinned platform (it may have changed arch since). */
-function canRun(g: Group, key: string): boolean {
-  try {
-    return platformRank(g.platform, parsePlatform(key)) !== undefined;
-  } catch {
-    return false;
   }
 }
 

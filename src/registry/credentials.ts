@@ -45,7 +45,10 @@ function readAuths(file: string): Map<string, Credentials> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new SpecError(`${file}: not valid JSON (${(e as Error).message}); fix or remove the Docker config file`);
+    // JSON.parse quotes the text around the error, which may be a credential: say where, never what.
+    const at = /position (\d+)/.exec((e as Error).message);
+    const where = at ? `:${lineColumn(text, Number(at[1]))}` : '';
+    throw new SpecError(`${file}${where}: not valid JSON; fix or remove the Docker config file`);
   }
   const out = new Map<string, Credentials>();
   const auths = (json as { auths?: unknown } | null)?.auths;
@@ -68,4 +71,9 @@ function readAuths(file: string): Map<string, Credentials> {
     if (creds && !out.has(key)) out.set(key, creds);
   }
   return out;
+}
+
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `${before.length}:${(before[before.length - 1] ?? '').length + 1}`;
 }

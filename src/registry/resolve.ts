@@ -68,7 +68,7 @@ async function collect(source: ContentSource, repo: string, entries: Descriptor[
   for (const d of entries) {
     if (isAttestation(d)) continue;
     if (INDEX_TYPES.includes(d.mediaType)) {
-      if (depth >= MAX_NESTING) throw new IntegrityError(`${source.name}/${repo}: indexes nested more than ${MAX_NESTING} deep at ${d.digest}`);
+      if (depth >= MAX_NESTING) throw new RegistryError(`${source.name}/${repo}: indexes nested more than ${MAX_NESTING} deep at ${d.digest}; lg-pins does not follow deeper`, { registry: source.name });
       const child = await source.fetchManifest(repo, d.digest);
       checkSize(child.bytes, d, source, repo);
       const m = parseOrFail(child.bytes, child.contentType, source, repo, d.digest);

@@ -3,6 +3,7 @@ import type { Lock } from '../lock/model.js';
 import type { ImageChange } from '../plan/classify.js';
 import type { DiffResult } from '../run/diff.js';
 import { table } from './table.js';
+import { failureJson } from './failure.js';
 
 const short = (d?: string) => (d ? d.slice(0, 19) : '-');
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -42,7 +43,7 @@ export function diffJson(r: DiffResult): object {
       held: c.held.map((h) => ({ group: h.group, hosts: h.hosts, platform: h.platform, tag: h.tag, reason: h.reason })),
     })),
     passedOver: r.passedOver,
-    failures: r.failures.map((f) => ({ image: f.image, exitCode: f.error.exitCode, message: f.error.message })),
+    failures: r.failures.map(failureJson),
   };
 }
 

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
-import { isDigest } from '../digest.js';
+import { digestProblem, isDigest } from '../digest.js';
+import { loadSpec } from '../config/load.js';
+import type { RegistrySettings } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { parseReference, canonicalName, ReferenceError } from '../reference.js';
 import type { ClientOptions } from '../registry/client.js';
@@ -17,10 +19,11 @@ export interface InspectResult extends Resolution {
  * Show what a tag (or digest) holds: `registry/repo[:tag|@digest]`, or an OCI layout
  * `oci-layout://dir[/repo][:tag|@digest]`. The tag defaults to `latest`.
  */
-export async function inspect(ref: string, opts: { cwd?: string; client?: ClientOptions } = {}): Promise<InspectResult> {
+export async function inspect(ref: string, opts: { cwd?: string; config?: string; client?: ClientOptions } = {}): Promise<InspectResult> {
   const cwd = resolve(opts.cwd ?? process.cwd());
   const { image, reference, display } = toImage(ref, cwd);
-  const sources = new Sources(opts.client);
+  const registries = await specRegistries(cwd, opts.config);
+  const sources = new Sources({ ...opts.client, registries: { ...registries, ...opts.client?.registries } });
   try {
     const { source, repo } = sources.forImage(image);
     const fetched = await source.fetchManifest(repo, reference);
@@ -28,6 +31,19 @@ export async function inspect(ref: string, opts: { cwd?: string; client?: Client
     return { ...r, reference: display };
   } finally {
     await sources.close();
+  }
+}
+
+/**
+ * Registry settings (insecure, concurrency) from the spec: the one `--config` names (whose errors
+ * count), else one found by discovery, if it loads. inspect works without any spec.
+ */
+async function specRegistries(cwd: string, config?: string): Promise<Record<string, RegistrySettings>> {
+  if (config) return (await loadSpec({ cwd, config })).registries;
+  try {
+    return (await loadSpec({ cwd })).registries;
+  } catch {
+    return {};
   }
 }
 
@@ -41,7 +57,11 @@ function toImage(ref: string, cwd: string): { image: Image; reference: string; d
     const colon = rest.lastIndexOf(':');
     let path = rest;
     let reference = 'latest';
-    if (at >= 0) [path, reference] = [rest.slice(0, at), rest.slice(at + 1)];
+    if (at >= 0) {
+      [path, reference] = [rest.slice(0, at), rest.slice(at + 1)];
+      const problem = digestProblem(reference);
+      if (problem) throw new UsageError(`${JSON.stringify(ref)}: ${JSON.stringify(reference)} is ${problem}`);
+    }
     else if (colon > slash) [path, reference] = [rest.slice(0, colon), rest.slice(colon + 1)];
     const source = parseSourceRef(`${layout[1]}${path}`, cwd);
     if (typeof source === 'string') throw new UsageError(`${JSON.stringify(ref)}: ${source}`);

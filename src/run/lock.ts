@@ -1,11 +1,12 @@
 import { loadSpec, type LoadOptions } from '../config/load.js';
 import type { Image, Spec } from '../config/spec.js';
-import { IntegrityError, LgPinsError, RegistryError, worstExitCode, type ExitCode } from '../errors.js';
+import { FileError, IntegrityError, InternalError, LgPinsError, RegistryError, worstExitCode, type ExitCode } from '../errors.js';
+import { validator } from '../config/schema.js';
 import type { Lock } from '../lock/model.js';
 import { readLockFile } from '../lock/read.js';
 import { serializeLock } from '../lock/serialize.js';
 import { writeFileAtomic } from '../lock/write.js';
-import { candidates, chooseTag } from '../plan/cadence.js';
+import { candidates, chooseTag, tagVersion } from '../plan/cadence.js';
 import { coverage } from '../plan/coverage.js';
 import { planLock, type ImageFailure, type ImageOutcome } from '../plan/lock-plan.js';
 import type { ClientOptions } from '../registry/client.js';
@@ -61,7 +62,17 @@ export async function lock(opts: LockOptions = {}): Promise<LockResult> {
   const imageCount = Object.keys(spec.images).length;
   const allFailed = imageCount > 0 && plan.failures.length === imageCount;
   const written = !opts.dryRun && changed && !allFailed && (existing !== undefined || Object.keys(plan.lock.images).length > 0);
-  if (written) await writeFileAtomic(spec.lockFile, text);
+  if (!validator('lg-pins.lock.schema.json')(JSON.parse(JSON.stringify(plan.lock)))) {
+    // Never write a lock that lg-pins itself would refuse to read back.
+    throw new InternalError(`the next lock does not match schemas/lg-pins.lock.schema.json; nothing was written`);
+  }
+  if (written) {
+    try {
+      await writeFileAtomic(spec.lockFile, text);
+    } catch (e) {
+      throw new FileError(`cannot write ${spec.lockFile}: ${describeFsError(e)}`, { cause: e });
+    }
+  }
   const passedOver: LockResult['passedOver'] = [];
   for (const [image, o] of outcomes) if (o.ok && o.passedOver) passedOver.push({ image, tag: o.passedOver, pinned: o.resolution.tag, cadence: spec.images[image]!.cadence });
   return {
@@ -117,7 +128,7 @@ async function resolveImage(
   if (image.verify?.cosign) {
     throw new IntegrityError(`${display}: verify.cosign is set, and this version of lg-pins cannot verify cosign signatures yet; refusing to pin unverified content`);
   }
-  if (image.tag !== undefined) return { ok: true, resolution: await resolveTag(source, repo, image.tag) };
+  if (image.tag !== undefined) return { ok: true, resolution: runnable(await resolveTag(source, repo, image.tag), display, source.name) };
 
   // One tag listing per repository per run, however many images share it.
   const key = `${source.name}\u0000${repo}`;
@@ -130,14 +141,17 @@ async function resolveImage(
     throw new RegistryError(`${display}: no tag satisfies ${JSON.stringify(image.track)}${image.prerelease ? '' : ' (pre-releases excluded)'} among ${tags.length} tag${tags.length === 1 ? '' : 's'}`, { registry: source.name });
   }
   const list = candidates(tags, image);
-  const resolution = await resolveTag(source, repo, tag);
+  const resolution = runnable(await resolveTag(source, repo, tag), display, source.name);
   const outcome: ImageOutcome = { ok: true, resolution };
   const newest = list[0];
-  if (newest && newest.tag !== tag) outcome.passedOver = newest.tag;
+  // Only a NEWER release is passed over (not the same version spelled with or without `v`).
+  const chosen = tagVersion(tag);
+  if (newest && newest.tag !== tag && (!chosen || newest.version.compare(chosen) > 0)) outcome.passedOver = newest.tag;
 
   // onMissing: hold with nothing to hold yet: the newest earlier candidate that ships the group's platform.
+  const samePrev = prev?.ref === image.ref;
   const needy = Object.values(spec.fleet).filter(
-    (g) => g.images.includes(image.id) && g.onMissing === 'hold' && !previous?.fleet[g.id]?.[image.id] && !coverage([g], resolution.platforms).get(g.platformKey),
+    (g) => g.images.includes(image.id) && g.onMissing === 'hold' && !(samePrev && previous?.fleet[g.id]?.[image.id]) && !coverage([g], resolution.platforms).get(g.platformKey),
   );
   if (needy.length) {
     const fallbacks: Resolution[] = [];
@@ -145,7 +159,14 @@ async function resolveImage(
     const older = list.slice(list.findIndex((c) => c.tag === tag) + 1, undefined).slice(0, MAX_FALLBACKS);
     for (const c of older) {
       if (!missing.length) break;
-      const r = await resolveTag(source, repo, c.tag);
+      let r: Resolution;
+      try {
+        r = await resolveTag(source, repo, c.tag);
+      } catch (e) {
+        // An older release that cannot be read (gone, unsupported) is skipped; content that fails its digest is not.
+        if (!(e instanceof RegistryError)) throw e;
+        continue;
+      }
       const covered = coverage(missing, r.platforms);
       if (missing.some((g) => covered.get(g.platformKey))) fallbacks.push(r);
       missing = missing.filter((g) => !covered.get(g.platformKey));
@@ -155,7 +176,19 @@ async function resolveImage(
   return outcome;
 }
 
+/** A tag with no runnable platform (only attestations, or media types lg-pins does not pin) cannot be locked. */
+function runnable(r: Resolution, display: string, registry: string): Resolution {
+  if (r.platforms.length) return r;
+  throw new RegistryError(`${display}:${r.tag} offers no runnable platform (only attestations or manifest types lg-pins does not pin)`, { registry });
+}
+
 function asLgPinsError(e: unknown, image: Image): LgPinsError {
   if (e instanceof LgPinsError) return e;
-  return new RegistryError(`${image.ref}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  return new InternalError(`${image.ref}: internal error: ${(e as Error)?.message ?? String(e)} (a bug in lg-pins; please report it with the --verbose output)`, { cause: e });
+}
+
+function describeFsError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = { EACCES: 'permission denied', EPERM: 'operation not permitted', ENOSPC: 'no space left on the device', EROFS: 'read-only file system', ENOENT: 'the directory does not exist' };
+  return code && words[code] ? `${words[code]} (${code})` : (e as Error).message;
 }

@@ -3,6 +3,7 @@ import type { Spec } from '../config/spec.js';
 import { SpecError } from '../errors.js';
 import type { Lock } from '../lock/model.js';
 import { readLock } from '../lock/read.js';
+import { canRunKey } from '../platform.js';
 
 export interface PinFilter {
   host?: string;
@@ -28,7 +29,7 @@ export function selectPins(spec: Spec, lock: Lock, filter: PinFilter): PinRow[] 
   const fail = (message: string) => new SpecError(message);
   if (filter.group && !spec.fleet[filter.group]) throw fail(`group ${JSON.stringify(filter.group)} is not in ${spec.file} (groups: ${Object.keys(spec.fleet).join(', ') || 'none'})`);
   if (filter.image && !spec.images[filter.image]) throw fail(`image ${JSON.stringify(filter.image)} is not in ${spec.file} (images: ${Object.keys(spec.images).join(', ')})`);
-  const groups = Object.values(spec.fleet).filter((g) => (!filter.group || g.id === filter.group) && (!filter.host || g.hosts.includes(filter.host)));
+  const groups = Object.values(spec.fleet).filter((g) => (!filter.group || g.id === filter.group) && (!filter.host || g.hosts.some((h) => h.toLowerCase() === filter.host!.toLowerCase())));
   if (filter.host && groups.length === 0) throw fail(`host ${JSON.stringify(filter.host)} is not in any group${filter.group ? ` named ${JSON.stringify(filter.group)}` : ''} of ${spec.file}`);
   const rows: PinRow[] = [];
   for (const g of groups) {
@@ -36,7 +37,11 @@ export function selectPins(spec: Spec, lock: Lock, filter: PinFilter): PinRow[] 
       if (filter.image && id !== filter.image) continue;
       const pin = lock.fleet[g.id]?.[id];
       const entry = lock.images[id];
-      if (!pin || !entry) throw fail(`the lock has no pin for image ${JSON.stringify(id)} in group ${JSON.stringify(g.id)}; run \`lg-pins lock\``);
+      const stale = (why: string) => fail(`${spec.lockFile}: ${why}; the lock is stale, run \`lg-pins lock\` (\`lg-pins check\` lists what changed)`);
+      if (!pin || !entry) throw stale(`no pin for image ${JSON.stringify(id)} in group ${JSON.stringify(g.id)}`);
+      // Never hand a deploy script a digest for another platform or repository than the spec now says.
+      if (entry.ref !== spec.images[id]?.ref) throw stale(`image ${JSON.stringify(id)} is locked from ${entry.ref}, the spec says ${spec.images[id]?.ref ?? '?'}`);
+      if (!canRunKey(g.platform, pin.platform)) throw stale(`group ${JSON.stringify(g.id)} is ${g.platformKey}, but its pin of ${JSON.stringify(id)} is for ${pin.platform}`);
       const row: PinRow = {
         group: g.id,
         image: id,
@@ -62,3 +67,4 @@ export async function pins(opts: LoadOptions & PinFilter = {}): Promise<PinRow[]
   if (!lock) throw new SpecError(`${spec.lockFile}: no lock yet; run \`lg-pins lock\` first`);
   return selectPins(spec, lock, opts);
 }
+

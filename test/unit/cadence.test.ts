@@ -30,3 +30,10 @@ describe('chooseTag', () => {
     expect(chooseTag(TAGS, img('patch', '^9'), undefined)).toBeUndefined();
   });
 });
+
+describe('tags a lock could not name', () => {
+  it('semver build metadata (+build) is not a Docker tag, so never a candidate', () => {
+    expect(tagVersion('v1.0.0+build1')).toBeUndefined();
+    expect(candidates(['v1.0.0+build1', 'v1.0.0'], { track: '^1.0.0', prerelease: false }).map((c) => c.tag)).toEqual(['v1.0.0']);
+  });
+});

@@ -42,7 +42,7 @@ describe('Docker config credentials', () => {
   it('reports a broken file as bad input naming the file, without echoing secrets', () => {
     const broken = configDir('{"auths": {');
     expect(() => dockerConfigStore({ DOCKER_CONFIG: broken })('x')).toThrow(SpecError);
-    expect(() => dockerConfigStore({ DOCKER_CONFIG: broken })('x')).toThrow(/config\.json: not valid JSON/);
+    expect(() => dockerConfigStore({ DOCKER_CONFIG: broken })('x')).toThrow(/config\.json:1:12: not valid JSON; fix or remove/);
     const noColon = configDir(JSON.stringify({ auths: { 'r.example': { auth: b64('hunter2') } } }));
     let message = '';
     try {
@@ -53,5 +53,17 @@ describe('Docker config credentials', () => {
     expect(message).toMatch(/auths\."r\.example"\.auth is not base64 of "user:password"/);
     expect(message).not.toContain('hunter2');
     expect(message).not.toContain(b64('hunter2'));
+  });
+  it('never quotes the file around a JSON error, where a credential may sit', () => {
+    const secret = b64('alice:s3cr3tPassword');
+    const dir = configDir(`{"auths":{"r.example":{"auth":${secret}}}}`);
+    let message = '';
+    try {
+      dockerConfigStore({ DOCKER_CONFIG: dir })('r.example');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/config\.json(:\d+:\d+)?: not valid JSON/);
+    expect(message).not.toContain(secret.slice(0, 6));
   });
 });

@@ -131,4 +131,16 @@ describe('planLock', () => {
     expect(plan.lock.fleet.oldgroup).toBeUndefined();
     expect(plan.lock.fleet.dc!.agent).toBe(prev.fleet.dc!.agent);
   });
+
+  it('does not hold a pin from another repository after the spec\'s ref changed', () => {
+    const prev = firstLock();
+    const moved = parseSpec(SPEC.replace('reg.example/agent', 'mirror.example/agent'), '/fleet/lg-pins.yaml');
+    const plan = planLock(moved, prev, new Map([
+      ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
+      ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
+    ]));
+    expect(plan.failures.map((f) => f.image)).toEqual(['agent']);
+    expect(plan.failures[0]!.error.message).toMatch(/group "lab" \(1 host\) needs linux\/riscv64.*Pin a release that ships it/);
+  });
 });
+

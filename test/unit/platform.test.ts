@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import {
   PlatformError,
+  canRunKey,
+  variantProblem,
   UNAME_MACHINES,
   acceptablePlatforms,
   bestMatch,
@@ -329,5 +331,23 @@ describe('platformRank and bestMatch', () => {
 
   it('empty candidates → undefined', () => {
     expect(bestMatch(p('linux/amd64'), [])).toBeUndefined();
+  });
+});
+
+describe('variantProblem (platforms written in a spec)', () => {
+  it.each([
+    ['linux/amd64/v9', /amd64 has no variant "v9" \(known: v1, v2, v3, v4\)/],
+    ['linux/arm/v4', /arm has no variant "v4"/],
+    ['linux/arm64/v7', /arm64 has no variant "v7"/],
+  ])('refuses %s', (s, why) => {
+    expect(variantProblem(parsePlatform(s))).toMatch(why);
+  });
+  it.each(['linux/amd64', 'linux/amd64/v1', 'linux/amd64/v3', 'linux/arm/v5', 'linux/arm64/v8', 'linux/arm64/v8.2', 'linux/arm64/v9', 'linux/riscv64/rva20u64', 'linux/ppc64le/power9'])('accepts %s', (s) => {
+    expect(variantProblem(parsePlatform(s))).toBeUndefined();
+  });
+  it('canRunKey reads lock keys and never throws', () => {
+    expect(canRunKey(parsePlatform('linux/arm/v7'), 'linux/arm/v6')).toBe(true);
+    expect(canRunKey(parsePlatform('linux/arm64'), 'linux/arm/v7')).toBe(false);
+    expect(canRunKey(parsePlatform('linux/amd64'), 'not a platform')).toBe(false);
   });
 });

@@ -60,7 +60,7 @@ describe('serializeLock', () => {
 describe('parseLock refuses damaged locks with file, line and key', () => {
   const good = serializeLock(sample());
   const cases: Array<[string, string, RegExp]> = [
-    ['wrong lockVersion', good.replace('lockVersion: 1', 'lockVersion: 7'), /lg-pins\.lock\.yaml:3:\d+: lockVersion: lockVersion 7 is not supported/],
+    ['wrong lockVersion', good.replace('lockVersion: 1', 'lockVersion: 7'), /lg-pins\.lock\.yaml:2:\d+: lockVersion: lockVersion 7 is not supported/],
     ['an invalid digest', good.replace(d('a'), 'sha256:1234'), /lg-pins\.lock\.yaml:\d+:\d+: images\.agent\.platforms\.linux\/amd64\.digest: "sha256:1234" is not valid/],
     ['a file truncated at a line end', good.slice(0, good.indexOf('    digest:')), /lg-pins\.lock\.yaml:\d+:\d+: images\.agent: missing required key "digest"/],
     ['a file truncated mid-line', good.slice(0, good.indexOf('platforms:') + 4), /lg-pins\.lock\.yaml:\d+:\d+: .*the lock is damaged/],

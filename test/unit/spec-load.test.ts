@@ -349,7 +349,7 @@ describe('discovery', () => {
     const spec = await loadSpec({ cwd: root, config: 'specs/staging.yaml' });
     expect(spec.file).toBe(path.join(root, 'specs/staging.yaml'));
     expect(Object.keys(spec.images)).toEqual(['staging']);
-    expect(spec.lockFile).toBe(path.join(root, 'specs/lg-pins.lock.yaml'));
+    expect(spec.lockFile).toBe(path.join(root, 'specs/staging.lock.yaml')); // a non-default spec name gets its own lock
     expect(await findSpec({ cwd: root, config: path.join(root, 'specs/staging.yaml') })).toBe(path.join(root, 'specs/staging.yaml'));
   });
 
