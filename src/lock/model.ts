@@ -11,6 +11,8 @@ export interface LockPlatform {
 export interface LockImage {
   ref: string;
   tag: string;
+  /** The spec's semver range, for `track` images: the lock records the rule it was made under. */
+  track?: string;
   /** The index digest for a multi-arch tag, the manifest digest for a single-platform tag. */
   digest: Digest;
   mediaType: string;
@@ -43,7 +45,7 @@ export function emptyLock(): Lock {
 
 export const LOCK_KEYS = {
   root: { lockVersion: true, images: true, fleet: true } satisfies Record<keyof Lock, true>,
-  image: { ref: true, tag: true, digest: true, mediaType: true, platforms: true } satisfies Record<keyof LockImage, true>,
+  image: { ref: true, tag: true, track: true, digest: true, mediaType: true, platforms: true } satisfies Record<keyof LockImage, true>,
   platform: { digest: true, mediaType: true, size: true } satisfies Record<keyof LockPlatform, true>,
   pin: { platform: true, digest: true, tag: true, held: true } satisfies Record<keyof FleetPin, true>,
 } as const;

@@ -9,6 +9,7 @@ function imageObject(i: LockImage): Record<string, unknown> {
   return {
     ref: i.ref,
     tag: i.tag,
+    ...(i.track !== undefined ? { track: i.track } : {}),
     digest: i.digest,
     mediaType: i.mediaType,
     platforms: Object.fromEntries(sortKeys(i.platforms).map(([k, p]) => [k, { digest: p.digest, mediaType: p.mediaType, size: p.size }])),

@@ -49,8 +49,18 @@ export function chooseTag(tags: readonly string[], image: Pick<Image, 'track' | 
     case 'patch':
       return newest.tag;
     case 'minor':
-      return newest.version.major > pv.major || (newest.version.major === pv.major && newest.version.minor > pv.minor) ? newest.tag : pinned;
+      return newest.version.major > pv.major || (newest.version.major === pv.major && newest.version.minor > pv.minor) || finalOf(newest.version, pv, 'minor') ? newest.tag : pinned;
     case 'major':
-      return newest.version.major > pv.major ? newest.tag : pinned;
+      return newest.version.major > pv.major || finalOf(newest.version, pv, 'major') ? newest.tag : pinned;
   }
+}
+
+/**
+ * A pre-release pin (`v1.1.0-rc.1`, with `prerelease: true`) moves on to newer releases of its own
+ * line: under `minor` the same major.minor, under `major` the same major. Otherwise the final
+ * `v1.1.0` would be passed over because its major.minor is not newer than the candidate's.
+ */
+function finalOf(newest: SemVer, pinned: SemVer, line: 'minor' | 'major'): boolean {
+  if (!pinned.prerelease.length || semver.lte(newest, pinned)) return false;
+  return newest.major === pinned.major && (line === 'major' || newest.minor === pinned.minor);
 }

@@ -37,6 +37,11 @@ export function checkLock(spec: Spec, lock: Lock): Stale[] {
     if (image.tag !== undefined && entry.tag !== image.tag) {
       stale.push({ image: image.id, message: `image ${q(image.id)}: the spec pins tag ${image.tag}, the lock has ${entry.tag}` });
     }
+    if ((entry.track ?? undefined) !== image.track) {
+      const was = entry.track !== undefined ? `track ${q(entry.track)}` : `tag ${entry.tag}`;
+      const now = image.track !== undefined ? `track ${q(image.track)}` : `tag ${image.tag ?? '?'}`;
+      if (image.track !== undefined || entry.tag === image.tag) stale.push({ image: image.id, message: `image ${q(image.id)}: the spec says ${now}, the lock was made for ${was}` });
+    }
     if (image.track !== undefined) {
       const v = tagVersion(entry.tag);
       if (!v || !semver.satisfies(v, image.track, { includePrerelease: image.prerelease })) {

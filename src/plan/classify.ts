@@ -1,7 +1,11 @@
 import type { Spec } from '../config/spec.js';
 import type { FleetPin, Lock, LockImage } from '../lock/model.js';
 
-export const CHANGE_KINDS = ['added', 'removed', 'release', 'tag-moved', 'fleet'] as const;
+/**
+ * The contract's kinds, plus `spec`: the image's rule in the spec changed (its ref or `track` range)
+ * while it resolves to the same content and no group moves; the lock records the new rule.
+ */
+export const CHANGE_KINDS = ['added', 'removed', 'release', 'tag-moved', 'fleet', 'spec'] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 export type PlatformChange = 'added' | 'removed' | 'changed' | 'unchanged';
 
@@ -91,7 +95,8 @@ function kindOf(a: LockImage | undefined, b: LockImage | undefined, fleetMoved: 
   if (!a || !b) return undefined;
   if (a.tag !== b.tag) return 'release';
   if (a.digest !== b.digest) return 'tag-moved';
-  return fleetMoved || a.ref !== b.ref ? 'fleet' : undefined;
+  if (fleetMoved) return 'fleet';
+  return a.ref !== b.ref || a.track !== b.track ? 'spec' : undefined;
 }
 
 function platformChanges(a: LockImage | undefined, b: LockImage | undefined): Record<string, PlatformChange> {

@@ -1,4 +1,4 @@
-import type { Group, Spec } from '../config/spec.js';
+import type { Group, Image, Spec } from '../config/spec.js';
 import { CoverageError, type LgPinsError } from '../errors.js';
 import type { FleetPin, Lock, LockImage } from '../lock/model.js';
 import type { PlatformEntry, Resolution } from '../registry/resolve.js';
@@ -38,7 +38,7 @@ export function planLock(spec: Spec, previous: Lock | undefined, outcomes: Reado
   for (const image of Object.values(spec.images)) {
     const outcome = outcomes.get(image.id);
     const users = groups.filter((g) => g.images.includes(image.id));
-    const planned = outcome?.ok ? planImage(image.id, image.ref, outcome.resolution, users, previous, outcome.fallbacks ?? []) : undefined;
+    const planned = outcome?.ok ? planImage(image, outcome.resolution, users, previous, outcome.fallbacks ?? []) : undefined;
     if (planned && !(planned instanceof CoverageError)) {
       lock.images[image.id] = planned.entry;
       for (const [group, pin] of planned.pins) (lock.fleet[group] ??= {})[image.id] = pin;
@@ -53,16 +53,17 @@ export function planLock(spec: Spec, previous: Lock | undefined, outcomes: Reado
 }
 
 function planImage(
-  id: string,
-  ref: string,
+  image: Image,
   r: Resolution,
   users: Group[],
   previous: Lock | undefined,
   fallbacks: readonly Resolution[],
 ): { entry: LockImage; pins: Map<string, FleetPin> } | CoverageError {
+  const { id, ref } = image;
   const entry: LockImage = {
     ref,
     tag: r.tag,
+    ...(image.track !== undefined ? { track: image.track } : {}),
     digest: r.digest,
     mediaType: r.mediaType,
     platforms: Object.fromEntries(r.platforms.map((p) => [p.key, { digest: p.digest, mediaType: p.mediaType, size: p.size }])),

@@ -209,11 +209,15 @@ class RemoteSource implements ContentSource {
     return res.bytes;
   }
 
+  /** Every tag, following `Link: <…>; rel="next"` pages (relative to the page that sent them) to the end. */
   async listTags(repo: string): Promise<string[]> {
     const tags: string[] = [];
+    const seen = new Set<string>();
     let path: string | undefined = `/v2/${repo}/tags/list?n=1000`;
     for (let page = 0; path; page++) {
       if (page >= MAX_TAG_PAGES) throw new RegistryError(`registry ${this.name}: tag list of ${repo} has more than ${MAX_TAG_PAGES} pages; giving up`, { registry: this.name });
+      if (seen.has(path)) throw new RegistryError(`registry ${this.name}: the tag list of ${repo} loops (its Link header points back to ${path}); giving up`, { registry: this.name });
+      seen.add(path);
       const res = await this.client.request(this.name, repo, path, { maxBytes: MANIFEST_LIMIT });
       this.expectOk(res, repo, 'tags/list', 'tag list');
       let body: { tags?: unknown };
@@ -224,7 +228,9 @@ class RemoteSource implements ContentSource {
       }
       if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
       const next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(res.headers.link ?? '')?.[1];
-      path = next ? (() => { const u = new URL(next, this.client.baseUrl(this.name)); return `${u.pathname}${u.search}`; })() : undefined;
+      // RFC 8288: a relative target resolves against the URL of the page that carried it.
+      const url: URL | undefined = next ? new URL(next, `${this.client.baseUrl(this.name)}${path}`) : undefined;
+      path = url ? `${url.pathname}${url.search}` : undefined;
     }
     return [...new Set(tags)];
   }

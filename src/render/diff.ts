@@ -27,6 +27,8 @@ function headline(c: ImageChange, code: (s: string) => string = (s) => s): strin
       return c.groups.length ? `tag ${to} moved to new content` : `tag ${to} moved, only in entries no group runs (e.g. a re-pushed attestation)`;
     case 'fleet':
       return `fleet pins change (still ${to})`;
+    case 'spec':
+      return `the spec's ref or range changed; still ${to}, same content, no group moves`;
   }
 }
 
@@ -63,7 +65,8 @@ export function diffText(r: DiffResult): string {
       out.push(`  groups that move:`);
       for (const m of c.moves) {
         const what = !m.to ? 'no longer runs it' : !m.from ? `now runs ${m.to.platform} ${short(m.to.digest)}` : `${m.from.platform} ${short(m.from.digest)} → ${m.to.platform} ${short(m.to.digest)}`;
-        out.push(`    ${m.group} (${hosts(m.hosts)}): ${what}${m.to?.held ? ' (held)' : ''}`);
+        const size = r.spec.fleet[m.group] ? hosts(m.hosts) : 'removed from the spec';
+        out.push(`    ${m.group} (${size}): ${what}${m.to?.held ? ' (held)' : ''}`);
       }
     }
     for (const h of c.held) out.push(`  held: ${h.group} (${hosts(h.hosts)}) stays on ${h.tag}: ${h.reason}`);
@@ -105,7 +108,7 @@ export function diffMarkdown(r: DiffResult, spec: Spec = r.spec): string {
       out.push('| group | hosts | before | after |', '|---|---|---|---|');
       for (const m of c.moves) {
         const pin = (p?: { platform: string; digest: string; held?: string }) => (p ? `${code(p.platform)} ${code(p.digest)}${p.held ? ' (held)' : ''}` : '—');
-        out.push(`| ${code(m.group)} | ${m.hosts} | ${pin(m.from)} | ${pin(m.to)} |`);
+        out.push(`| ${code(m.group)} | ${spec.fleet[m.group] ? m.hosts : 'removed'} | ${pin(m.from)} | ${pin(m.to)} |`);
       }
       const total = c.moves.reduce((n, m) => n + m.hosts, 0);
       out.push('', `${plural(c.moves.length, 'group')} and ${hosts(total)} move.`, '');

@@ -8,7 +8,7 @@ import { applyPatch } from 'diff';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, STACK } from '../helpers/cli.js';
 import { pushMultiArch, type MultiArchResult } from '../helpers/push.js';
-import { emptyDockerConfigDir, workspace, type SpecImage, type SpecInput, type Workspace, useRegistry } from '../helpers/workspace.js';
+import { emptyDockerConfigDir, workspace, type SpecInput, type Workspace, useRegistry } from '../helpers/workspace.js';
 
 const PLATFORMS = [
   { os: 'linux', architecture: 'amd64' },
@@ -26,7 +26,7 @@ let lockedText: string;
 
 const spec = (fleet: SpecInput['fleet'] = {}): SpecInput => ({
   images: {
-    agent: { ref: `${ctx.reg.host}/team/agent`, track: '^1.0.0', notes: { 'linux/arm/v7': 'no eBPF' } } as SpecImage,
+    agent: { ref: `${ctx.reg.host}/team/agent`, track: '^1.0.0', notes: { 'linux/arm/v7': 'no eBPF' } },
   },
   fleet: {
     datacenter: { arch: 'x86_64', hosts: ['web-01', 'web-02'] },

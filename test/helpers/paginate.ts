@@ -15,8 +15,10 @@ export interface PaginateOptions {
   pageSize: number;
   /** Emulate registries that ignore `n`: every page holds `pageSize` tags, whatever was asked. */
   ignoreN?: boolean;
-  /** Every page's Link points back at the first page (a broken registry that never ends). */
+  /** Every page's Link points back at the first page (a broken registry that loops). */
   loopLink?: boolean;
+  /** Every page's Link points at a new page (`page=N+1`), forever (a broken registry that never ends). */
+  endlessLink?: boolean;
 }
 
 export interface PaginateRecord {
@@ -70,6 +72,7 @@ export function pageOf(name: string, all: readonly string[], query: URLSearchPar
   const tags = rest.slice(0, size);
   const k = rawN ?? String(opts.pageSize);
   if (opts.loopLink) return { tags, link: `</v2/${name}/tags/list?n=${k}>; rel="next"` };
+  if (opts.endlessLink) return { tags, link: `</v2/${name}/tags/list?n=${k}&page=${Number(query.get('page') ?? 0) + 1}>; rel="next"` };
   if (size === 0 || rest.length <= size) return { tags };
   const lastTag = tags[tags.length - 1]!;
   return { tags, link: `</v2/${name}/tags/list?last=${encodeURIComponent(lastTag)}&n=${k}>; rel="next"` };

@@ -23,6 +23,9 @@ export interface SpecImage {
   ref: string;
   tag?: string;
   track?: string;
+  cadence?: 'patch' | 'minor' | 'major';
+  prerelease?: boolean;
+  notes?: Record<string, string>;
 }
 
 export interface SpecGroup {

@@ -68,11 +68,13 @@ describe('check agrees', () => {
     expect(l.failures[0]!.error.message).toContain(`cannot reach registry ${host}`);
   });
 
-  it('a range edit that still holds the locked tag is not stale', async () => {
+  it('a range edit is stale even when the new range still holds the locked tag (the lock records its range)', async () => {
     const s = base();
     s.images.agent!.track = '>=1.0.0 <3';
     ws.writeSpec(s);
-    expect((await runCheck()).exitCode).toBe(0);
+    const r = await runCheck();
+    expect(r.exitCode).toBe(1);
+    expect(r.stale.map((x) => x.message)).toEqual(['image "agent": the spec says track ">=1.0.0 <3", the lock was made for track "^1.0.0"']);
   });
 
   it('a lock that was never written is stale (exit 1)', async () => {
@@ -97,7 +99,10 @@ describe('check finds the lock stale after a spec edit', () => {
     }, ['image "tools" is in the lock but no longer in the spec']],
     ['a ref changed', (s) => (s.images.tools!.ref = `${host}/team/tools-mirror`), ['image "tools": the spec\'s ref is HOST/team/tools-mirror, the lock has HOST/team/tools']],
     ['a tag changed', (s) => (s.images.tools!.tag = 't2'), ['image "tools": the spec pins tag t2, the lock has t1']],
-    ['a track range that no longer holds the locked tag', (s) => (s.images.agent!.track = '^2.0.0'), ['image "agent": the locked tag v1.1.0 is outside track "^2.0.0"']],
+    ['a track range that no longer holds the locked tag', (s) => (s.images.agent!.track = '^2.0.0'), [
+      'image "agent": the spec says track "^2.0.0", the lock was made for track "^1.0.0"',
+      'image "agent": the locked tag v1.1.0 is outside track "^2.0.0"',
+    ]],
     ['a group added', (s) => (fleet(s).edge = { arch: 'x86_64', hosts: ['gw-01'] }), ['group "edge" is in the spec but not in the lock']],
     ['a group removed', (s) => delete fleet(s)['arm-servers'], ['group "arm-servers" is in the lock but no longer in the spec']],
     ['a group\'s arch changed', (s) => (fleet(s)['arm-servers']!.arch = 'x86_64'), [

@@ -132,7 +132,7 @@ describe('releases', () => {
     const pushed: Record<string, string> = {};
     const release = async (tag: string) => (pushed[tag] = (await pushMultiArch(t(), repo, tag, [P.amd64], { salt: tag })).digest);
     await release('v1.0.0');
-    const img = (track: string, cadence: 'patch' | 'minor' | 'major'): SpecImage => ({ ref: ref(repo), track, cadence } as SpecImage);
+    const img = (track: string, cadence: 'patch' | 'minor' | 'major'): SpecImage => ({ ref: ref(repo), track, cadence });
     const ws = await lockedWorkspace({
       images: {
         patch: img('>=1.0.0', 'patch'), patch1: img('^1.0.0', 'patch'), minor: img('>=1.0.0', 'minor'),

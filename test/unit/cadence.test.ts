@@ -37,3 +37,15 @@ describe('tags a lock could not name', () => {
     expect(candidates(['v1.0.0+build1', 'v1.0.0'], { track: '^1.0.0', prerelease: false }).map((c) => c.tag)).toEqual(['v1.0.0']);
   });
 });
+
+describe('pre-release pins', () => {
+  const tags = ['v1.0.0', 'v1.1.0-rc.1', 'v1.1.0', 'v1.1.1', 'v2.0.0-rc.1'];
+  it('move on to newer releases of their own line under minor and major', () => {
+    expect(chooseTag(tags.slice(0, 3), { track: '^1.0.0', cadence: 'minor', prerelease: true }, 'v1.1.0-rc.1')).toBe('v1.1.0');
+    expect(chooseTag(tags.slice(0, 4), { track: '^1.0.0', cadence: 'major', prerelease: true }, 'v1.1.0-rc.1')).toBe('v1.1.1');
+    expect(chooseTag(tags, { track: '>=1.0.0', cadence: 'major', prerelease: true }, 'v2.0.0-rc.1')).toBe('v2.0.0-rc.1');
+  });
+  it('a stable pin under minor still passes over a newer patch', () => {
+    expect(chooseTag(tags.slice(0, 4), { track: '^1.0.0', cadence: 'minor', prerelease: true }, 'v1.1.0')).toBe('v1.1.0');
+  });
+});

@@ -49,6 +49,8 @@ describe('checkLock (offline)', () => {
     ['a ref changed', SPEC.replace('r.example/agent', 'mirror.example/agent'), /image "agent": the spec's ref is mirror\.example\/agent, the lock has r\.example\/agent/],
     ['a tag changed', SPEC.replace('tag: v1.0.0', 'tag: v1.1.0'), /the spec pins tag v1\.1\.0, the lock has v1\.0\.0/],
     ['a range that excludes the locked tag', SPEC.replace('"^2.0.0"', '"^3.0.0"'), /the locked tag 2\.1\.0 is outside track "\^3\.0\.0"/],
+    ['a range edited (even one that still holds the tag)', SPEC.replace('"^2.0.0"', '">=2.0.0"'), /image "tool": the spec says track ">=2\.0\.0", the lock was made for track "\^2\.0\.0"/],
+    ['a tag image switched to track', SPEC.replace('tag: v1.0.0', 'track: "^1.0.0"'), /image "agent": the spec says track "\^1\.0\.0", the lock was made for tag v1\.0\.0/],
     ['a group added', SPEC.replace('fleet:\n', 'fleet:\n  dc2: { arch: x86_64 }\n'), /group "dc2" is in the spec but not in the lock/],
     ['a group removed', SPEC.replace('  dc: { arch: x86_64, hosts: [a] }\n', ''), /group "dc" is in the lock but no longer in the spec/],
     ['a group platform changed', SPEC.replace('edge: { arch: armv7l', 'edge: { arch: aarch64'), /group "edge" is linux\/arm64\/v8, but its pin of "agent" is for linux\/arm\/v7/],

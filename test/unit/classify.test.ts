@@ -129,6 +129,13 @@ describe('classify', () => {
     ]);
   });
 
+  it('a ref or range edit that resolves to the same content is a `spec` change that moves nobody', () => {
+    const prev = base();
+    const mirrored = specText().replace('r.example/agent', 'mirror.example/agent');
+    const next = plan(mirrored, prev, { agent: release('v1', ALL) });
+    expect(classify(next.spec, prev, next.lock)).toEqual([expect.objectContaining({ image: 'agent', kind: 'spec', groups: [], moves: [] })]);
+  });
+
   it('on a first lock every image is added', () => {
     const next = plan(specText(), undefined, { agent: release('v1', ALL) });
     expect(classify(next.spec, undefined, next.lock).map((c) => [c.image, c.kind, c.groups])).toEqual([['agent', 'added', ['dc', 'edge', 'lab']]]);
