@@ -57,10 +57,13 @@ export class RegistryError extends LgPinsError {
   readonly exitCode = ExitCode.unavailable;
   readonly registry: string | undefined;
   readonly status: number | undefined;
-  constructor(message: string, details: { registry?: string; status?: number; cause?: unknown } = {}) {
+  /** The registry could not be reached at all (connection refused, reset, timed out). */
+  readonly unreachable: boolean;
+  constructor(message: string, details: { registry?: string; status?: number; unreachable?: boolean; cause?: unknown } = {}) {
     super(message, { cause: details.cause });
     this.registry = details.registry;
     this.status = details.status;
+    this.unreachable = details.unreachable ?? false;
   }
 }
 

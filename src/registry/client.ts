@@ -3,8 +3,8 @@ import { computeDigest, digestAlgorithm, isDigest, type Digest } from '../digest
 import { IntegrityError, RegistryError } from '../errors.js';
 import type { RegistrySettings } from '../config/types.js';
 import { isLoopbackHost, registryApiHost } from '../reference.js';
-import { parseChallenges, parseTokenResponse, TokenCache } from './auth.js';
-import { dockerConfigStore, type CredentialStore, type Credentials } from './credentials.js';
+import { Authenticator } from './authenticator.js';
+import { credentialStore, type CredentialStore } from './credentials.js';
 import { Http, DEFAULT_POLICY, type HttpPolicy, type HttpResponse } from './http.js';
 import { bareMediaType, MANIFEST_ACCEPT } from './manifest.js';
 import type { ContentSource, FetchedManifest } from './source.js';
@@ -23,8 +23,6 @@ export const MANIFEST_LIMIT = 4 * 1024 * 1024;
 const BLOB_LIMIT = 16 * 1024 * 1024;
 const MAX_TAG_PAGES = 1000;
 
-type AuthState = { scheme: 'none' } | { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service?: string };
-
 /**
  * One client per run: the HTTP policy, a p-limit per registry, one in-flight request per URL,
  * and a token cache per realm and scope. `source(host)` gives a ContentSource for one registry.
@@ -33,13 +31,12 @@ export class RegistryClient {
   private readonly http: Http;
   private readonly limits = new Map<string, LimitFunction>();
   private readonly inflight = new Map<string, Promise<HttpResponse>>();
-  private readonly auth = new Map<string, AuthState>();
-  private readonly tokens = new TokenCache();
-  private readonly credentials: CredentialStore;
+  private readonly auth: Authenticator;
+  private readonly down = new Map<string, RegistryError>();
 
   constructor(private readonly opts: ClientOptions = {}) {
     this.http = new Http({ ...DEFAULT_POLICY, ...opts.policy });
-    this.credentials = opts.credentials ?? dockerConfigStore();
+    this.auth = new Authenticator(this.http, opts.credentials ?? credentialStore(), (r) => this.baseUrl(r).startsWith('http:'), opts.onRequest);
   }
 
   close(): Promise<void> {
@@ -78,90 +75,39 @@ export class RegistryClient {
   }
 
   private async authorized(registry: string, repo: string, url: string, init: { method?: 'GET' | 'HEAD'; accept?: string; maxBytes?: number }): Promise<HttpResponse> {
-    const scope = `repository:${repo}:pull`;
+    // A registry that could not be reached once this run is not asked again: the run fails fast.
+    const down = this.down.get(registry);
+    if (down) throw down;
     const send = async (authorization?: string) => {
       const headers: Record<string, string> = {};
       if (init.accept) headers.accept = init.accept;
       if (authorization) headers.authorization = authorization;
-      const res = await this.http.send(url, { method: init.method ?? 'GET', headers, maxBytes: init.maxBytes, registry });
-      this.opts.onRequest?.({ method: init.method ?? 'GET', url, status: res.status });
-      return res;
+      try {
+        const res = await this.http.send(url, { method: init.method ?? 'GET', headers, maxBytes: init.maxBytes, registry });
+        this.opts.onRequest?.({ method: init.method ?? 'GET', url, status: res.status });
+        return res;
+      } catch (e) {
+        if (e instanceof RegistryError && e.unreachable) this.down.set(registry, e);
+        throw e;
+      }
     };
-    let sent = await this.authorization(registry, scope, false);
+    let sent = await this.auth.header(registry, repo, `repository:${repo}:pull`);
     let res = await send(sent);
-    for (let retry = 0; res.status === 401 && retry < 2; retry++) {
-      const header = res.headers['www-authenticate'];
-      const challenges = header ? parseChallenges(header) : [];
-      const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
-      const basic = challenges.find((c) => c.scheme === 'basic');
-      if (bearer) {
-        const state: AuthState = { scheme: 'bearer', realm: bearer.params.realm!, ...(bearer.params.service ? { service: bearer.params.service } : {}) };
-        this.auth.set(registry, state);
-        sent = await this.authorization(registry, bearer.params.scope ?? scope, retry > 0 || bearer.params.error === 'invalid_token');
-        res = await send(sent);
-      } else if (basic && this.credentials(registry) && !sent?.startsWith('Basic ')) {
-        // Judge by what THIS request carried: a concurrent request may already have switched the
-        // registry to basic while this one was sent anonymously.
-        this.auth.set(registry, { scheme: 'basic' });
-        sent = await this.authorization(registry, scope, false);
-        res = await send(sent);
-      } else break;
+    for (let attempt = 0; res.status === 401 && attempt < 2; attempt++) {
+      const next = await this.auth.answer(registry, repo, res, sent, attempt);
+      if (next === undefined) break;
+      sent = next;
+      res = await send(sent);
     }
     if (res.status === 401 || res.status === 403) {
-      const has = this.credentials(registry) !== undefined;
+      const creds = await this.auth.credentials(registry, repo);
       throw new RegistryError(
-        `registry ${registry}: access to ${repo} denied (HTTP ${res.status})${has ? '; check the credentials for it in your Docker config' : '; no credentials found for it (docker login, or $DOCKER_CONFIG/config.json)'}`,
+        `registry ${registry}: access to ${repo} denied (HTTP ${res.status})${creds ? `; check the credentials for it${creds.source ? ` in ${creds.source}` : ''}` : '; no credentials found for it (docker login, $DOCKER_CONFIG/config.json, or LG_PINS_REGISTRY_AUTH)'}`,
         { registry, status: res.status },
       );
     }
     return res;
   }
-
-  private async authorization(registry: string, scope: string, fresh: boolean): Promise<string | undefined> {
-    const state = this.auth.get(registry) ?? { scheme: 'none' };
-    if (state.scheme === 'none') return undefined;
-    const creds = this.credentials(registry);
-    if (state.scheme === 'basic') return creds ? basicAuth(creds) : undefined;
-    const scopes = scope.split(' ').filter(Boolean);
-    const key = TokenCache.key(state.realm, state.service, scopes);
-    if (fresh) this.tokens.invalidate(key);
-    const token = await this.tokens.get(key, () => this.fetchToken(registry, state, scopes, creds));
-    return `Bearer ${token}`;
-  }
-
-  private async fetchToken(registry: string, state: { realm: string; service?: string }, scopes: string[], creds?: Credentials) {
-    let realm: URL;
-    try {
-      realm = new URL(state.realm);
-    } catch {
-      throw new RegistryError(`registry ${registry}: its token realm ${JSON.stringify(state.realm)} is not a URL`, { registry });
-    }
-    const insecureOk = this.baseUrl(registry).startsWith('http:') || isLoopbackHost(realm.host);
-    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && insecureOk)) {
-      throw new RegistryError(`registry ${registry}: refusing to send credentials to a non-HTTPS token realm ${realm.origin}`, { registry });
-    }
-    if (state.service) realm.searchParams.set('service', state.service);
-    for (const s of scopes) realm.searchParams.append('scope', s);
-    const headers: Record<string, string> = {};
-    if (creds) headers.authorization = basicAuth(creds);
-    const res = await this.http.send(realm.toString(), { headers, registry, maxBytes: 1024 * 1024 });
-    this.opts.onRequest?.({ method: 'GET', url: `${realm.origin}${realm.pathname}`, status: res.status });
-    if (res.status !== 200) {
-      throw new RegistryError(`registry ${registry}: token server ${realm.origin} answered HTTP ${res.status}${res.status === 401 ? ' (check the credentials for this registry)' : ''}`, { registry, status: res.status });
-    }
-    let parsed: ReturnType<typeof parseTokenResponse>;
-    try {
-      parsed = parseTokenResponse(JSON.parse(Buffer.from(res.bytes).toString('utf8')));
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed) throw new RegistryError(`registry ${registry}: token server ${realm.origin} sent no token`, { registry, status: res.status });
-    return parsed;
-  }
-}
-
-function basicAuth(c: Credentials): string {
-  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 }
 
 /** Registry errors carry the registry's own error code when its body is the JSON error shape. */

@@ -2,14 +2,22 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SpecError } from '../errors.js';
+import { runCredentialHelper } from './cred-helper.js';
 
 export interface Credentials {
   username: string;
   password: string;
+  /** An OAuth2 refresh token (Docker's `identitytoken`, or a helper's `<token>` user): used at the token realm. */
+  identityToken?: string;
+  /** Where these came from, for messages (never the secret itself). */
+  source?: string;
 }
 
-/** Finds credentials for a registry host. Injected into the client so tests and callers can swap it. */
-export type CredentialStore = (registry: string) => Credentials | undefined;
+/**
+ * Finds credentials for a registry host (and repository, for namespace-scoped entries). Injected
+ * into the client so tests and callers can swap it.
+ */
+export type CredentialStore = (registry: string, repository?: string) => Promise<Credentials | undefined>;
 
 const HUB_KEY = 'https://index.docker.io/v1/';
 const HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
@@ -20,27 +28,96 @@ export function authKey(server: string): string {
   return HUB_ALIASES.has(host) ? HUB_KEY : host;
 }
 
-/**
- * Credentials from Docker's `config.json` (`$DOCKER_CONFIG/config.json`, default `~/.docker/config.json`),
- * `auths` entries only. A missing file means anonymous; a broken one is bad input (exit 2).
- */
-export function dockerConfigStore(env: NodeJS.ProcessEnv = process.env): CredentialStore {
-  const file = join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json');
-  let auths: Map<string, Credentials> | undefined;
-  const load = (): Map<string, Credentials> => {
-    auths ??= readAuths(file);
-    return auths;
-  };
-  return (registry) => load().get(authKey(registry));
+/** The server name a credential helper is asked for: Docker Hub's legacy URL, else host[:port]. */
+export function helperServer(registry: string): string {
+  return authKey(registry);
 }
 
-function readAuths(file: string): Map<string, Credentials> {
+interface AuthFile {
+  file: string;
+  /** Key (host, host/namespace, or Hub URL) → credentials. */
+  auths: Map<string, Credentials>;
+  credHelpers: Map<string, string>;
+  credsStore?: string;
+  /** containers-auth.json keys may name a namespace (`reg/ns`); Docker's may not. */
+  namespaces: boolean;
+}
+
+/**
+ * Where credentials come from, first hit wins:
+ * 1. `LG_PINS_REGISTRY_AUTH` (then Docker's `DOCKER_AUTH_CONFIG`): `{"auths": {...}}` JSON, for CI secrets;
+ * 2. `REGISTRY_AUTH_FILE`: a containers auth.json named explicitly;
+ * 3. Docker's `$DOCKER_CONFIG/config.json` (default `~/.docker/config.json`): `credHelpers[host]`,
+ *    else `credsStore`, else `auths`;
+ * 4. Podman's `$XDG_RUNTIME_DIR/containers/auth.json`, then `~/.config/containers/auth.json`.
+ * A missing file is skipped; a broken one is bad input (exit 2). Helper results are cached per run.
+ */
+export function credentialStore(env: NodeJS.ProcessEnv = process.env): CredentialStore {
+  const home = env.HOME ?? (env === process.env ? homedir() : undefined);
+  let files: AuthFile[] | undefined;
+  const load = (): AuthFile[] => {
+    if (files) return files;
+    const out: AuthFile[] = [];
+    for (const name of ['LG_PINS_REGISTRY_AUTH', 'DOCKER_AUTH_CONFIG'] as const) {
+      const value = env[name];
+      if (value) out.push(parseAuthFile(value, `$${name}`, false));
+    }
+    if (env.REGISTRY_AUTH_FILE) pushFile(out, env.REGISTRY_AUTH_FILE, true);
+    const dockerDir = env.DOCKER_CONFIG || (home ? join(home, '.docker') : undefined);
+    if (dockerDir) pushFile(out, join(dockerDir, 'config.json'), false);
+    if (env.XDG_RUNTIME_DIR) pushFile(out, join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'), true);
+    const configHome = env.XDG_CONFIG_HOME || (home ? join(home, '.config') : undefined);
+    if (configHome) pushFile(out, join(configHome, 'containers', 'auth.json'), true);
+    files = out;
+    return out;
+  };
+  const helperCache = new Map<string, Promise<Credentials | undefined>>();
+  const helper = (name: string, server: string, origin: string) => {
+    const key = `${name}\u0000${server}`;
+    let p = helperCache.get(key);
+    if (!p) helperCache.set(key, (p = runCredentialHelper(name, server, env, origin)));
+    return p;
+  };
+  return async (registry, repository) => {
+    const host = authKey(registry);
+    for (const f of load()) {
+      // Docker's order within one file: credHelpers[host], else credsStore, else auths.
+      const named = f.credHelpers.get(host) ?? f.credsStore;
+      const found = named ? await helper(named, helperServer(registry), f.file) : lookup(f, host, registry, repository);
+      if (found) return found;
+    }
+    return undefined;
+  };
+}
+
+/** The Docker-compatible name kept for callers that pass only DOCKER_CONFIG. */
+export const dockerConfigStore = credentialStore;
+
+function lookup(f: AuthFile, host: string, registry: string, repository?: string): Credentials | undefined {
+  if (f.namespaces && repository) {
+    // containers-auth.json: reg/ns/user/image → reg/ns/user → reg/ns → reg.
+    const base = host === HUB_KEY ? 'docker.io' : registry.toLowerCase();
+    const parts = repository.split('/');
+    for (let i = parts.length; i > 0; i--) {
+      const hit = f.auths.get(`${base}/${parts.slice(0, i).join('/')}`);
+      if (hit) return hit;
+    }
+  }
+  return f.auths.get(host) ?? (host === HUB_KEY ? f.auths.get('docker.io') : undefined);
+}
+
+function pushFile(out: AuthFile[], file: string, namespaces: boolean): void {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return new Map();
+    return;
   }
+  out.push(parseAuthFile(text, file, namespaces));
+}
+
+/** Parse a Docker config.json or containers auth.json. Messages never quote a value: it may be a secret. */
+export function parseAuthFile(text: string, file: string, namespaces: boolean): AuthFile {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -48,32 +125,60 @@ function readAuths(file: string): Map<string, Credentials> {
     // JSON.parse quotes the text around the error, which may be a credential: say where, never what.
     const at = /position (\d+)/.exec((e as Error).message);
     const where = at ? `:${lineColumn(text, Number(at[1]))}` : '';
-    throw new SpecError(`${file}${where}: not valid JSON; fix or remove the Docker config file`);
+    throw new SpecError(`${file}${where}: not valid JSON; fix or remove it`);
   }
-  const out = new Map<string, Credentials>();
-  const auths = (json as { auths?: unknown } | null)?.auths;
-  if (auths === undefined) return out;
-  if (!auths || typeof auths !== 'object') throw new SpecError(`${file}: "auths" must be an object`);
-  for (const [server, entry] of Object.entries(auths as Record<string, unknown>)) {
-    if (!entry || typeof entry !== 'object') continue;
-    const e = entry as Record<string, unknown>;
-    let creds: Credentials | undefined;
-    if (typeof e.auth === 'string' && e.auth) {
-      const decoded = Buffer.from(e.auth, 'base64').toString('utf8').replace(/\0+$/, '');
-      const colon = decoded.indexOf(':');
-      // Never echo the value: it is a secret.
-      if (colon < 0) throw new SpecError(`${file}: auths.${JSON.stringify(server)}.auth is not base64 of "user:password"`);
-      creds = { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-    } else if (typeof e.username === 'string' && typeof e.password === 'string') {
-      creds = { username: e.username, password: e.password };
-    }
-    const key = authKey(server);
-    if (creds && !out.has(key)) out.set(key, creds);
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new SpecError(`${file}: must be a JSON object`);
+  const root = json as Record<string, unknown>;
+  const out: AuthFile = { file, auths: new Map(), credHelpers: new Map(), namespaces };
+  const objectAt = (key: string): Record<string, unknown> | undefined => {
+    const v = root[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) throw new SpecError(`${file}: "${key}" must be an object`);
+    return v as Record<string, unknown>;
+  };
+  for (const [server, entry] of Object.entries(objectAt('auths') ?? {})) {
+    const creds = readEntry(server, entry, file);
+    const bare = server.replace(/^[a-z]+:\/\//i, '').toLowerCase();
+    // containers-auth.json may key a namespace (`reg/ns`); Docker keys reduce to the host.
+    const key = namespaces && bare.includes('/') && authKey(server) !== HUB_KEY ? bare.replace(/\/+$/, '') : authKey(server);
+    if (creds && !out.auths.has(key)) out.auths.set(key, creds);
+  }
+  for (const [server, helper] of Object.entries(objectAt('credHelpers') ?? {})) {
+    if (typeof helper !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(helper)) throw new SpecError(`${file}: credHelpers.${JSON.stringify(server)} must name a helper (docker-credential-<name>)`);
+    out.credHelpers.set(authKey(server), helper);
+  }
+  if (root.credsStore !== undefined && root.credsStore !== '') {
+    if (typeof root.credsStore !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(root.credsStore)) throw new SpecError(`${file}: "credsStore" must name a helper (docker-credential-<name>)`);
+    out.credsStore = root.credsStore;
   }
   return out;
+}
+
+function readEntry(server: string, entry: unknown, file: string): Credentials | undefined {
+  if (!entry || typeof entry !== 'object') return undefined;
+  const e = entry as Record<string, unknown>;
+  const where = `${file}: auths.${JSON.stringify(server)}`;
+  let username = '';
+  let password = '';
+  if (typeof e.auth === 'string' && e.auth) {
+    const decoded = Buffer.from(e.auth, 'base64').toString('utf8').replace(/\0+$/, '');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new SpecError(`${where}.auth is not base64 of "user:password"`);
+    username = decoded.slice(0, colon);
+    password = decoded.slice(colon + 1);
+  } else if (typeof e.username === 'string' && typeof e.password === 'string') {
+    username = e.username;
+    password = e.password;
+  }
+  const identityToken = typeof e.identitytoken === 'string' && e.identitytoken ? e.identitytoken : undefined;
+  if (!username && !password && !identityToken) return undefined;
+  const creds: Credentials = { username, password, source: file };
+  if (identityToken) creds.identityToken = identityToken;
+  return creds;
 }
 
 function lineColumn(text: string, offset: number): string {
   const before = text.slice(0, offset).split('\n');
   return `${before.length}:${(before[before.length - 1] ?? '').length + 1}`;
 }
+

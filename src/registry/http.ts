@@ -12,8 +12,9 @@ export interface HttpResponse {
 }
 
 export interface HttpOptions {
-  method?: 'GET' | 'HEAD';
+  method?: 'GET' | 'HEAD' | 'POST';
   headers?: Record<string, string>;
+  body?: string;
   /** Refuse bodies larger than this, before reading them whole. */
   maxBytes?: number;
   /** For messages. */
@@ -77,7 +78,7 @@ export class Http {
         await this.sleep(this.delay(attempt));
       }
     }
-    throw new RegistryError(`cannot reach registry ${opts.registry}: ${describeNetworkError(lastError)}`, { registry: opts.registry, cause: lastError });
+    throw new RegistryError(`cannot reach registry ${opts.registry}: ${describeNetworkError(lastError)}`, { registry: opts.registry, unreachable: true, cause: lastError });
   }
 
   private delay(attempt: number, retryAfter?: string): number {
@@ -94,7 +95,7 @@ export class Http {
     let current = new URL(url);
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...opts.headers };
     for (let hop = 0; ; hop++) {
-      const res = await request(current, { method: opts.method ?? 'GET', headers, dispatcher: this.agent });
+      const res = await request(current, { method: opts.method ?? 'GET', headers, body: opts.body, dispatcher: this.agent });
       const h = flatHeaders(res.headers);
       if (res.statusCode >= 300 && res.statusCode < 400 && h.location) {
         await res.body.dump();

@@ -1,69 +1,146 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { authKey, dockerConfigStore } from '../../src/registry/credentials.js';
-import { SpecError } from '../../src/errors.js';
+import { RegistryError, SpecError } from '../../src/errors.js';
+import { authKey, credentialStore } from '../../src/registry/credentials.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+const tmp = () => mkdtempSync(join(tmpdir(), 'lgp-cred-'));
 
-function configDir(content: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lgp-dc-'));
-  writeFileSync(join(dir, 'config.json'), content);
+function configDir(content: unknown): string {
+  const dir = tmp();
+  writeFileSync(join(dir, 'config.json'), typeof content === 'string' ? content : JSON.stringify(content));
   return dir;
 }
 
-describe('Docker config credentials', () => {
+/**
+ * A fake `docker-credential-<name>` on a PATH of its own: answers `get` for `known` servers,
+ * says "credentials not found" for others, or fails with `failWith` on stdout (as helpers do).
+ */
+function fakeHelper(name: string, known: Record<string, { Username: string; Secret: string }>, failWith?: string): string {
+  const bin = tmp();
+  const script = `#!/bin/sh
+[ "$1" = get ] || exit 2
+read server
+${failWith ? `echo ${JSON.stringify(failWith)}; exit 1` : ''}
+case "$server" in
+${Object.entries(known).map(([s, c]) => `  ${JSON.stringify(s)}) echo '${JSON.stringify({ ServerURL: s, ...c })}'; exit 0;;`).join('\n')}
+esac
+echo "credentials not found in native keychain"
+exit 1
+`;
+  writeFileSync(join(bin, `docker-credential-${name}`), script);
+  chmodSync(join(bin, `docker-credential-${name}`), 0o755);
+  return bin;
+}
+
+const PATH = process.env.PATH ?? '/usr/bin:/bin';
+
+describe('Docker config: auths', () => {
   it('maps Docker Hub aliases to its canonical key and reduces URLs to host[:port]', () => {
     expect(authKey('docker.io')).toBe('https://index.docker.io/v1/');
     expect(authKey('https://index.docker.io/v1/')).toBe('https://index.docker.io/v1/');
     expect(authKey('https://Reg.Example:5000/v2/')).toBe('reg.example:5000');
   });
-  it('decodes auths entries, splitting at the first colon and trimming NULs', () => {
-    const dir = configDir(JSON.stringify({
+
+  it('decodes auth (first colon, trailing NULs), username/password, and identitytoken', async () => {
+    const store = credentialStore({ DOCKER_CONFIG: configDir({
       auths: {
         'https://index.docker.io/v1/': { auth: b64('hubuser:p:w') },
         'reg.example:5000': { auth: b64('u:secret\0\0') },
-        'https://old.example/v1/': { auth: b64('o:x') },
+        'https://old.example/v1/': { username: 'o', password: 'x' },
+        'id.example': { identitytoken: 'refresh-me' },
         'empty.example': {},
       },
-    }));
-    const store = dockerConfigStore({ DOCKER_CONFIG: dir });
-    expect(store('docker.io')).toEqual({ username: 'hubuser', password: 'p:w' });
-    expect(store('reg.example:5000')).toEqual({ username: 'u', password: 'secret' });
-    expect(store('old.example')).toEqual({ username: 'o', password: 'x' });
-    expect(store('empty.example')).toBeUndefined();
-    expect(store('other.example')).toBeUndefined();
+    }) });
+    expect(await store('docker.io')).toMatchObject({ username: 'hubuser', password: 'p:w' });
+    expect(await store('reg.example:5000')).toMatchObject({ username: 'u', password: 'secret' });
+    expect(await store('old.example')).toMatchObject({ username: 'o', password: 'x' });
+    expect(await store('id.example')).toMatchObject({ identityToken: 'refresh-me' });
+    expect(await store('empty.example')).toBeUndefined();
+    expect(await store('other.example')).toBeUndefined();
   });
-  it('treats a missing file as anonymous', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lgp-dc-'));
-    expect(dockerConfigStore({ DOCKER_CONFIG: dir })('reg.example')).toBeUndefined();
+
+  it('treats missing files as anonymous', async () => {
+    expect(await credentialStore({ DOCKER_CONFIG: tmp() })('reg.example')).toBeUndefined();
   });
-  it('reports a broken file as bad input naming the file, without echoing secrets', () => {
-    const broken = configDir('{"auths": {');
-    expect(() => dockerConfigStore({ DOCKER_CONFIG: broken })('x')).toThrow(SpecError);
-    expect(() => dockerConfigStore({ DOCKER_CONFIG: broken })('x')).toThrow(/config\.json:1:12: not valid JSON; fix or remove/);
-    const noColon = configDir(JSON.stringify({ auths: { 'r.example': { auth: b64('hunter2') } } }));
-    let message = '';
-    try {
-      dockerConfigStore({ DOCKER_CONFIG: noColon })('r.example');
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message).toMatch(/auths\."r\.example"\.auth is not base64 of "user:password"/);
-    expect(message).not.toContain('hunter2');
-    expect(message).not.toContain(b64('hunter2'));
+
+  it('reports a broken file as bad input naming the file, without echoing secrets', async () => {
+    await expect(credentialStore({ DOCKER_CONFIG: configDir('{"auths": {') })('x')).rejects.toThrow(SpecError);
+    await expect(credentialStore({ DOCKER_CONFIG: configDir('{"auths": {') })('x')).rejects.toThrow(/config\.json(:\d+:\d+)?: not valid JSON; fix or remove it/);
+    const err = await credentialStore({ DOCKER_CONFIG: configDir({ auths: { 'r.example': { auth: b64('hunter2') } } }) })('r.example').catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/auths\."r\.example"\.auth is not base64 of "user:password"/);
+    expect((err as Error).message).not.toContain('hunter2');
+    expect((err as Error).message).not.toContain(b64('hunter2'));
+    await expect(credentialStore({ DOCKER_CONFIG: configDir({ credHelpers: { 'r.example': 'bad name; rm -rf' } }) })('r.example')).rejects.toThrow(/credHelpers\."r\.example" must name a helper/);
+    await expect(credentialStore({ DOCKER_CONFIG: configDir({ auths: [] }) })('r.example')).rejects.toThrow(/"auths" must be an object/);
   });
-  it('never quotes the file around a JSON error, where a credential may sit', () => {
+
+  it('never quotes the file around a JSON error, where a credential may sit', async () => {
     const secret = b64('alice:s3cr3tPassword');
-    const dir = configDir(`{"auths":{"r.example":{"auth":${secret}}}}`);
-    let message = '';
-    try {
-      dockerConfigStore({ DOCKER_CONFIG: dir })('r.example');
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message).toMatch(/config\.json(:\d+:\d+)?: not valid JSON/);
-    expect(message).not.toContain(secret.slice(0, 6));
+    const err = await credentialStore({ DOCKER_CONFIG: configDir(`{"auths":{"r.example":{"auth":${secret}}}}`) })('r.example').catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/config\.json(:\d+:\d+)?: not valid JSON/);
+    expect((err as Error).message).not.toContain(secret.slice(0, 6));
+  });
+});
+
+describe('credential helpers (docker-credential-<name> get)', () => {
+  it('credHelpers[host] wins over credsStore, which wins over auths; "<token>" means an identity token', async () => {
+    const bin1 = fakeHelper('pass', { 'reg.example': { Username: 'helper-user', Secret: 'helper-secret' } });
+    const bin2 = fakeHelper('desktop', { 'https://index.docker.io/v1/': { Username: '<token>', Secret: 'refresh' }, 'auths.example': { Username: 'store-user', Secret: 'store-secret' } });
+    const store = credentialStore({
+      PATH: `${bin1}:${bin2}:${PATH}`,
+      DOCKER_CONFIG: configDir({ credHelpers: { 'reg.example': 'pass' }, credsStore: 'desktop', auths: { 'auths.example': { auth: b64('file-user:file-secret') } } }),
+    });
+    expect(await store('reg.example')).toMatchObject({ username: 'helper-user', password: 'helper-secret' });
+    expect(await store('docker.io')).toMatchObject({ identityToken: 'refresh' });
+    expect(await store('auths.example')).toMatchObject({ username: 'store-user', password: 'store-secret' });
+    // "credentials not found" is anonymous, not an error.
+    expect(await store('unknown.example')).toBeUndefined();
+  });
+
+  it('a failing helper is exit 3 passing on its message; a missing one names it', async () => {
+    const bin = fakeHelper('broken', {}, 'error getting credentials - err: exec: "gpg": not found');
+    const err = await credentialStore({ PATH: `${bin}:${PATH}`, DOCKER_CONFIG: configDir({ credsStore: 'broken' }) })('reg.example').catch((e: Error) => e);
+    expect(err).toBeInstanceOf(RegistryError);
+    expect((err as RegistryError).exitCode).toBe(3);
+    expect((err as Error).message).toMatch(/credential helper docker-credential-broken \(from .*config\.json\) failed for reg\.example: exit 1: error getting credentials - err: exec: "gpg": not found/);
+    const missing = await credentialStore({ PATH, DOCKER_CONFIG: configDir({ credsStore: 'nosuchhelper' }) })('reg.example').catch((e: Error) => e);
+    expect((missing as Error).message).toMatch(/docker-credential-nosuchhelper is not on PATH/);
+  });
+});
+
+describe('the order of sources, and Podman auth.json', () => {
+  it('LG_PINS_REGISTRY_AUTH beats REGISTRY_AUTH_FILE beats Docker config beats Podman', async () => {
+    const run = tmp();
+    mkdirSync(join(run, 'containers'));
+    writeFileSync(join(run, 'containers', 'auth.json'), JSON.stringify({ auths: { 'a.example': { auth: b64('podman:1') }, 'b.example': { auth: b64('podman:2') }, 'c.example': { auth: b64('podman:3') }, 'd.example': { auth: b64('podman:4') } } }));
+    const explicit = join(tmp(), 'auth.json');
+    writeFileSync(explicit, JSON.stringify({ auths: { 'a.example': { auth: b64('file:1') }, 'b.example': { auth: b64('file:2') } } }));
+    const store = credentialStore({
+      LG_PINS_REGISTRY_AUTH: JSON.stringify({ auths: { 'a.example': { auth: b64('env:1') } } }),
+      REGISTRY_AUTH_FILE: explicit,
+      DOCKER_CONFIG: configDir({ auths: { 'a.example': { auth: b64('docker:1') }, 'b.example': { auth: b64('docker:2') }, 'c.example': { auth: b64('docker:3') } } }),
+      XDG_RUNTIME_DIR: run,
+    });
+    expect((await store('a.example'))?.username).toBe('env');
+    expect((await store('b.example'))?.username).toBe('file');
+    expect((await store('c.example'))?.username).toBe('docker');
+    expect((await store('d.example'))?.username).toBe('podman');
+  });
+
+  it('Podman keys may name a namespace, matched most specific first', async () => {
+    const file = join(tmp(), 'auth.json');
+    writeFileSync(file, JSON.stringify({ auths: { 'quay.example/team/app': { auth: b64('app:x') }, 'quay.example/team': { auth: b64('team:x') }, 'quay.example': { auth: b64('host:x') }, 'docker.io/myorg': { auth: b64('hub-org:x') } } }));
+    const store = credentialStore({ REGISTRY_AUTH_FILE: file });
+    expect((await store('quay.example', 'team/app'))?.username).toBe('app');
+    expect((await store('quay.example', 'team/other'))?.username).toBe('team');
+    expect((await store('quay.example', 'else/x'))?.username).toBe('host');
+    expect((await store('docker.io', 'myorg/tool'))?.username).toBe('hub-org');
+  });
+
+  it('a broken LG_PINS_REGISTRY_AUTH is bad input naming the variable', async () => {
+    await expect(credentialStore({ LG_PINS_REGISTRY_AUTH: '{nope' })('x')).rejects.toThrow(/\$LG_PINS_REGISTRY_AUTH(:\d+:\d+)?: not valid JSON/);
   });
 });

@@ -1,0 +1,112 @@
+import { RegistryError } from '../errors.js';
+import { isLoopbackHost } from '../reference.js';
+import { parseChallenges, parseTokenResponse, TokenCache } from './auth.js';
+import type { CredentialStore, Credentials } from './credentials.js';
+import type { Http, HttpResponse } from './http.js';
+
+type AuthState = { scheme: 'none' } | { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service?: string };
+
+/**
+ * Per-registry authentication for one run: what scheme each registry asked for, credentials
+ * looked up once per registry and repository, and Bearer tokens cached per realm and scope.
+ * It builds `Authorization` values; it never logs or returns them anywhere else.
+ */
+export class Authenticator {
+  private readonly state = new Map<string, AuthState>();
+  private readonly tokens = new TokenCache();
+  private readonly found = new Map<string, Promise<Credentials | undefined>>();
+
+  constructor(
+    private readonly http: Http,
+    private readonly store: CredentialStore,
+    private readonly insecure: (registry: string) => boolean,
+    private readonly onRequest?: (e: { method: string; url: string; status: number }) => void,
+  ) {}
+
+  credentials(registry: string, repo: string): Promise<Credentials | undefined> {
+    const key = `${registry}\u0000${repo}`;
+    let p = this.found.get(key);
+    if (!p) this.found.set(key, (p = this.store(registry, repo)));
+    return p;
+  }
+
+  /** The Authorization value to send now, from what the registry asked for before. */
+  async header(registry: string, repo: string, scope: string, fresh = false): Promise<string | undefined> {
+    const state = this.state.get(registry) ?? { scheme: 'none' };
+    if (state.scheme === 'none') return undefined;
+    const creds = await this.credentials(registry, repo);
+    if (state.scheme === 'basic') return creds && (creds.username || creds.password) ? basic(creds) : undefined;
+    const scopes = scope.split(' ').filter(Boolean);
+    const key = TokenCache.key(state.realm, state.service, scopes);
+    if (fresh) this.tokens.invalidate(key);
+    return `Bearer ${await this.tokens.get(key, () => this.fetchToken(registry, state, scopes, creds))}`;
+  }
+
+  /**
+   * Learn from a 401: the Authorization to retry with, or undefined when a retry cannot help.
+   * `sent` is what this request carried (a concurrent request may have changed the state since).
+   */
+  async answer(registry: string, repo: string, res: HttpResponse, sent: string | undefined, attempt: number): Promise<string | undefined> {
+    const header = res.headers['www-authenticate'];
+    const challenges = header ? parseChallenges(header) : [];
+    const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+    if (bearer) {
+      this.state.set(registry, { scheme: 'bearer', realm: bearer.params.realm!, ...(bearer.params.service ? { service: bearer.params.service } : {}) });
+      return this.header(registry, repo, bearer.params.scope ?? `repository:${repo}:pull`, attempt > 0 || bearer.params.error === 'invalid_token');
+    }
+    const creds = await this.credentials(registry, repo);
+    if (challenges.some((c) => c.scheme === 'basic') && creds && !sent?.startsWith('Basic ')) {
+      this.state.set(registry, { scheme: 'basic' });
+      return this.header(registry, repo, '');
+    }
+    return undefined;
+  }
+
+  private async fetchToken(registry: string, state: { realm: string; service?: string }, scopes: string[], creds?: Credentials) {
+    let realm: URL;
+    try {
+      realm = new URL(state.realm);
+    } catch {
+      throw new RegistryError(`registry ${registry}: its token realm ${JSON.stringify(state.realm)} is not a URL`, { registry });
+    }
+    // Credentials go to an HTTPS realm only (plain HTTP is accepted for insecure or loopback registries).
+    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && (this.insecure(registry) || isLoopbackHost(realm.host)))) {
+      throw new RegistryError(`registry ${registry}: refusing to send credentials to a non-HTTPS token realm ${realm.origin}`, { registry });
+    }
+    const where = `${realm.origin}${realm.pathname}`;
+    let res: HttpResponse | undefined;
+    if (creds?.identityToken) {
+      // OAuth2 refresh-token grant (Docker's identitytoken); registries without it answer 404.
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'lg-pins', access_type: 'offline' });
+      if (state.service) form.set('service', state.service);
+      if (scopes.length) form.set('scope', scopes.join(' '));
+      res = await this.http.send(where, { method: 'POST', body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, registry, maxBytes: 1024 * 1024 });
+      this.onRequest?.({ method: 'POST', url: where, status: res.status });
+      if (res.status === 404 || res.status === 405) res = undefined;
+    }
+    if (!res) {
+      if (state.service) realm.searchParams.set('service', state.service);
+      for (const s of scopes) realm.searchParams.append('scope', s);
+      const headers: Record<string, string> = {};
+      if (creds && (creds.username || creds.password)) headers.authorization = basic(creds);
+      res = await this.http.send(realm.toString(), { headers, registry, maxBytes: 1024 * 1024 });
+      this.onRequest?.({ method: 'GET', url: where, status: res.status });
+    }
+    if (res.status !== 200) {
+      const hint = res.status === 401 || res.status === 403 ? ` (check the credentials for this registry${creds?.source ? ` in ${creds.source}` : ''})` : '';
+      throw new RegistryError(`registry ${registry}: token server ${realm.origin} answered HTTP ${res.status}${hint}`, { registry, status: res.status });
+    }
+    let parsed: ReturnType<typeof parseTokenResponse>;
+    try {
+      parsed = parseTokenResponse(JSON.parse(Buffer.from(res.bytes).toString('utf8')));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed) throw new RegistryError(`registry ${registry}: token server ${realm.origin} sent no token`, { registry, status: res.status });
+    return parsed;
+  }
+}
+
+function basic(c: Credentials): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+}
