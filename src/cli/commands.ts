@@ -15,7 +15,11 @@ import { reportError } from './main.js';
 const short = (d: string) => d.slice(0, 19);
 
 function clientOptions(o: GlobalOptions, io: Io): ClientOptions {
-  return o.verbose ? { onRequest: (e) => io.stderr.write(`${e.method} ${e.url} → ${e.status}\n`) } : {};
+  const opts: ClientOptions = {};
+  if (o.timeout) opts.policy = { timeoutMs: o.timeout * 1000 };
+  // URLs and statuses only: headers (and so credentials) never reach the trace.
+  if (o.verbose) opts.onRequest = (e) => io.stderr.write(`${e.method} ${e.url} → ${e.status}\n`);
+  return opts;
 }
 
 export async function runLock(o: GlobalOptions & { dryRun?: boolean }, io: Io): Promise<number> {

@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, LgPinsError, SpecError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { colours, processIo, type Io } from './io.js';
@@ -8,6 +8,14 @@ export interface GlobalOptions {
   config?: string;
   verbose?: boolean;
   json?: boolean;
+  /** Seconds, for commands that use the network. */
+  timeout?: number;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError(`"${value}" is not a number of seconds between 0 and 3600`);
+  return n;
 }
 
 /** The CLI: parse flags, run a command, render, and pick the exit code. Never calls process.exit. */
@@ -33,14 +41,19 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       .option('--verbose', 'log each registry request to stderr')
       .option('--json', 'print one JSON document on stdout');
 
-  common(program.command('lock'))
+  const network = (cmd: Command) =>
+    cmd.addOption(
+      new Option('--timeout <seconds>', 'per-request timeout; each request is tried 3 times, so a registry that is down fails within about 3× this').argParser(seconds).default(10),
+    );
+
+  network(common(program.command('lock')))
     .description('resolve every image, apply fleet coverage, write lg-pins.lock.yaml')
     .option('--dry-run', 'resolve and report, write nothing')
     .action(async (o: GlobalOptions & { dryRun?: boolean }) => {
       code = await runLock(o, io);
     });
 
-  common(program.command('diff'))
+  network(common(program.command('diff')))
     .description('resolve fresh and show what `lock` would change; writes nothing (exit 0 none, 1 changes)')
     .option('--markdown', 'print Markdown tables fit for a pull request, with the lock diff')
     .action(async (o: GlobalOptions & { markdown?: boolean }) => {
@@ -62,7 +75,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       code = await runPins(o, io);
     });
 
-  common(program.command('inspect'))
+  network(common(program.command('inspect')))
     .description("show a tag's index: platforms, digests, media types, sizes")
     .argument('<ref>', 'registry/repository[:tag|@digest], or oci-layout://dir[:tag]')
     .action(async (ref: string, o: GlobalOptions) => {

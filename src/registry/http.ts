@@ -32,7 +32,7 @@ export interface HttpPolicy {
   backoffMs: number;
 }
 
-export const DEFAULT_POLICY: HttpPolicy = { timeoutMs: 15_000, attempts: 3, maxRetryAfterMs: 10_000, backoffMs: 250 };
+export const DEFAULT_POLICY: HttpPolicy = { timeoutMs: 10_000, attempts: 3, maxRetryAfterMs: 10_000, backoffMs: 250 };
 
 const MAX_REDIRECTS = 5;
 
