@@ -67,6 +67,16 @@ export class RegistryError extends LgPinsError {
   }
 }
 
+/** A git or git-host (GitHub, GitLab) failure: push rejected, API refused, rate limited. Exit 3. */
+export class GitHostError extends LgPinsError {
+  readonly exitCode = ExitCode.unavailable;
+  readonly status: number | undefined;
+  constructor(message: string, details: { status?: number; cause?: unknown } = {}) {
+    super(message, { cause: details.cause });
+    this.status = details.status;
+  }
+}
+
 /** A fleet group whose platform the release does not ship. Exit 3. */
 export class CoverageError extends LgPinsError {
   readonly exitCode = ExitCode.unavailable;

@@ -8,8 +8,9 @@ import { check } from '../run/check.js';
 import { diff } from '../run/diff.js';
 import { diffJson, diffMarkdown, diffText } from '../render/diff.js';
 import { pins } from '../run/pins.js';
+import { propose } from '../run/propose.js';
 import { colours, table, type Io } from './io.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions, ProposeFlags } from './main.js';
 import { reportError } from './main.js';
 
 const short = (d: string) => d.slice(0, 19);
@@ -134,3 +135,44 @@ export async function runCheck(o: GlobalOptions, io: Io): Promise<number> {
   }
 }
 
+
+export async function runPropose(o: GlobalOptions & ProposeFlags, io: Io): Promise<number> {
+  const c = colours(io, 'stderr');
+  try {
+    const r = await propose({
+      cwd: io.cwd,
+      config: o.config,
+      env: io.env,
+      dryRun: o.dryRun,
+      remote: o.remote,
+      base: o.base,
+      branch: o.branch,
+      labels: o.label ?? [],
+      author: o.author,
+      client: clientOptions(o, io),
+      callbacks: progressCallbacks(o, io),
+    });
+    if (o.json) {
+      io.stdout.write(`${JSON.stringify({
+        action: r.action, title: r.title, body: r.body, patch: r.patch, branch: r.branch, base: r.base, commit: r.commit,
+        pullRequest: r.pr, failures: r.diff.failures.map(failureJson),
+      }, null, 2)}\n`);
+    } else if (r.action === 'dry-run') {
+      io.stdout.write(r.commit ? `Title: ${r.title}\n\n${r.body}\n` : `Nothing to change against ${r.base}; no pull request would be opened.\n`);
+    } else {
+      const where = r.pr ? `#${r.pr.number} ${r.pr.url}` : '';
+      const line: Record<string, string> = {
+        created: `opened ${where}: ${r.title}`,
+        updated: `updated ${where}: ${r.title}`,
+        closed: `closed ${where}: nothing left to change against ${r.base}`,
+        nothing: `nothing to change against ${r.base}`,
+        pushed: `pushed ${r.branch} to ${r.remote} (${r.commit?.slice(0, 12)}); no GITHUB_REPOSITORY or CI_PROJECT_ID, so no pull request was opened`,
+      };
+      io.stdout.write(`${line[r.action]}\n`);
+    }
+    if (!o.json) for (const f of r.diff.failures) io.stderr.write(`${c.red('error:')} ${f.image}: ${f.error.message}\n`);
+    return r.exitCode;
+  } catch (e) {
+    return reportError(e, io, Boolean(o.verbose), Boolean(o.json));
+  }
+}

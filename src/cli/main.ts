@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ExitCode, LgPinsError, SpecError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { colours, processIo, type Io } from './io.js';
-import { runCheck, runDiff, runInspect, runLock, runPins } from './commands.js';
+import { runCheck, runDiff, runInspect, runLock, runPins, runPropose } from './commands.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -10,6 +10,15 @@ export interface GlobalOptions {
   json?: boolean;
   /** Seconds, for commands that use the network. */
   timeout?: number;
+}
+
+export interface ProposeFlags {
+  dryRun?: boolean;
+  remote?: string;
+  base?: string;
+  branch?: string;
+  label?: string[];
+  author?: string;
 }
 
 function seconds(value: string): number {
@@ -64,6 +73,18 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .description('offline: does the lock still agree with the spec? (exit 0 yes, 1 stale)')
     .action(async (o: GlobalOptions) => {
       code = await runCheck(o, io);
+    });
+
+  network(common(program.command('propose')))
+    .description('lock the base branch, commit the new lock on a branch, push it, open or update its pull request')
+    .option('--dry-run', 'print the title, body and lock diff; push, write and call nothing')
+    .option('--remote <name>', 'git remote to fetch the base from and push to', 'origin')
+    .option('--base <branch>', "the base branch (default: the remote's default branch)")
+    .option('--branch <name>', 'the branch to push the re-pin to', 'lg-pins/repin')
+    .option('--label <label>', 'label for the pull request (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--author <"Name <email>">', 'commit author (default: git config user.name/email, else lg-pins)')
+    .action(async (o: GlobalOptions & ProposeFlags) => {
+      code = await runPropose(o, io);
     });
 
   common(program.command('pins'))

@@ -1,0 +1,168 @@
+import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import { findSpec, type LoadOptions } from '../config/load.js';
+import { GitHostError, UsageError, worstExitCode, type ExitCode } from '../errors.js';
+import { classify } from '../plan/classify.js';
+import { proposalText } from '../render/proposal.js';
+import type { ClientOptions } from '../registry/client.js';
+import { git, gitOut } from '../scm/git.js';
+import { GitHub } from '../scm/github.js';
+import { GitLab } from '../scm/gitlab.js';
+import type { GitHost, PullRequest } from '../scm/host.js';
+import { lockPatch, type DiffResult } from './diff.js';
+import { lock, type LockCallbacks } from './lock.js';
+
+export const DEFAULT_BRANCH = 'lg-pins/repin';
+export const DEFAULT_AUTHOR = 'lg-pins <lg-pins@users.noreply.github.com>';
+
+export interface ProposeOptions extends LoadOptions {
+  remote?: string;
+  base?: string;
+  branch?: string;
+  labels?: string[];
+  /** `Name <email>`; default: git config user.name/email, else lg-pins. */
+  author?: string;
+  /** Print title, body and diff: no push, no write, no API call. */
+  dryRun?: boolean;
+  /** Environment for host detection and tokens (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** A git host to use instead of the one detected from the environment (tests). */
+  host?: GitHost | null;
+  client?: ClientOptions;
+  callbacks?: LockCallbacks;
+}
+
+export type ProposeAction = 'created' | 'updated' | 'closed' | 'nothing' | 'pushed' | 'dry-run';
+
+export interface ProposeResult {
+  action: ProposeAction;
+  title: string;
+  body: string;
+  patch: string;
+  branch: string;
+  base: string;
+  remote: string;
+  /** The commit pushed (or that would be pushed), when there is a change. */
+  commit?: string;
+  pr?: PullRequest;
+  host?: string;
+  diff: DiffResult;
+  exitCode: ExitCode;
+}
+
+/**
+ * `lock` the spec and lock of the base branch (not the working tree), commit the new lock on one
+ * deterministic branch, force-push it, and open or update the one pull request for it. The user's
+ * working tree, index and current branch are never touched: the base is checked out into a
+ * temporary directory through a temporary index, and the commit is made with git plumbing.
+ */
+export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult> {
+  const env = opts.env ?? process.env;
+  const specFile = await findSpec(opts);
+  const top = await gitOut(['rev-parse', '--show-toplevel'], { cwd: dirname(specFile) }).catch(() => {
+    throw new UsageError(`${specFile} is not inside a git repository; propose commits the lock on a branch of its repository`);
+  });
+  const relSpec = relative(await realpath(top), await realpath(specFile)).split(sep).join('/');
+  const remote = opts.remote ?? 'origin';
+  const remoteUrl = await gitOut(['remote', 'get-url', remote], { cwd: top }).catch(() => {
+    throw new UsageError(`git remote ${JSON.stringify(remote)} does not exist (pass --remote NAME)`);
+  });
+  const base = opts.base ?? (await defaultBase(top, remote, env));
+  const branch = opts.branch ?? DEFAULT_BRANCH;
+  if (branch === base) throw new UsageError(`--branch ${branch} is the base branch; propose needs a branch of its own`);
+  const host = opts.dryRun ? undefined : opts.host === undefined ? (GitHub.fromEnv(env) ?? GitLab.fromEnv(env)) : (opts.host ?? undefined);
+
+  await git(['fetch', '--quiet', '--no-tags', remote, `refs/heads/${base}`], { cwd: top }).catch((e: Error) => {
+    throw new GitHostError(`cannot fetch ${base} from ${remote}: ${e.message}`, { cause: e });
+  });
+  const baseCommit = await gitOut(['rev-parse', 'FETCH_HEAD^{commit}'], { cwd: top });
+
+  const work = await mkdtemp(join(tmpdir(), 'lg-pins-propose-'));
+  try {
+    const index = join(work, 'index');
+    const tree = join(work, 'tree');
+    const gitEnv = { GIT_INDEX_FILE: index };
+    // The base branch's files, through a temporary index: the user's index and tree stay as they are.
+    await git(['read-tree', baseCommit], { cwd: top, env: gitEnv });
+    const gitDir = await gitOut(['rev-parse', '--absolute-git-dir'], { cwd: top });
+    await mkdir(tree);
+    await git(['--git-dir', gitDir, '--work-tree', tree, 'checkout-index', '--all', '--force'], { cwd: tree, env: gitEnv });
+    const result = await lock({ cwd: join(tree, dirname(relSpec)), config: join(tree, relSpec), client: opts.client, callbacks: opts.callbacks });
+    const changes = classify(result.spec, result.previous, result.lock);
+    const diff: DiffResult = {
+      ...result,
+      changes,
+      patch: result.written ? lockPatch(result.previousText ?? '', result.text) : '',
+      exitCode: worstExitCode(result.failures.map((f) => f.error.exitCode)),
+    };
+    const text = proposalText(diff, { base, spec: relSpec, labels: opts.labels ?? [] });
+    const out: ProposeResult = { action: 'nothing', ...text, patch: diff.patch, branch, base, remote, diff, exitCode: diff.exitCode };
+    if (host) out.host = `${host.kind} ${host.project}`;
+
+    if (!result.written) {
+      if (opts.dryRun) return { ...out, action: 'dry-run' };
+      // Nothing to change: a pull request left open for the branch has become empty.
+      const open = host ? await host.findOpen(branch, base) : undefined;
+      if (host && open) {
+        await host.close(open, `Closed by lg-pins: ${base} already has everything this pull request proposed, or it no longer applies.`);
+        return { ...out, action: 'closed', pr: open };
+      }
+      return out;
+    }
+
+    const relLock = relative(tree, result.lockFile).split(sep).join('/');
+    const blob = await gitOut(['hash-object', '-w', '--stdin'], { cwd: top, input: result.text });
+    const mode = (await gitOut(['ls-tree', baseCommit, '--', relLock], { cwd: top })).split(' ')[0] || '100644';
+    await git(['update-index', '--add', '--cacheinfo', `${mode},${blob},${relLock}`], { cwd: top, env: gitEnv });
+    const newTree = await gitOut(['write-tree'], { cwd: top, env: gitEnv });
+    const who = await identity(top, opts.author);
+    // The base commit's date makes the commit deterministic: the same change is the same commit, so a
+    // re-run pushes nothing new and the pull request does not churn.
+    const date = await gitOut(['show', '-s', '--format=%cI', baseCommit], { cwd: top });
+    const commit = await gitOut(['commit-tree', newTree, '-p', baseCommit, '-F', '-'], {
+      cwd: top,
+      input: `${text.title}\n\n${text.summary}\n`,
+      env: {
+        GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_AUTHOR_DATE: date,
+        GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email, GIT_COMMITTER_DATE: date,
+      },
+    });
+    out.commit = commit;
+    if (opts.dryRun) return { ...out, action: 'dry-run' };
+
+    await git(['push', '--force', '--quiet', remote, `${commit}:refs/heads/${branch}`], { cwd: top, env: host?.pushConfig(remoteUrl) ?? {} }).catch((e: Error) => {
+      throw new GitHostError(`push of ${branch} to ${remote} was rejected: ${e.message}. The job needs permission to push branches (GitHub: permissions contents: write; GitLab: a token with write_repository)`, { cause: e });
+    });
+    if (!host) return { ...out, action: 'pushed' };
+    const open = await host.findOpen(branch, base);
+    const pr = open ? await host.update(open, text) : await host.create(branch, base, text);
+    return { ...out, action: open ? 'updated' : 'created', pr };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function defaultBase(top: string, remote: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const head = await git(['symbolic-ref', '--quiet', '--short', `refs/remotes/${remote}/HEAD`], { cwd: top, allowFail: true });
+  if (head.code === 0 && head.stdout.trim().startsWith(`${remote}/`)) return head.stdout.trim().slice(remote.length + 1);
+  const ci = env.CI_DEFAULT_BRANCH || env.GITHUB_BASE_REF || undefined;
+  if (ci) return ci;
+  const current = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: top, allowFail: true });
+  if (current.code === 0 && current.stdout.trim()) return current.stdout.trim();
+  throw new UsageError('cannot tell the base branch (detached HEAD, and the remote has no HEAD): pass --base BRANCH');
+}
+
+async function identity(top: string, author?: string): Promise<{ name: string; email: string }> {
+  const parse = (s: string) => /^\s*(.+?)\s*<([^<>\s]+)>\s*$/.exec(s);
+  if (author) {
+    const m = parse(author);
+    if (!m) throw new UsageError(`--author must look like "Name <email>", got ${JSON.stringify(author)}`);
+    return { name: m[1]!, email: m[2]! };
+  }
+  const name = (await git(['config', '--get', 'user.name'], { cwd: top, allowFail: true })).stdout.trim();
+  const email = (await git(['config', '--get', 'user.email'], { cwd: top, allowFail: true })).stdout.trim();
+  if (name && email) return { name, email };
+  const m = parse(DEFAULT_AUTHOR)!;
+  return { name: m[1]!, email: m[2]! };
+}
