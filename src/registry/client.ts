@@ -143,6 +143,17 @@ class RemoteSource implements ContentSource {
     return { bytes: res.bytes, digest, contentType: bareMediaType(res.headers['content-type']) };
   }
 
+  async headManifest(repo: string, tag: string): Promise<Digest | undefined> {
+    const res = await this.client.request(this.name, repo, `/v2/${repo}/manifests/${tag}`, { method: 'HEAD', accept: MANIFEST_ACCEPT });
+    if (res.status !== 200) {
+      // A missing tag is the same failure as on GET; anything else (405, 5xx after retries): ask with GET.
+      if (res.status === 404) this.expectOk(res, repo, tag, 'manifest');
+      return undefined;
+    }
+    const dcd = res.headers['docker-content-digest'];
+    return dcd && isDigest(dcd) ? dcd : undefined;
+  }
+
   async fetchBlob(repo: string, digest: Digest, expected?: { size: number }): Promise<Uint8Array> {
     const res = await this.client.request(this.name, repo, `/v2/${repo}/blobs/${digest}`, { maxBytes: BLOB_LIMIT });
     this.expectOk(res, repo, digest, 'blob');

@@ -68,6 +68,13 @@ export class LayoutSource implements ContentSource {
     return { bytes, digest: entry.digest, contentType: entry.mediaType };
   }
 
+  /** The digest index.json names for a tag, without reading any blob. */
+  async headManifest(repo: string, tag: string): Promise<Digest | undefined> {
+    const entry = (await this.entries()).find((d) => LayoutSource.tagOf(d, repo) === tag);
+    if (!entry) throw new RegistryError(`tag ${JSON.stringify(tag)} not found in ${this.name}${repo ? ` (repository ${repo})` : ''}`, { registry: this.name, status: 404 });
+    return entry.digest;
+  }
+
   fetchBlob(_repo: string, digest: Digest, expected?: { size: number }): Promise<Uint8Array> {
     return this.readBlob(digest, expected?.size);
   }

@@ -19,6 +19,11 @@ export interface ContentSource {
   readonly name: string;
   /** Fetch a manifest by tag or digest. A digest reference is verified against the bytes. */
   fetchManifest(repo: string, reference: string): Promise<FetchedManifest>;
+  /**
+   * The digest a tag points at now, cheaply (a HEAD, which registries such as Docker Hub do not count
+   * as a pull), or undefined when the source cannot tell without the body. A missing tag throws.
+   */
+  headManifest?(repo: string, tag: string): Promise<Digest | undefined>;
   /** Fetch a blob by digest, verified against it (and against `expected.size` when given). */
   fetchBlob(repo: string, digest: Digest, expected?: Pick<Descriptor, 'size'>): Promise<Uint8Array>;
   /** Every tag of the repository. */

@@ -2,7 +2,9 @@ import { loadSpec, type LoadOptions } from '../config/load.js';
 import type { Image, Spec } from '../config/spec.js';
 import { FileError, IntegrityError, InternalError, LgPinsError, RegistryError, worstExitCode, type ExitCode } from '../errors.js';
 import { validator } from '../config/schema.js';
-import type { Lock } from '../lock/model.js';
+import type { Lock, LockImage } from '../lock/model.js';
+import { parsePlatform } from '../platform.js';
+import type { ContentSource } from '../registry/source.js';
 import { readLockFile } from '../lock/read.js';
 import { serializeLock } from '../lock/serialize.js';
 import { writeFileAtomic } from '../lock/write.js';
@@ -128,20 +130,21 @@ async function resolveImage(
   if (image.verify?.cosign) {
     throw new IntegrityError(`${display}: verify.cosign is set, and this version of lg-pins cannot verify cosign signatures yet; refusing to pin unverified content`);
   }
-  if (image.tag !== undefined) return { ok: true, resolution: runnable(await resolveTag(source, repo, image.tag), display, source.name) };
+  const prev = previous?.images[image.id];
+  const locked = prev && prev.ref === image.ref ? prev : undefined;
+  if (image.tag !== undefined) return { ok: true, resolution: runnable(await resolveOrReuse(source, repo, image.tag, locked), display, source.name) };
 
   // One tag listing per repository per run, however many images share it.
   const key = `${source.name}\u0000${repo}`;
   let listing = tagLists.get(key);
   if (!listing) tagLists.set(key, (listing = source.listTags(repo)));
   const tags = await listing;
-  const prev = previous?.images[image.id];
-  const tag = chooseTag(tags, image, prev && prev.ref === image.ref ? prev.tag : undefined);
+  const tag = chooseTag(tags, image, locked?.tag);
   if (!tag) {
     throw new RegistryError(`${display}: no tag satisfies ${JSON.stringify(image.track)}${image.prerelease ? '' : ' (pre-releases excluded)'} among ${tags.length} tag${tags.length === 1 ? '' : 's'}`, { registry: source.name });
   }
   const list = candidates(tags, image);
-  const resolution = runnable(await resolveTag(source, repo, tag), display, source.name);
+  const resolution = runnable(await resolveOrReuse(source, repo, tag, locked), display, source.name);
   const outcome: ImageOutcome = { ok: true, resolution };
   const newest = list[0];
   // Only a NEWER release is passed over (not the same version spelled with or without `v`).
@@ -149,7 +152,7 @@ async function resolveImage(
   if (newest && newest.tag !== tag && (!chosen || newest.version.compare(chosen) > 0)) outcome.passedOver = newest.tag;
 
   // onMissing: hold with nothing to hold yet: the newest earlier candidate that ships the group's platform.
-  const samePrev = prev?.ref === image.ref;
+  const samePrev = locked !== undefined;
   const needy = Object.values(spec.fleet).filter(
     (g) => g.images.includes(image.id) && g.onMissing === 'hold' && !(samePrev && previous?.fleet[g.id]?.[image.id]) && !coverage([g], resolution.platforms).get(g.platformKey),
   );
@@ -174,6 +177,31 @@ async function resolveImage(
     if (fallbacks.length) outcome.fallbacks = fallbacks;
   }
   return outcome;
+}
+
+/**
+ * The warm path: when the lock already pins this tag, ask the registry where the tag points with a
+ * HEAD (no body, and not a pull on Docker Hub). Unchanged: reuse the locked entry, whose digests
+ * were verified by hashing when they were locked; no GET at all. Otherwise, or when the registry
+ * cannot tell, resolve with GETs as usual.
+ */
+async function resolveOrReuse(source: ContentSource, repo: string, tag: string, locked: LockImage | undefined): Promise<Resolution> {
+  if (locked && locked.tag === tag && source.headManifest) {
+    const now = await source.headManifest(repo, tag);
+    if (now === locked.digest) return fromLock(locked);
+  }
+  return resolveTag(source, repo, tag);
+}
+
+function fromLock(entry: LockImage): Resolution {
+  return {
+    tag: entry.tag,
+    digest: entry.digest,
+    mediaType: entry.mediaType,
+    // The lock does not record the index's own size; nothing downstream of a lock run reads it.
+    size: 0,
+    platforms: Object.entries(entry.platforms).map(([key, p]) => ({ key, platform: parsePlatform(key), digest: p.digest, mediaType: p.mediaType, size: p.size })),
+  };
 }
 
 /** A tag with no runnable platform (only attestations, or media types lg-pins does not pin) cannot be locked. */

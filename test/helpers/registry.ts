@@ -243,3 +243,14 @@ function makeHandle(child: ChildProcess, dir: string, port: number, lines: strin
     },
   };
 }
+
+/**
+ * The access log once every request made so far is in it: the registry logs a request after it
+ * answers, so send a sentinel request and wait for its line.
+ */
+export async function settledAccessLog(reg: TestRegistry, repo = 'sentinel/probe'): Promise<AccessLogEntry[]> {
+  const sentinel = `/v2/${repo}/manifests/sentinel-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  await (await fetch(`${reg.url}${sentinel}`)).arrayBuffer();
+  await reg.waitForLog(new RegExp(`"GET ${sentinel} `));
+  return reg.accessEntries();
+}

@@ -178,6 +178,8 @@ describe('tampered content (exit 4, nothing written)', () => {
     expect(clean.lock.images.single!.digest).toBe(img.digest);
     const before = ws.lockText();
 
+    // Re-publish the tag (a warm relock of an unchanged tag reads nothing but a HEAD), then tamper with the new config.
+    await pushPlatformImage(t, 'team/single', AMD64, { salt: 's1-republished', tag: 's1' });
     const manifest = JSON.parse(Buffer.from(await (await fetch(`${reg.url}/v2/team/single/manifests/s1`, { headers: { accept: MT.ociManifest } })).arrayBuffer()).toString('utf8')) as { config: { digest: string } };
     const configPath = `/v2/team/single/blobs/${manifest.config.digest}`;
     proxy.hooks.push(on('GET', configPath, (res) => tamperJson(res, (j) => {

@@ -11,6 +11,7 @@ import { lock } from '../../src/run/lock.js';
 import { startPaginatingProxy, type PaginateOptions, type PaginatingProxy } from '../helpers/paginate.js';
 import { MT, pushManifest, pushMultiArch, type MultiArchResult } from '../helpers/push.js';
 import { workspace, type SpecImage, type SpecInput, useRegistry } from '../helpers/workspace.js';
+import { settledAccessLog } from '../helpers/registry.js';
 
 const ctx = useRegistry();
 
@@ -154,14 +155,6 @@ describe('a paginating registry (relative Link headers)', () => {
   });
 });
 
-/** The access log once every earlier request is in it (a sentinel request is logged last). */
-async function settledLog() {
-  const sentinel = `/v2/team/app/manifests/sentinel-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  await (await fetch(`${ctx.reg.url}${sentinel}`)).arrayBuffer();
-  await ctx.reg.waitForLog(new RegExp(`"GET ${sentinel} `));
-  return ctx.reg.accessEntries();
-}
-
 describe('distribution 2.8 directly (no Link, n ignored)', () => {
   it('serves every tag in one answer without a Link, even when asked for 2', async () => {
     const res = await fetch(`${ctx.reg.url}/v2/team/app/tags/list?n=2`);
@@ -171,10 +164,10 @@ describe('distribution 2.8 directly (no Link, n ignored)', () => {
   });
 
   it('pins the same tags, with one tag list request per repository', async () => {
-    const before = (await settledLog()).length;
+    const before = (await settledAccessLog(ctx.reg)).length;
     const { r } = await lockThrough(ctx.reg.host);
     expectNewestPinned(r);
-    const lists = (await settledLog()).slice(before).filter((e) => e.method === 'GET' && e.path.includes('/tags/list'));
+    const lists = (await settledAccessLog(ctx.reg)).slice(before).filter((e) => e.method === 'GET' && e.path.includes('/tags/list'));
     expect(lists.map((e) => e.path).sort()).toEqual(['/v2/team/app/tags/list?n=1000', '/v2/team/other/tags/list?n=1000']);
   });
 });
