@@ -154,18 +154,18 @@ export async function runPropose(o: GlobalOptions & ProposeFlags, io: Io): Promi
     });
     if (o.json) {
       io.stdout.write(`${JSON.stringify({
-        action: r.action, title: r.title, body: r.body, patch: r.patch, branch: r.branch, base: r.base, commit: r.commit,
+        action: r.action, changed: r.changed, title: r.title, body: r.body, patch: r.patch, branch: r.branch, base: r.base, commit: r.commit,
         pullRequest: r.pr, failures: r.diff.failures.map(failureJson),
       }, null, 2)}\n`);
     } else if (r.action === 'dry-run') {
-      io.stdout.write(r.commit ? `Title: ${r.title}\n\n${r.body}\n` : `Nothing to change against ${r.base}; no pull request would be opened.\n`);
+      io.stdout.write(r.changed ? `Title: ${r.title}\n\n${r.body}\n` : `Nothing to change against ${r.base}; no pull request would be opened.\n`);
     } else {
       const where = r.pr ? `#${r.pr.number} ${r.pr.url}` : '';
       const line: Record<string, string> = {
         created: `opened ${where}: ${r.title}`,
         updated: `updated ${where}: ${r.title}`,
         closed: `closed ${where}: nothing left to change against ${r.base}`,
-        nothing: `nothing to change against ${r.base}`,
+        nothing: r.diff.failures.length ? `nothing proposed: no image could be re-pinned (errors below)` : `nothing to change against ${r.base}`,
         pushed: `pushed ${r.branch} to ${r.remote} (${r.commit?.slice(0, 12)}); no GITHUB_REPOSITORY or CI_PROJECT_ID, so no pull request was opened`,
       };
       io.stdout.write(`${line[r.action]}\n`);

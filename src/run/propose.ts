@@ -6,7 +6,7 @@ import { GitHostError, UsageError, worstExitCode, type ExitCode } from '../error
 import { classify } from '../plan/classify.js';
 import { proposalText } from '../render/proposal.js';
 import type { ClientOptions } from '../registry/client.js';
-import { git, gitOut } from '../scm/git.js';
+import { git, gitOut, type GitOptions, type GitResult } from '../scm/git.js';
 import { GitHub } from '../scm/github.js';
 import { GitLab } from '../scm/gitlab.js';
 import type { GitHost, PullRequest } from '../scm/host.js';
@@ -25,7 +25,7 @@ export interface ProposeOptions extends LoadOptions {
   author?: string;
   /** Print title, body and diff: no push, no write, no API call. */
   dryRun?: boolean;
-  /** Environment for host detection and tokens (default process.env). */
+  /** The whole environment (default process.env): host detection, tokens, and every git command (HOME, git config, PATH). */
   env?: NodeJS.ProcessEnv;
   /** A git host to use instead of the one detected from the environment (tests). */
   host?: GitHost | null;
@@ -43,7 +43,9 @@ export interface ProposeResult {
   branch: string;
   base: string;
   remote: string;
-  /** The commit pushed (or that would be pushed), when there is a change. */
+  /** The lock changes (there is something to propose). */
+  changed: boolean;
+  /** The commit pushed, when there is a change (not on a dry run). */
   commit?: string;
   pr?: PullRequest;
   host?: string;
@@ -60,23 +62,29 @@ export interface ProposeResult {
 export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult> {
   const env = opts.env ?? process.env;
   const specFile = await findSpec(opts);
-  const top = await gitOut(['rev-parse', '--show-toplevel'], { cwd: dirname(specFile) }).catch(() => {
+  const top = await gitOut(['rev-parse', '--show-toplevel'], { cwd: dirname(specFile), baseEnv: env }).catch(() => {
     throw new UsageError(`${specFile} is not inside a git repository; propose commits the lock on a branch of its repository`);
   });
   const relSpec = relative(await realpath(top), await realpath(specFile)).split(sep).join('/');
+  // Every git command runs in the repository with the caller's environment (HOME, git config, PATH).
+  const run = (args: string[], extra: Omit<GitOptions, 'cwd'> = {}) => git(args, { cwd: top, baseEnv: env, ...extra });
+  const runOut = async (args: string[], extra: Omit<GitOptions, 'cwd'> = {}) => (await run(args, extra)).stdout.trim();
   const remote = opts.remote ?? 'origin';
-  const remoteUrl = await gitOut(['remote', 'get-url', remote], { cwd: top }).catch(() => {
+  const remoteUrl = await runOut(['remote', 'get-url', remote]).catch(() => {
     throw new UsageError(`git remote ${JSON.stringify(remote)} does not exist (pass --remote NAME)`);
   });
-  const base = opts.base ?? (await defaultBase(top, remote, env));
+  const base = opts.base ?? (await defaultBase(run, remote, env));
   const branch = opts.branch ?? DEFAULT_BRANCH;
   if (branch === base) throw new UsageError(`--branch ${branch} is the base branch; propose needs a branch of its own`);
   const host = opts.dryRun ? undefined : opts.host === undefined ? (GitHub.fromEnv(env) ?? GitLab.fromEnv(env)) : (opts.host ?? undefined);
 
-  await git(['fetch', '--quiet', '--no-tags', remote, `refs/heads/${base}`], { cwd: top }).catch((e: Error) => {
+  // The host's token for the fetch and the push, unless the checkout has credentials of its own:
+  // actions/checkout persists an Authorization extraheader, and a second one is a 400 (Duplicate header).
+  const hostAuth = host && !(await hasAuthHeader(run)) ? host.pushConfig(remoteUrl) : {};
+  await run(['fetch', '--quiet', '--no-tags', remote, `refs/heads/${base}`], { env: hostAuth }).catch((e: Error) => {
     throw new GitHostError(`cannot fetch ${base} from ${remote}: ${e.message}`, { cause: e });
   });
-  const baseCommit = await gitOut(['rev-parse', 'FETCH_HEAD^{commit}'], { cwd: top });
+  const baseCommit = await runOut(['rev-parse', 'FETCH_HEAD^{commit}']);
 
   const work = await mkdtemp(join(tmpdir(), 'lg-pins-propose-'));
   try {
@@ -84,10 +92,10 @@ export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult>
     const tree = join(work, 'tree');
     const gitEnv = { GIT_INDEX_FILE: index };
     // The base branch's files, through a temporary index: the user's index and tree stay as they are.
-    await git(['read-tree', baseCommit], { cwd: top, env: gitEnv });
-    const gitDir = await gitOut(['rev-parse', '--absolute-git-dir'], { cwd: top });
+    await run(['read-tree', baseCommit], { env: gitEnv });
+    const gitDir = await runOut(['rev-parse', '--absolute-git-dir']);
     await mkdir(tree);
-    await git(['--git-dir', gitDir, '--work-tree', tree, 'checkout-index', '--all', '--force'], { cwd: tree, env: gitEnv });
+    await git(['--git-dir', gitDir, '--work-tree', tree, 'checkout-index', '--all', '--force'], { cwd: tree, baseEnv: env, env: gitEnv });
     const result = await lock({ cwd: join(tree, dirname(relSpec)), config: join(tree, relSpec), client: opts.client, callbacks: opts.callbacks });
     const changes = classify(result.spec, result.previous, result.lock);
     const diff: DiffResult = {
@@ -97,31 +105,36 @@ export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult>
       exitCode: worstExitCode(result.failures.map((f) => f.error.exitCode)),
     };
     const text = proposalText(diff, { base, spec: relSpec, labels: opts.labels ?? [] });
-    const out: ProposeResult = { action: 'nothing', ...text, patch: diff.patch, branch, base, remote, diff, exitCode: diff.exitCode };
+    const out: ProposeResult = { action: 'nothing', changed: false, ...text, patch: diff.patch, branch, base, remote, diff, exitCode: diff.exitCode };
     if (host) out.host = `${host.kind} ${host.project}`;
 
     if (!result.written) {
       if (opts.dryRun) return { ...out, action: 'dry-run' };
-      // Nothing to change: a pull request left open for the branch has become empty.
-      const open = host ? await host.findOpen(branch, base) : undefined;
+      // Nothing to change: a pull request left open for the branch has become empty. Not when images
+      // failed: what they would change is unknown (a registry outage must not close the pull request).
+      const open = host && !diff.failures.length ? await host.findOpen(branch, base) : undefined;
       if (host && open) {
         await host.close(open, `Closed by lg-pins: ${base} already has everything this pull request proposed, or it no longer applies.`);
+        // The branch served only this pull request; a failure to delete it is not worth failing the run.
+        await run(['push', '--quiet', remote, '--delete', `refs/heads/${branch}`], { env: hostAuth, allowFail: true });
         return { ...out, action: 'closed', pr: open };
       }
       return out;
     }
 
+    out.changed = true;
+    // A dry run stops here: no object written, nothing pushed, no API call.
+    if (opts.dryRun) return { ...out, action: 'dry-run' };
     const relLock = relative(tree, result.lockFile).split(sep).join('/');
-    const blob = await gitOut(['hash-object', '-w', '--stdin'], { cwd: top, input: result.text });
-    const mode = (await gitOut(['ls-tree', baseCommit, '--', relLock], { cwd: top })).split(' ')[0] || '100644';
-    await git(['update-index', '--add', '--cacheinfo', `${mode},${blob},${relLock}`], { cwd: top, env: gitEnv });
-    const newTree = await gitOut(['write-tree'], { cwd: top, env: gitEnv });
-    const who = await identity(top, opts.author);
+    const blob = await runOut(['hash-object', '-w', '--stdin'], { input: result.text });
+    const mode = (await runOut(['ls-tree', baseCommit, '--', relLock])).split(' ')[0] || '100644';
+    await run(['update-index', '--add', '--cacheinfo', `${mode},${blob},${relLock}`], { env: gitEnv });
+    const newTree = await runOut(['write-tree'], { env: gitEnv });
+    const who = await identity(run, opts.author);
     // The base commit's date makes the commit deterministic: the same change is the same commit, so a
     // re-run pushes nothing new and the pull request does not churn.
-    const date = await gitOut(['show', '-s', '--format=%cI', baseCommit], { cwd: top });
-    const commit = await gitOut(['commit-tree', newTree, '-p', baseCommit, '-F', '-'], {
-      cwd: top,
+    const date = await runOut(['show', '-s', '--format=%cI', baseCommit]);
+    const commit = await runOut(['commit-tree', newTree, '-p', baseCommit, '-F', '-'], {
       input: `${text.title}\n\n${text.summary}\n`,
       env: {
         GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_AUTHOR_DATE: date,
@@ -129,9 +142,8 @@ export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult>
       },
     });
     out.commit = commit;
-    if (opts.dryRun) return { ...out, action: 'dry-run' };
 
-    await git(['push', '--force', '--quiet', remote, `${commit}:refs/heads/${branch}`], { cwd: top, env: host?.pushConfig(remoteUrl) ?? {} }).catch((e: Error) => {
+    await run(['push', '--force', '--quiet', remote, `${commit}:refs/heads/${branch}`], { env: hostAuth }).catch((e: Error) => {
       throw new GitHostError(`push of ${branch} to ${remote} was rejected: ${e.message}. The job needs permission to push branches (GitHub: permissions contents: write; GitLab: a token with write_repository)`, { cause: e });
     });
     if (!host) return { ...out, action: 'pushed' };
@@ -143,25 +155,33 @@ export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult>
   }
 }
 
-async function defaultBase(top: string, remote: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const head = await git(['symbolic-ref', '--quiet', '--short', `refs/remotes/${remote}/HEAD`], { cwd: top, allowFail: true });
+type Git = (args: string[], extra?: Omit<GitOptions, 'cwd'>) => Promise<GitResult>;
+
+async function defaultBase(run: Git, remote: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const head = await run(['symbolic-ref', '--quiet', '--short', `refs/remotes/${remote}/HEAD`], { allowFail: true });
   if (head.code === 0 && head.stdout.trim().startsWith(`${remote}/`)) return head.stdout.trim().slice(remote.length + 1);
   const ci = env.CI_DEFAULT_BRANCH || env.GITHUB_BASE_REF || undefined;
   if (ci) return ci;
-  const current = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: top, allowFail: true });
+  const current = await run(['symbolic-ref', '--quiet', '--short', 'HEAD'], { allowFail: true });
   if (current.code === 0 && current.stdout.trim()) return current.stdout.trim();
   throw new UsageError('cannot tell the base branch (detached HEAD, and the remote has no HEAD): pass --base BRANCH');
 }
 
-async function identity(top: string, author?: string): Promise<{ name: string; email: string }> {
+/** An `http[.<url>].extraHeader` with an Authorization header is configured (as actions/checkout leaves it). */
+async function hasAuthHeader(run: Git): Promise<boolean> {
+  const r = await run(['config', '--get-regexp', '^http\\..*extraheader$'], { allowFail: true });
+  return /^\S+\s+authorization\s*:/im.test(r.stdout);
+}
+
+async function identity(run: Git, author?: string): Promise<{ name: string; email: string }> {
   const parse = (s: string) => /^\s*(.+?)\s*<([^<>\s]+)>\s*$/.exec(s);
   if (author) {
     const m = parse(author);
     if (!m) throw new UsageError(`--author must look like "Name <email>", got ${JSON.stringify(author)}`);
     return { name: m[1]!, email: m[2]! };
   }
-  const name = (await git(['config', '--get', 'user.name'], { cwd: top, allowFail: true })).stdout.trim();
-  const email = (await git(['config', '--get', 'user.email'], { cwd: top, allowFail: true })).stdout.trim();
+  const name = (await run(['config', '--get', 'user.name'], { allowFail: true })).stdout.trim();
+  const email = (await run(['config', '--get', 'user.email'], { allowFail: true })).stdout.trim();
   if (name && email) return { name, email };
   const m = parse(DEFAULT_AUTHOR)!;
   return { name: m[1]!, email: m[2]! };

@@ -10,6 +10,8 @@ export interface GitResult {
 export interface GitOptions {
   cwd: string;
   env?: NodeJS.ProcessEnv;
+  /** The environment `env` is laid over (default process.env): propose's `env`, so HOME and git config come from it. */
+  baseEnv?: NodeJS.ProcessEnv;
   input?: string | Uint8Array;
   /** Return the result instead of throwing on a non-zero exit. */
   allowFail?: boolean;
@@ -32,7 +34,7 @@ export function git(args: string[], opts: GitOptions): Promise<GitResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+      env: { ...(opts.baseEnv ?? process.env), ...opts.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -45,7 +47,10 @@ export function git(args: string[], opts: GitOptions): Promise<GitResult> {
     child.on('close', (code) => {
       const r = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 };
       if (r.code !== 0 && !opts.allowFail) {
-        const detail = redact(r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' / ');
+        // The server's own reason (`remote: ...`, `! [rejected]`) and git's last words.
+        const lines = redact(r.stderr.trim() || r.stdout.trim()).split('\n').map((l) => l.trim()).filter(Boolean);
+        const said = lines.filter((l) => /^(remote:|error:|fatal:|!|hint:)/.test(l) && !l.startsWith('hint:'));
+        const detail = [...new Set([...said.slice(0, 4), ...lines.slice(-2)])].join(' / ');
         reject(new GitHostError(`git ${args[0]} failed (exit ${r.code})${detail ? `: ${detail}` : ''}`));
       } else resolve(r);
     });
