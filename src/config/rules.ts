@@ -68,8 +68,10 @@ function checkImage(id: string, img: ImageSpec, src: SourceFile, dir: string, is
       issues.push(src.issue([...at, 'notes', k], `${quote(k)} is not a platform: ${platformProblem(e, k)}`, true));
     }
   }
-  if (img.verify?.cosign?.key && !existsSync(resolve(dir, img.verify.cosign.key))) {
-    issues.push(src.issue([...at, 'verify', 'cosign', 'key'], `${quote(img.verify.cosign.key)}: no such file (relative to ${dir})`));
+  // Only a string can name a file; the schema reports any other type.
+  const key: unknown = img.verify?.cosign?.key;
+  if (typeof key === 'string' && key && !existsSync(resolve(dir, key))) {
+    issues.push(src.issue([...at, 'verify', 'cosign', 'key'], `${quote(key)}: no such file (relative to ${dir})`));
   }
   if (!source) return undefined;
   const out: Image = {

@@ -39,7 +39,9 @@ export function runCredentialHelper(name: string, server: string, env: NodeJS.Pr
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code !== 0) {
-        const message = (stdout.trim() || stderr.trim()).split('\n')[0]?.slice(0, 200) ?? '';
+        // A helper may print its credentials and still fail: never pass on output that holds a Secret.
+        const said = [stdout.trim(), stderr.trim()].find((s) => s !== '' && !/"secret"\s*:/i.test(s)) ?? '';
+        const message = said.split('\n')[0]?.slice(0, 200) ?? '';
         if (NOT_FOUND.test(message)) resolve(undefined);
         else fail(`exit ${code}${message ? `: ${message}` : ''}`);
         return;

@@ -1,4 +1,4 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, errors, request, type Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
 import { USER_AGENT } from '../version.js';
 
@@ -95,24 +95,39 @@ export class Http {
     let current = new URL(url);
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...opts.headers };
     for (let hop = 0; ; hop++) {
-      const res = await request(current, { method: opts.method ?? 'GET', headers, body: opts.body, dispatcher: this.agent });
-      const h = flatHeaders(res.headers);
-      if (res.statusCode >= 300 && res.statusCode < 400 && h.location) {
-        await res.body.dump();
-        if (hop >= MAX_REDIRECTS) throw new RegistryError(`registry ${opts.registry}: more than ${MAX_REDIRECTS} redirects from ${url}`, { registry: opts.registry, status: res.statusCode });
-        const next = new URL(h.location, current);
-        // Credentials are for the registry's origin only: never forward them to another host.
-        if (next.origin !== current.origin) delete headers.authorization;
-        current = next;
-        continue;
+      // undici checks headersTimeout and bodyTimeout on a coarse (~1 s) timer, so a 200 ms timeout
+      // waited a second; a native timer holds each wait (for the headers, then for every body chunk) to `timeoutMs`.
+      const abort = new AbortController();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const arm = (error: () => Error) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => abort.abort(error()), this.policy.timeoutMs);
+      };
+      arm(() => new errors.HeadersTimeoutError());
+      try {
+        const res = await request(current, { method: opts.method ?? 'GET', headers, body: opts.body, dispatcher: this.agent, signal: abort.signal });
+        const h = flatHeaders(res.headers);
+        const bodyTimeout = () => arm(() => new errors.BodyTimeoutError());
+        bodyTimeout();
+        if (res.statusCode >= 300 && res.statusCode < 400 && h.location) {
+          await res.body.dump();
+          if (hop >= MAX_REDIRECTS) throw new RegistryError(`registry ${opts.registry}: more than ${MAX_REDIRECTS} redirects from ${url}`, { registry: opts.registry, status: res.statusCode });
+          const next = new URL(h.location, current);
+          // Credentials are for the registry's origin only: never forward them to another host.
+          if (next.origin !== current.origin) delete headers.authorization;
+          current = next;
+          continue;
+        }
+        const bytes = opts.method === 'HEAD' ? new Uint8Array() : await readCapped(res.body, h, opts, current, bodyTimeout);
+        return { status: res.statusCode, headers: h, bytes, url: current.toString() };
+      } finally {
+        clearTimeout(timer);
       }
-      const bytes = opts.method === 'HEAD' ? new Uint8Array() : await readCapped(res.body, h, opts, current);
-      return { status: res.statusCode, headers: h, bytes, url: current.toString() };
     }
   }
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], h: Record<string, string>, opts: HttpOptions, url: URL): Promise<Uint8Array> {
+async function readCapped(body: Dispatcher.ResponseData['body'], h: Record<string, string>, opts: HttpOptions, url: URL, onChunk: () => void): Promise<Uint8Array> {
   const max = opts.maxBytes ?? Number.POSITIVE_INFINITY;
   const declared = Number(h['content-length']);
   const tooBig = () => new RegistryError(`registry ${opts.registry}: ${url.pathname} is larger than the ${formatBytes(max)} limit; refused`, { registry: opts.registry });
@@ -128,6 +143,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], h: Record<strin
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of body) {
+    onChunk();
     total += (chunk as Buffer).length;
     if (total > max) {
       discard();

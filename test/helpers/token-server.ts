@@ -42,12 +42,23 @@ export interface TokenServerOptions {
    * `subject` is the Basic user, or undefined for anonymous requests.
    */
   authorize?: (subject: string | undefined, requested: AccessEntry) => string[];
+  /**
+   * Accept OAuth2 refresh-token grants (`POST /token`, form `grant_type=refresh_token`,
+   * `refresh_token`, `service`, `scope`, as Docker's `identitytoken` is used): refresh token →
+   * subject. Unknown refresh tokens get 401. Without this option a POST is 404, as on registries
+   * whose token server has no OAuth2 endpoint (clients then fall back to GET).
+   */
+  refreshTokens?: Record<string, string>;
 }
 
 /** One request the token server received (every request is recorded, including rejected ones). */
 export interface TokenRequest {
   url: string;
   authorization?: string;
+  /** `GET`, or `POST` for OAuth2 grants. */
+  method: string;
+  /** The form fields of a POST. */
+  form?: Record<string, string>;
 }
 
 export interface TokenServer {
@@ -58,6 +69,8 @@ export interface TokenServer {
   /** PEM certificate whose key signs the tokens – the registry's `auth.token.rootcertbundle`. */
   certPath: string;
   requests: TokenRequest[];
+  /** Every token handed out over HTTP, in order (to check that none of them leaks anywhere). */
+  issued: string[];
   /** Mint a token directly, without HTTP (handy for tests that need a specific `access`). */
   issueToken(access: AccessEntry[], subject?: string): string;
   stop(): Promise<void>;
@@ -124,6 +137,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
   const { key, certDer, certPath } = keyMaterial;
   const header = b64url(JSON.stringify({ alg: 'ES256', typ: 'JWT', x5c: [certDer.toString('base64')] }));
   const requests: TokenRequest[] = [];
+  const issued: string[] = [];
 
   const issueToken = (access: AccessEntry[], subject?: string): string => {
     const now = Math.floor(Date.now() / 1000);
@@ -141,11 +155,53 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
     res.end(JSON.stringify(body));
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const entry: TokenRequest = { url: req.url ?? '' };
+  const grant = (subject: string | undefined, scopes: string[]): AccessEntry[] => {
+    const access: AccessEntry[] = [];
+    for (const s of scopes) {
+      // A scope parameter may hold several space-separated scopes.
+      for (const one of s.split(' ').filter((x) => x !== '')) {
+        const parsed = parseScope(one);
+        if (!parsed) continue;
+        const granted = authorize(subject, parsed).filter((a) => parsed.actions.includes(a) || parsed.actions.includes('*'));
+        if (granted.length > 0) access.push({ ...parsed, actions: granted });
+      }
+    }
+    return access;
+  };
+
+  /** OAuth2 refresh-token grant (distribution's token spec, `oauth.md`). */
+  const refresh = (form: Record<string, string>, res: ServerResponse): void => {
+    if (form.grant_type !== 'refresh_token') {
+      reply(res, 400, { error: 'unsupported_grant_type' });
+      return;
+    }
+    const subject = opts.refreshTokens?.[form.refresh_token ?? ''];
+    if (subject === undefined) {
+      reply(res, 401, { error: 'invalid_grant' });
+      return;
+    }
+    if (form.service !== undefined && form.service !== service) {
+      reply(res, 400, { error: 'invalid_request', error_description: `unknown service ${form.service}` });
+      return;
+    }
+    const token = issueToken(grant(subject, form.scope ? [form.scope] : []), subject);
+    issued.push(token);
+    const body: Record<string, string | number> = { access_token: token, scope: form.scope ?? '' };
+    if (opts.expiresIn !== undefined) body.expires_in = opts.expiresIn;
+    body.issued_at = new Date().toISOString();
+    reply(res, 200, body);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse, text: string): void => {
+    const entry: TokenRequest = { url: req.url ?? '', method: req.method ?? 'GET' };
     if (req.headers.authorization !== undefined) entry.authorization = req.headers.authorization;
     requests.push(entry);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (req.method === 'POST' && url.pathname === '/token' && opts.refreshTokens) {
+      entry.form = Object.fromEntries(new URLSearchParams(text));
+      refresh(entry.form, res);
+      return;
+    }
     if (req.method !== 'GET' || url.pathname !== '/token') {
       reply(res, 404, { errors: [{ code: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}` }] });
       return;
@@ -166,17 +222,8 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
       reply(res, 400, { errors: [{ code: 'DENIED', message: `unknown service ${requestedService}` }] });
       return;
     }
-    const access: AccessEntry[] = [];
-    for (const s of url.searchParams.getAll('scope')) {
-      // A scope parameter may hold several space-separated scopes.
-      for (const one of s.split(' ').filter((x) => x !== '')) {
-        const parsed = parseScope(one);
-        if (!parsed) continue;
-        const granted = authorize(subject, parsed).filter((a) => parsed.actions.includes(a) || parsed.actions.includes('*'));
-        if (granted.length > 0) access.push({ ...parsed, actions: granted });
-      }
-    }
-    const token = issueToken(access, subject);
+    const token = issueToken(grant(subject, url.searchParams.getAll('scope')), subject);
+    issued.push(token);
     const body: Record<string, string | number> = {};
     if (field === 'token' || field === 'both') body.token = token;
     if (field === 'access_token' || field === 'both') body.access_token = token;
@@ -185,7 +232,11 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
     reply(res, 200, body);
   };
 
-  const server = createServer(handle);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -198,6 +249,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
     issuer,
     certPath,
     requests,
+    issued,
     issueToken,
     async stop() {
       server.closeAllConnections();
