@@ -2,16 +2,12 @@ import { relative } from 'node:path';
 import type { ImageOutcome } from '../plan/lock-plan.js';
 import { failureJson } from '../render/failure.js';
 import type { ClientOptions } from '../registry/client.js';
-import { inspect } from '../run/inspect.js';
-import { lock } from '../run/lock.js';
-import { check } from '../run/check.js';
-import { diff } from '../run/diff.js';
-import { diffJson, diffMarkdown, diffText } from '../render/diff.js';
-import { pins } from '../run/pins.js';
-import { propose } from '../run/propose.js';
 import { colours, table, type Io } from './io.js';
 import type { GlobalOptions, ProposeFlags } from './main.js';
 import { reportError } from './main.js';
+
+// Each command loads only what it uses (start-up is part of every run): `pins` and `check` never
+// load the HTTP client, `--help` and `--version` load none of the core.
 
 const short = (d: string) => d.slice(0, 19);
 
@@ -26,6 +22,7 @@ function clientOptions(o: GlobalOptions, io: Io): ClientOptions {
 export async function runLock(o: GlobalOptions & { dryRun?: boolean }, io: Io): Promise<number> {
   const c = colours(io, 'stderr');
   try {
+    const { lock } = await import('../run/lock.js');
     const r = await lock({ cwd: io.cwd, config: o.config, dryRun: o.dryRun, client: clientOptions(o, io), callbacks: progressCallbacks(o, io) });
     const file = relative(io.cwd, r.lockFile) || r.lockFile;
     if (o.json) {
@@ -61,6 +58,7 @@ export async function runLock(o: GlobalOptions & { dryRun?: boolean }, io: Io): 
 
 export async function runPins(o: GlobalOptions & { host?: string; group?: string; image?: string }, io: Io): Promise<number> {
   try {
+    const { pins } = await import('../run/pins.js');
     const rows = await pins({ cwd: io.cwd, config: o.config, host: o.host, group: o.group, image: o.image });
     if (o.json) {
       io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -80,6 +78,7 @@ export async function runPins(o: GlobalOptions & { host?: string; group?: string
 
 export async function runInspect(ref: string, o: GlobalOptions, io: Io): Promise<number> {
   try {
+    const { inspect } = await import('../run/inspect.js');
     const r = await inspect(ref, { cwd: io.cwd, config: o.config, client: clientOptions(o, io) });
     if (o.json) {
       io.stdout.write(`${JSON.stringify({
@@ -112,6 +111,7 @@ function progressCallbacks(o: GlobalOptions, io: Io) {
 export async function runDiff(o: GlobalOptions & { markdown?: boolean }, io: Io): Promise<number> {
   const c = colours(io, 'stderr');
   try {
+    const [{ diff }, { diffJson, diffMarkdown, diffText }] = await Promise.all([import('../run/diff.js'), import('../render/diff.js')]);
     const r = await diff({ cwd: io.cwd, config: o.config, client: clientOptions(o, io), callbacks: progressCallbacks(o, io) });
     if (o.json) io.stdout.write(`${JSON.stringify(diffJson(r), null, 2)}\n`);
     else io.stdout.write(o.markdown ? diffMarkdown(r) : diffText(r));
@@ -124,6 +124,7 @@ export async function runDiff(o: GlobalOptions & { markdown?: boolean }, io: Io)
 
 export async function runCheck(o: GlobalOptions, io: Io): Promise<number> {
   try {
+    const { check } = await import('../run/check.js');
     const r = await check({ cwd: io.cwd, config: o.config });
     const file = relative(io.cwd, r.lockFile) || r.lockFile;
     if (o.json) io.stdout.write(`${JSON.stringify({ lockFile: r.lockFile, ok: r.exitCode === 0, stale: r.stale }, null, 2)}\n`);
@@ -139,6 +140,7 @@ export async function runCheck(o: GlobalOptions, io: Io): Promise<number> {
 export async function runPropose(o: GlobalOptions & ProposeFlags, io: Io): Promise<number> {
   const c = colours(io, 'stderr');
   try {
+    const { propose } = await import('../run/propose.js');
     const r = await propose({
       cwd: io.cwd,
       config: o.config,

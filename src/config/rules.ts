@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import semver from 'semver';
+import * as semver from '../semver.js';
 import type { SpecIssue } from '../errors.js';
 import { parsePlatform, PlatformError, platformKey, unameToPlatform, UNAME_MACHINES, variantProblem, type Platform } from '../platform.js';
 import { parseRepository } from '../reference.js';

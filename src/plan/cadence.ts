@@ -1,4 +1,5 @@
-import semver, { type SemVer } from 'semver';
+import * as semver from '../semver.js';
+import type { SemVer } from '../semver.js';
 import type { Image } from '../config/spec.js';
 
 export interface Candidate {

@@ -1,4 +1,4 @@
-import semver from 'semver';
+import * as semver from '../semver.js';
 import type { Spec } from '../config/spec.js';
 import type { Lock } from '../lock/model.js';
 import { bestMatch, canRunKey, parsePlatform, type Platform } from '../platform.js';

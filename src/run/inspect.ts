@@ -25,7 +25,7 @@ export async function inspect(ref: string, opts: { cwd?: string; config?: string
   const registries = await specRegistries(cwd, opts.config);
   const sources = new Sources({ ...opts.client, registries: { ...registries, ...opts.client?.registries } });
   try {
-    const { source, repo } = sources.forImage(image);
+    const { source, repo } = await sources.forImage(image);
     const fetched = await source.fetchManifest(repo, reference);
     const r = await resolveFetched(source, repo, isDigest(reference) ? '' : reference, fetched.bytes, fetched.digest, fetched.contentType);
     return { ...r, reference: display };

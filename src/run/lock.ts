@@ -126,7 +126,7 @@ async function resolveImage(
   sources: Sources,
   tagLists: Map<string, Promise<string[]>>,
 ): Promise<ImageOutcome> {
-  const { source, repo, display } = sources.forImage(image);
+  const { source, repo, display } = await sources.forImage(image);
   if (image.verify?.cosign) {
     throw new IntegrityError(`${display}: verify.cosign is set, and this version of lg-pins cannot verify cosign signatures yet; refusing to pin unverified content`);
   }

@@ -1,6 +1,6 @@
 import type { Image, Spec } from '../config/spec.js';
 import { canonicalName } from '../reference.js';
-import { RegistryClient, type ClientOptions } from '../registry/client.js';
+import type { ClientOptions, RegistryClient } from '../registry/client.js';
 import { LayoutSource } from '../registry/layout.js';
 import type { ContentSource } from '../registry/source.js';
 
@@ -14,24 +14,25 @@ export interface ImageSource {
 
 /** Opens one content source per registry or layout directory for a run; close() when done. */
 export class Sources {
-  private client?: RegistryClient;
+  private client?: Promise<RegistryClient>;
   private readonly layouts = new Map<string, LayoutSource>();
 
   constructor(private readonly opts: ClientOptions = {}) {}
 
-  forImage(image: Image): ImageSource {
+  /** The source of an image; the HTTP client (undici) is loaded only when a registry is needed. */
+  async forImage(image: Image): Promise<ImageSource> {
     const s = image.source;
     if (s.kind === 'layout') {
       let layout = this.layouts.get(s.dir);
       if (!layout) this.layouts.set(s.dir, (layout = new LayoutSource(s.dir)));
       return { source: layout, repo: s.repo ?? '', display: image.ref };
     }
-    this.client ??= new RegistryClient(this.opts);
-    return { source: this.client.source(s.ref.registry), repo: s.ref.repository, display: canonicalName(s.ref) };
+    this.client ??= import('../registry/client.js').then((m) => new m.RegistryClient(this.opts));
+    return { source: (await this.client).source(s.ref.registry), repo: s.ref.repository, display: canonicalName(s.ref) };
   }
 
   async close(): Promise<void> {
-    await this.client?.close();
+    await (await this.client)?.close();
   }
 
   static forSpec(spec: Spec, opts: ClientOptions = {}): Sources {
