@@ -178,3 +178,14 @@ export async function runPropose(o: GlobalOptions & ProposeFlags, io: Io): Promi
     return reportError(e, io, Boolean(o.verbose), Boolean(o.json));
   }
 }
+
+export async function runVerify(o: GlobalOptions & { markdown?: boolean }, io: Io): Promise<number> {
+  try {
+    const [{ verify }, { verifyJson, verifyMarkdown, verifyText }] = await Promise.all([import('../run/verify.js'), import('../render/verify.js')]);
+    const r = await verify({ cwd: io.cwd, config: o.config, client: clientOptions(o, io) });
+    io.stdout.write(o.json ? `${JSON.stringify(verifyJson(r), null, 2)}\n` : o.markdown ? verifyMarkdown(r) : verifyText(r));
+    return r.exitCode;
+  } catch (e) {
+    return reportError(e, io, Boolean(o.verbose), Boolean(o.json));
+  }
+}

@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ExitCode, LgPinsError, SpecError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { colours, processIo, type Io } from './io.js';
-import { runCheck, runDiff, runInspect, runLock, runPins, runPropose } from './commands.js';
+import { runCheck, runDiff, runInspect, runLock, runPins, runPropose, runVerify } from './commands.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -85,6 +85,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--author <"Name <email>">', 'commit author (default: git config user.name/email, else lg-pins)')
     .action(async (o: GlobalOptions & ProposeFlags) => {
       code = await runPropose(o, io);
+    });
+
+  network(common(program.command('verify')))
+    .description('the lock is still served as written: digests, tags, signatures, mirrors (exit 0, 1 drift, 3, 4)')
+    .option('--markdown', 'print a Markdown report')
+    .action(async (o: GlobalOptions & { markdown?: boolean }) => {
+      code = await runVerify(o, io);
     });
 
   common(program.command('pins'))

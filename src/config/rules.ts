@@ -6,7 +6,8 @@ import { parsePlatform, PlatformError, platformKey, unameToPlatform, UNAME_MACHI
 import { parseRepository } from '../reference.js';
 import { suggest } from './schema.js';
 import { quote, type SourceFile } from './source.js';
-import type { Group, Image, SourceRef, Spec } from './spec.js';
+import type { CosignKey, Group, Image, SourceRef, Spec } from './spec.js';
+import { loadCosignKey } from '../verify/keys.js';
 import type { GroupSpec, ImageSpec, RegistrySettings, SpecFile } from './types.js';
 
 const HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9._:-]*[A-Za-z0-9_])?$/;
@@ -70,8 +71,11 @@ function checkImage(id: string, img: ImageSpec, src: SourceFile, dir: string, is
   }
   // Only a string can name a file; the schema reports any other type.
   const key: unknown = img.verify?.cosign?.key;
-  if (typeof key === 'string' && key && !existsSync(resolve(dir, key))) {
-    issues.push(src.issue([...at, 'verify', 'cosign', 'key'], `${quote(key)}: no such file (relative to ${dir})`));
+  let cosign: CosignKey | undefined;
+  if (typeof key === 'string' && key) {
+    const loaded = loadCosignKey(resolve(dir, key));
+    if (typeof loaded === 'string') issues.push(src.issue([...at, 'verify', 'cosign', 'key'], `${quote(key)}: ${loaded}`));
+    else cosign = { ...loaded, key };
   }
   if (!source) return undefined;
   const out: Image = {
@@ -84,7 +88,7 @@ function checkImage(id: string, img: ImageSpec, src: SourceFile, dir: string, is
   };
   if (img.tag !== undefined) out.tag = img.tag;
   if (img.track !== undefined) out.track = img.track;
-  if (img.verify) out.verify = img.verify;
+  if (cosign) out.verify = { cosign };
   return out;
 }
 

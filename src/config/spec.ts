@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Platform } from '../platform.js';
 import type { ImageRef } from '../reference.js';
 import type { Cadence, OnMissing, RegistrySettings } from './types.js';
@@ -19,7 +20,18 @@ export interface Image {
   prerelease: boolean;
   /** Keyed by platform key (os/arch[/variant], normalized). */
   notes: Record<string, string>;
-  verify?: { cosign?: { key: string } };
+  verify?: { cosign: CosignKey };
+}
+
+/** A cosign public key the spec requires signatures from. */
+export interface CosignKey {
+  /** The path as written in the spec. */
+  key: string;
+  /** Absolute path. */
+  file: string;
+  publicKey: KeyObject;
+  /** `sha256:<hex>` of the key's DER SubjectPublicKeyInfo: what the lock records. */
+  fingerprint: string;
 }
 
 export interface Group {

@@ -18,6 +18,8 @@ export interface LockImage {
   mediaType: string;
   /** Keyed os/arch[/variant]. */
   platforms: Record<string, LockPlatform>;
+  /** With `verify.cosign`: the fingerprint (`sha256:` of the DER public key) of the key whose signature verified `digest`. */
+  verifiedBy?: string;
 }
 
 /** Which digest a fleet group runs for one image. */
@@ -45,7 +47,7 @@ export function emptyLock(): Lock {
 
 export const LOCK_KEYS = {
   root: { lockVersion: true, images: true, fleet: true } satisfies Record<keyof Lock, true>,
-  image: { ref: true, tag: true, track: true, digest: true, mediaType: true, platforms: true } satisfies Record<keyof LockImage, true>,
+  image: { ref: true, tag: true, track: true, digest: true, mediaType: true, platforms: true, verifiedBy: true } satisfies Record<keyof LockImage, true>,
   platform: { digest: true, mediaType: true, size: true } satisfies Record<keyof LockPlatform, true>,
   pin: { platform: true, digest: true, tag: true, held: true } satisfies Record<keyof FleetPin, true>,
 } as const;

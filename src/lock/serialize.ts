@@ -13,6 +13,7 @@ function imageObject(i: LockImage): Record<string, unknown> {
     digest: i.digest,
     mediaType: i.mediaType,
     platforms: Object.fromEntries(sortKeys(i.platforms).map(([k, p]) => [k, { digest: p.digest, mediaType: p.mediaType, size: p.size }])),
+    ...(i.verifiedBy !== undefined ? { verifiedBy: i.verifiedBy } : {}),
   };
 }
 

@@ -14,6 +14,8 @@ export type ImageOutcome =
       passedOver?: string;
       /** Earlier releases, newest first, for `onMissing: hold` groups that have no previous pin to hold. */
       fallbacks?: Resolution[];
+      /** With `verify.cosign`: the fingerprint of the key whose signature verified the resolution. */
+      verifiedBy?: string;
     }
   | { ok: false; error: LgPinsError };
 
@@ -38,7 +40,7 @@ export function planLock(spec: Spec, previous: Lock | undefined, outcomes: Reado
   for (const image of Object.values(spec.images)) {
     const outcome = outcomes.get(image.id);
     const users = groups.filter((g) => g.images.includes(image.id));
-    const planned = outcome?.ok ? planImage(image, outcome.resolution, users, previous, outcome.fallbacks ?? []) : undefined;
+    const planned = outcome?.ok ? planImage(image, outcome.resolution, users, previous, outcome.fallbacks ?? [], outcome.verifiedBy) : undefined;
     if (planned && !(planned instanceof CoverageError)) {
       lock.images[image.id] = planned.entry;
       for (const [group, pin] of planned.pins) (lock.fleet[group] ??= {})[image.id] = pin;
@@ -58,6 +60,7 @@ function planImage(
   users: Group[],
   previous: Lock | undefined,
   fallbacks: readonly Resolution[],
+  verifiedBy?: string,
 ): { entry: LockImage; pins: Map<string, FleetPin> } | CoverageError {
   const { id, ref } = image;
   const entry: LockImage = {
@@ -67,6 +70,7 @@ function planImage(
     digest: r.digest,
     mediaType: r.mediaType,
     platforms: Object.fromEntries(r.platforms.map((p) => [p.key, { digest: p.digest, mediaType: p.mediaType, size: p.size }])),
+    ...(verifiedBy !== undefined ? { verifiedBy } : {}),
   };
   const covered = coverage(users, r.platforms);
   const pins = new Map<string, FleetPin>();

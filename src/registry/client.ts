@@ -6,7 +6,7 @@ import { isLoopbackHost, registryApiHost } from '../reference.js';
 import { Authenticator } from './authenticator.js';
 import { credentialStore, type CredentialStore } from './credentials.js';
 import { Http, DEFAULT_POLICY, type HttpPolicy, type HttpResponse } from './http.js';
-import { bareMediaType, MANIFEST_ACCEPT } from './manifest.js';
+import { bareMediaType, MANIFEST_ACCEPT, MediaType, parseManifest, type Descriptor } from './manifest.js';
 import type { ContentSource, FetchedManifest } from './source.js';
 
 export interface ClientOptions {
@@ -152,6 +152,19 @@ class RemoteSource implements ContentSource {
     }
     const dcd = res.headers['docker-content-digest'];
     return dcd && isDigest(dcd) ? dcd : undefined;
+  }
+
+  async referrers(repo: string, digest: Digest): Promise<Descriptor[] | undefined> {
+    const res = await this.client.request(this.name, repo, `/v2/${repo}/referrers/${digest}`, { accept: MediaType.ociIndex, maxBytes: MANIFEST_LIMIT });
+    // A registry without the API answers 404 (distribution 2.8: a plain-text router 404).
+    if (res.status === 404) return undefined;
+    this.expectOk(res, repo, digest, 'referrers');
+    try {
+      const m = parseManifest(res.bytes, res.headers['content-type']);
+      return m.kind === 'index' ? m.manifests : [];
+    } catch (e) {
+      throw new IntegrityError(`${this.name}/${repo}: the referrers of ${digest} are not an index: ${(e as Error).message}`);
+    }
   }
 
   async fetchBlob(repo: string, digest: Digest, expected?: { size: number }): Promise<Uint8Array> {

@@ -24,6 +24,8 @@ export interface Descriptor {
   size: number;
   platform?: Platform;
   annotations?: Record<string, string>;
+  /** Referrers (OCI 1.1): what kind of artifact the manifest is. */
+  artifactType?: string;
 }
 
 export type Manifest =
@@ -103,6 +105,7 @@ export function parseDescriptor(d: unknown, where: string): Descriptor {
     out.platform = platform;
   }
   if (r.annotations && typeof r.annotations === 'object') out.annotations = r.annotations as Record<string, string>;
+  if (typeof r.artifactType === 'string') out.artifactType = r.artifactType;
   return out;
 }
 

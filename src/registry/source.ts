@@ -24,6 +24,11 @@ export interface ContentSource {
    * as a pull), or undefined when the source cannot tell without the body. A missing tag throws.
    */
   headManifest?(repo: string, tag: string): Promise<Digest | undefined>;
+  /**
+   * Referrers of a digest through the OCI 1.1 referrers API, or undefined when the source has no
+   * such API (a 404): the caller then reads the `sha256-<hex>` fallback tag.
+   */
+  referrers?(repo: string, digest: Digest): Promise<Descriptor[] | undefined>;
   /** Fetch a blob by digest, verified against it (and against `expected.size` when given). */
   fetchBlob(repo: string, digest: Digest, expected?: Pick<Descriptor, 'size'>): Promise<Uint8Array>;
   /** Every tag of the repository. */

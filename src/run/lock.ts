@@ -5,6 +5,7 @@ import { validator } from '../config/schema.js';
 import type { Lock, LockImage } from '../lock/model.js';
 import { parsePlatform } from '../platform.js';
 import type { ContentSource } from '../registry/source.js';
+import { verifyCosign } from '../verify/cosign.js';
 import { readLockFile } from '../lock/read.js';
 import { serializeLock } from '../lock/serialize.js';
 import { writeFileAtomic } from '../lock/write.js';
@@ -127,17 +128,27 @@ async function resolveImage(
   tagLists: Map<string, Promise<string[]>>,
 ): Promise<ImageOutcome> {
   const { source, repo, display } = await sources.forImage(image);
-  if (image.verify?.cosign) {
-    throw new IntegrityError(`${display}: verify.cosign is set, and this version of lg-pins cannot verify cosign signatures yet; refusing to pin unverified content`);
-  }
   const prev = previous?.images[image.id];
   const locked = prev && prev.ref === image.ref ? prev : undefined;
-  if (image.tag !== undefined) return { ok: true, resolution: runnable(await resolveOrReuse(source, repo, image.tag, locked), display, source.name) };
+  const key = image.verify?.cosign;
+  // With verify.cosign, a digest is pinned only when a signature by the key signs it. A locked entry
+  // the same key verified before is not asked again (digests are immutable).
+  const signed = async (r: Resolution): Promise<string | undefined> => {
+    if (!key) return undefined;
+    if (locked && locked.digest === r.digest && locked.verifiedBy === key.fingerprint) return key.fingerprint;
+    const identity = image.source.kind === 'registry' ? display : undefined;
+    return verifyCosign({ source, repo, name: display, digest: r.digest, ...(identity ? { identity } : {}) }, key);
+  };
+  const settle = async (r: Resolution): Promise<ImageOutcome> => {
+    const verifiedBy = await signed(r);
+    return verifiedBy ? { ok: true, resolution: r, verifiedBy } : { ok: true, resolution: r };
+  };
+  if (image.tag !== undefined) return settle(runnable(await resolveOrReuse(source, repo, image.tag, locked), display, source.name));
 
   // One tag listing per repository per run, however many images share it.
-  const key = `${source.name}\u0000${repo}`;
-  let listing = tagLists.get(key);
-  if (!listing) tagLists.set(key, (listing = source.listTags(repo)));
+  const listKey = `${source.name}\u0000${repo}`;
+  let listing = tagLists.get(listKey);
+  if (!listing) tagLists.set(listKey, (listing = source.listTags(repo)));
   const tags = await listing;
   const tag = chooseTag(tags, image, locked?.tag);
   if (!tag) {
@@ -145,7 +156,8 @@ async function resolveImage(
   }
   const list = candidates(tags, image);
   const resolution = runnable(await resolveOrReuse(source, repo, tag, locked), display, source.name);
-  const outcome: ImageOutcome = { ok: true, resolution };
+  const outcome = await settle(resolution);
+  if (!outcome.ok) return outcome;
   const newest = list[0];
   // Only a NEWER release is passed over (not the same version spelled with or without `v`).
   const chosen = tagVersion(tag);
@@ -165,9 +177,11 @@ async function resolveImage(
       let r: Resolution;
       try {
         r = await resolveTag(source, repo, c.tag);
+        // A fallback is a pin like any other: it must be signed too.
+        await signed(r);
       } catch (e) {
-        // An older release that cannot be read (gone, unsupported) is skipped; content that fails its digest is not.
-        if (!(e instanceof RegistryError)) throw e;
+        // An older release that cannot be read (gone, unsupported) or is not signed is skipped.
+        if (!(e instanceof RegistryError) && !(e instanceof IntegrityError && key)) throw e;
         continue;
       }
       const covered = coverage(missing, r.platforms);

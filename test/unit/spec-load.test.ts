@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 /**
  * Valid specs: what loadSpec/parseSpec make of them (defaults, platform keys, host inventories,
  * oci-layout refs), and how the spec is found (cosmiconfig-style discovery, --config).
@@ -50,7 +51,7 @@ describe('a valid spec', () => {
   const root = tree({
     'inventory/arm.txt': y('# Graviton build and cache servers', 'build-01', '', '  build-02   # the big one', 'build-01', '# retired: build-00', '', 'cache-01'),
     ...layout('layouts/agent'),
-    'keys/release.pub': '-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n',
+    'keys/release.pub': generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     'lg-pins.yaml': y(
       '# yaml-language-server: $schema=./schemas/lg-pins.schema.json',
       'version: 1',
@@ -119,7 +120,7 @@ describe('a valid spec', () => {
           prerelease: false,
           // keys normalized: linux/arm64 → linux/arm64/v8
           notes: { 'linux/arm64/v8': 'arm64 note', 'linux/arm/v7': 'no eBPF probe' },
-          verify: { cosign: { key: 'keys/release.pub' } },
+          verify: { cosign: { key: 'keys/release.pub', file: path.join(root, 'keys/release.pub'), publicKey: expect.anything(), fingerprint: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) } },
         },
         tools: {
           id: 'tools',

@@ -1,0 +1,51 @@
+import type { Finding, VerifyResult } from '../run/verify.js';
+
+const LABEL: Record<Finding['kind'], string> = {
+  missing: 'missing',
+  'tag-moved': 'tag moved',
+  mirror: 'mirror incomplete',
+  integrity: 'integrity',
+  signature: 'signature',
+  unreachable: 'unreachable',
+  'no-lock': 'no lock',
+};
+
+function verdict(r: VerifyResult): string {
+  if (r.exitCode === 0) return 'The lock holds: every pinned digest is served as written.';
+  const n = r.findings.length;
+  return `${n} problem${n === 1 ? '' : 's'} found (exit ${r.exitCode}).`;
+}
+
+export function verifyJson(r: VerifyResult): object {
+  return { ok: r.exitCode === 0, lockFile: r.lockFile, images: r.images, findings: r.findings };
+}
+
+export function verifyText(r: VerifyResult): string {
+  const out: string[] = [];
+  for (const i of r.images) {
+    const problems = r.findings.filter((f) => f.image === i.image);
+    const parts = [`${i.digests} digest${i.digests === 1 ? '' : 's'} checked`, i.tagOk ? 'tag unchanged' : 'tag NOT at the pin', `signature ${i.signature}`];
+    for (const m of i.mirrors) parts.push(`mirror ${m.mirror} ${m.complete ? 'complete' : 'INCOMPLETE'}`);
+    out.push(`${problems.length ? '✗' : '✓'} ${i.image} ${i.tag}: ${parts.join(', ')}`);
+    for (const f of problems) out.push(`    ${LABEL[f.kind]}: ${f.message}`);
+  }
+  for (const f of r.findings.filter((x) => !x.image)) out.push(`${LABEL[f.kind]}: ${f.message}`);
+  out.push('', verdict(r));
+  return `${out.join('\n')}\n`;
+}
+
+export function verifyMarkdown(r: VerifyResult): string {
+  const out = ['| image | tag | digests | tag at pin | signature | mirrors |', '|---|---|---|---|---|---|'];
+  for (const i of r.images) {
+    const mirrors = i.mirrors.map((m) => `\`${m.mirror}\` ${m.complete ? 'complete' : '**incomplete**'}`).join('<br>') || '—';
+    out.push(`| \`${i.image}\` | \`${i.tag}\` | ${i.digests} | ${i.tagOk ? 'yes' : '**no**'} | ${i.signature} | ${mirrors} |`);
+  }
+  out.push('');
+  if (r.findings.length) {
+    out.push('| image | problem | detail |', '|---|---|---|');
+    for (const f of r.findings) out.push(`| ${f.image ? `\`${f.image}\`` : '—'} | ${LABEL[f.kind]} | ${f.message.replace(/\|/g, '\\|')} |`);
+    out.push('');
+  }
+  out.push(verdict(r), '');
+  return out.join('\n');
+}

@@ -1,0 +1,169 @@
+import { verify as verifySignature } from 'node:crypto';
+import type { CosignKey } from '../config/spec.js';
+import { digestAlgorithm, isDigest, type Digest } from '../digest.js';
+import { IntegrityError, RegistryError } from '../errors.js';
+import { parseReference } from '../reference.js';
+import { parseManifest, type Descriptor } from '../registry/manifest.js';
+import type { ContentSource } from '../registry/source.js';
+
+export const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
+export const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+const SIGNATURE_TYPE = 'cosign container image signature';
+const COSIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+
+/** The tag cosign stores a digest's signatures under: `sha256:<hex>` → `sha256-<hex>.sig`. */
+export function signatureTag(digest: Digest, suffix = '.sig'): string {
+  return `${digest.replace(':', '-')}${suffix}`;
+}
+
+export interface SignedImage {
+  source: ContentSource;
+  /** Repository path inside the source. */
+  repo: string;
+  /** For messages: `registry/repository` or the layout. */
+  name: string;
+  /** `registry/repository` that the payload's `docker-reference` must name; unset for OCI layouts (copies). */
+  identity?: string;
+  digest: Digest;
+}
+
+/**
+ * Require a cosign signature made with `key` over `image.digest`: the legacy simple-signing form
+ * under `sha256-<hex>.sig`, or the newer Sigstore bundle (DSSE) attached through the OCI referrers
+ * API or its `sha256-<hex>` fallback tag. Every layer is hash-checked by the source; the signature
+ * is checked over the exact payload bytes. Returns the key's fingerprint; throws IntegrityError
+ * (exit 4) naming the image, the digest and what was wrong.
+ */
+export async function verifyCosign(image: SignedImage, key: CosignKey): Promise<string> {
+  const problems: string[] = [];
+  if (await simpleSigning(image, key, problems)) return key.fingerprint;
+  if (await bundles(image, key, problems)) return key.fingerprint;
+  const why = problems.length ? [...new Set(problems)].join('; ') : `no signature found (no ${signatureTag(image.digest)} tag and no signature referrer)`;
+  throw new IntegrityError(`${image.name}@${image.digest}: no valid cosign signature by ${key.key} (${key.fingerprint.slice(0, 19)}): ${why}`);
+}
+
+async function optionalManifest(source: ContentSource, repo: string, reference: string) {
+  try {
+    return await source.fetchManifest(repo, reference);
+  } catch (e) {
+    if (e instanceof RegistryError && e.status === 404) return undefined;
+    throw e;
+  }
+}
+
+async function simpleSigning(image: SignedImage, key: CosignKey, problems: string[]): Promise<boolean> {
+  const fetched = await optionalManifest(image.source, image.repo, signatureTag(image.digest));
+  if (!fetched) return false;
+  const m = parseManifest(fetched.bytes, fetched.contentType);
+  if (m.kind !== 'image') {
+    problems.push(`${signatureTag(image.digest)} is not a signature manifest`);
+    return false;
+  }
+  for (const layer of m.layers) {
+    if (layer.mediaType !== SIMPLE_SIGNING) continue;
+    const sig = layer.annotations?.[SIGNATURE_ANNOTATION];
+    if (!sig) {
+      problems.push('a signature layer has no signature annotation');
+      continue;
+    }
+    // The payload blob is hash-checked against the layer digest by the source.
+    const payload = await image.source.fetchBlob(image.repo, layer.digest, layer);
+    if (!verifySignature('sha256', payload, key.publicKey, Buffer.from(sig, 'base64'))) {
+      problems.push('the signature does not verify with this key (signed with another key, or the payload was altered)');
+      continue;
+    }
+    const problem = payloadProblem(payload, image);
+    if (problem) problems.push(problem);
+    else return true;
+  }
+  if (!m.layers.some((l) => l.mediaType === SIMPLE_SIGNING)) problems.push(`${signatureTag(image.digest)} holds no simple-signing layer`);
+  return false;
+}
+
+/** The simple-signing payload must name this digest, the cosign signature type, and this repository. */
+function payloadProblem(payload: Uint8Array, image: SignedImage): string | undefined {
+  let p: { critical?: { type?: unknown; image?: Record<string, unknown>; identity?: Record<string, unknown> } };
+  try {
+    p = JSON.parse(Buffer.from(payload).toString('utf8')) as typeof p;
+  } catch {
+    return 'the signed payload is not JSON';
+  }
+  const c = p.critical;
+  if (c?.type !== SIGNATURE_TYPE) return `the signed payload's type is ${JSON.stringify(c?.type)}, not "${SIGNATURE_TYPE}"`;
+  const signed = c.image?.['docker-manifest-digest'];
+  if (signed !== image.digest) return `the signature is for another digest (${String(signed)})`;
+  const ref = c.identity?.['docker-reference'];
+  if (image.identity && typeof ref === 'string' && !sameRepository(ref, image.identity)) return `the signature is for another repository (${ref})`;
+  return undefined;
+}
+
+function sameRepository(a: string, b: string): boolean {
+  const norm = (s: string) => {
+    try {
+      const r = parseReference(s);
+      return `${r.registry}/${r.repository}`;
+    } catch {
+      return s;
+    }
+  };
+  return norm(a) === norm(b);
+}
+
+async function bundles(image: SignedImage, key: CosignKey, problems: string[]): Promise<boolean> {
+  const referrers = await referrersOf(image);
+  for (const d of referrers) {
+    if (d.artifactType !== undefined && d.artifactType !== BUNDLE_V03) continue;
+    const fetched = await image.source.fetchManifest(image.repo, d.digest);
+    const m = parseManifest(fetched.bytes, fetched.contentType);
+    if (m.kind !== 'image') continue;
+    const layer = m.layers.find((l) => l.mediaType === BUNDLE_V03);
+    if (!layer) continue;
+    const problem = bundleProblem(await image.source.fetchBlob(image.repo, layer.digest, layer), image, key);
+    if (!problem) return true;
+    problems.push(problem);
+  }
+  return false;
+}
+
+/** Referrer descriptors of the digest: the referrers API, else the `sha256-<hex>` fallback index. */
+async function referrersOf(image: SignedImage): Promise<Descriptor[]> {
+  const viaApi = image.source.referrers ? await image.source.referrers(image.repo, image.digest) : undefined;
+  if (viaApi) return viaApi;
+  const fallback = await optionalManifest(image.source, image.repo, signatureTag(image.digest, ''));
+  if (!fallback) return [];
+  const m = parseManifest(fallback.bytes, fallback.contentType);
+  return m.kind === 'index' ? m.manifests : [];
+}
+
+/** A Sigstore bundle v0.3 with a DSSE envelope whose in-toto statement names this digest. */
+function bundleProblem(bytes: Uint8Array, image: SignedImage, key: CosignKey): string | undefined {
+  let b: { dsseEnvelope?: { payload?: unknown; payloadType?: unknown; signatures?: Array<{ sig?: unknown }> } };
+  try {
+    b = JSON.parse(Buffer.from(bytes).toString('utf8')) as typeof b;
+  } catch {
+    return 'a signature bundle is not JSON';
+  }
+  const env = b.dsseEnvelope;
+  if (!env || typeof env.payload !== 'string' || typeof env.payloadType !== 'string' || !Array.isArray(env.signatures)) {
+    return 'a signature bundle has no DSSE envelope';
+  }
+  const body = Buffer.from(env.payload, 'base64');
+  const pae = Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(env.payloadType)} ${env.payloadType} ${body.length} `), body]);
+  const ok = env.signatures.some((s) => typeof s.sig === 'string' && verifySignature('sha256', pae, key.publicKey, Buffer.from(s.sig, 'base64')));
+  if (!ok) return 'the bundle signature does not verify with this key (signed with another key, or the statement was altered)';
+  let statement: { predicateType?: unknown; subject?: Array<{ digest?: Record<string, unknown> }> };
+  try {
+    statement = JSON.parse(body.toString('utf8')) as typeof statement;
+  } catch {
+    return 'the bundle statement is not JSON';
+  }
+  if (statement.predicateType !== COSIGN_PREDICATE) return `the bundle's predicate is ${JSON.stringify(statement.predicateType)}, not a cosign signature`;
+  const alg = digestAlgorithm(image.digest);
+  const hex = image.digest.slice(alg.length + 1);
+  if (!(statement.subject ?? []).some((s) => s.digest?.[alg] === hex)) {
+    const other = statement.subject?.[0]?.digest?.[alg];
+    return `the bundle signs another digest (${typeof other === 'string' && isDigest(`${alg}:${other}`) ? `${alg}:${other}` : 'none'})`;
+  }
+  return undefined;
+}

@@ -1,0 +1,30 @@
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+/**
+ * Load a cosign public key (PEM `PUBLIC KEY`, ECDSA P-256, as `cosign generate-key-pair` writes).
+ * Returns the problem as a string when the file is missing or not such a key.
+ */
+export function loadCosignKey(file: string): { file: string; publicKey: KeyObject; fingerprint: string } | string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${(e as Error).message}`;
+  }
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey({ key: pem, format: 'pem' });
+  } catch {
+    return `${file} is not a PEM public key (expected "-----BEGIN PUBLIC KEY-----", as cosign.pub)`;
+  }
+  const details = publicKey.asymmetricKeyDetails;
+  if (publicKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1') {
+    return `${file} is a ${publicKey.asymmetricKeyType ?? 'unknown'}${details?.namedCurve ? ` ${details.namedCurve}` : ''} key; cosign keys are ECDSA P-256`;
+  }
+  return { file, publicKey, fingerprint: keyFingerprint(publicKey) };
+}
+
+export function keyFingerprint(key: KeyObject): string {
+  return `sha256:${createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex')}`;
+}
