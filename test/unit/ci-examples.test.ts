@@ -15,6 +15,9 @@ describe('the CI examples', () => {
     const steps = (wf.jobs as Record<string, Job>).propose!.steps!;
     expect(steps.some((s) => s.uses?.startsWith('actions/setup-node@'))).toBe(true);
     const run = steps.find((s) => s.run?.includes('lg-pins propose'))!;
+    // verify runs first: drift fails the job before anything is proposed.
+    expect(steps.findIndex((s) => s.run === 'npx --yes lg-pins verify')).toBeGreaterThan(-1);
+    expect(steps.findIndex((s) => s.run === 'npx --yes lg-pins verify')).toBeLessThan(steps.indexOf(run));
     expect(run.run).toMatch(/^npx --yes lg-pins propose/);
     expect(run.env?.GITHUB_TOKEN).toBe('${{ secrets.GITHUB_TOKEN }}');
   });
@@ -30,6 +33,7 @@ describe('the CI examples', () => {
     const ci = read('gitlab/.gitlab-ci.yml') as Record<string, Job>;
     expect(ci['lg-pins:propose']!.rules).toEqual([{ if: '$CI_PIPELINE_SOURCE == "schedule"' }]);
     expect(ci['lg-pins:propose']!.script!.some((l) => l.startsWith('npx --yes lg-pins propose'))).toBe(true);
+    expect(ci['lg-pins:propose']!.script![0]).toBe('npx --yes lg-pins verify');
     expect(ci['lg-pins:check']!.rules![0]!.if).toBe('$CI_PIPELINE_SOURCE == "merge_request_event"');
     expect(ci['lg-pins:check']!.script).toEqual(['npx --yes lg-pins check']);
   });
