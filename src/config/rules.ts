@@ -211,19 +211,25 @@ interface Member {
 
 /** A host listed in two groups that run the same image is ambiguous. */
 function checkHostsOnce(members: Member[], src: SourceFile, issues: SpecIssue[]): void {
-  const seen = new Map<string, string>();
-  const reported = new Set<string>();
+  // One pass over hosts (not hosts × images), then an image check only for the rare host listed in
+  // more than one group. Host names compare without regard to case.
+  const seen = new Map<string, Member[]>();
   for (const g of members) {
-    for (const image of g.images) {
-      for (const h of g.hosts) {
-        const key = `${image}\u0000${h.toLowerCase()}`;
-        const other = seen.get(key);
-        if (other !== undefined && other !== g.id) {
-          if (reported.has(`${g.id}\u0000${h}`)) continue;
-          reported.add(`${g.id}\u0000${h}`);
-          issues.push(src.issue(['fleet', g.id], `host ${quote(h)} is also in group ${quote(other)} and both run image ${quote(image)}; a host belongs to one group per image`, true));
-        } else seen.set(key, g.id);
+    for (const h of g.hosts) {
+      const key = h.toLowerCase();
+      const before = seen.get(key);
+      if (!before) {
+        seen.set(key, [g]);
+        continue;
       }
+      if (before.includes(g)) continue;
+      for (const other of before) {
+        const image = g.images.find((i) => other.images.includes(i));
+        if (image === undefined) continue;
+        issues.push(src.issue(['fleet', g.id], `host ${quote(h)} is also in group ${quote(other.id)} and both run image ${quote(image)}; a host belongs to one group per image`, true));
+        break;
+      }
+      before.push(g);
     }
   }
 }
