@@ -118,7 +118,8 @@ export class Http {
           current = next;
           continue;
         }
-        const bytes = opts.method === 'HEAD' ? new Uint8Array() : await readCapped(res.body, h, opts, current, bodyTimeout);
+        // A HEAD has no body, but undici frees the connection for the next request only once the body stream ends.
+        const bytes = opts.method === 'HEAD' ? (await res.body.dump(), new Uint8Array()) : await readCapped(res.body, h, opts, current, bodyTimeout);
         return { status: res.statusCode, headers: h, bytes, url: current.toString() };
       } finally {
         clearTimeout(timer);
