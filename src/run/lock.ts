@@ -172,23 +172,37 @@ async function resolveImage(
     const fallbacks: Resolution[] = [];
     let missing = needy;
     const older = list.slice(list.findIndex((c) => c.tag === tag) + 1, undefined).slice(0, MAX_FALLBACKS);
+    let unsigned: { tag: string; error: IntegrityError } | undefined;
     for (const c of older) {
       if (!missing.length) break;
       let r: Resolution;
       try {
         r = await resolveTag(source, repo, c.tag);
-        // A fallback is a pin like any other: it must be signed too.
-        await signed(r);
       } catch (e) {
-        // An older release that cannot be read (gone, unsupported) or is not signed is skipped.
-        if (!(e instanceof RegistryError) && !(e instanceof IntegrityError && key)) throw e;
+        // An older release that cannot be read (gone, unsupported) is skipped.
+        if (!(e instanceof RegistryError)) throw e;
         continue;
       }
       const covered = coverage(missing, r.platforms);
-      if (missing.some((g) => covered.get(g.platformKey))) fallbacks.push(r);
+      if (!missing.some((g) => covered.get(g.platformKey))) continue;
+      try {
+        // A fallback is a pin like any other: it must be signed too.
+        await signed(r);
+      } catch (e) {
+        // Not signed (or its signature cannot be read): skipped, but remembered for the message.
+        if (!(e instanceof RegistryError) && !(e instanceof IntegrityError && key)) throw e;
+        if (e instanceof IntegrityError) unsigned ??= { tag: c.tag, error: e };
+        continue;
+      }
+      fallbacks.push(r);
       missing = missing.filter((g) => !covered.get(g.platformKey));
     }
     if (fallbacks.length) outcome.fallbacks = fallbacks;
+    // The only releases that ship a held group's platform are unsigned: a trust failure (exit 4), not "no release".
+    if (missing.length && unsigned) {
+      const groups = missing.map((g) => `group ${JSON.stringify(g.id)} (${g.platformKey})`).join(', ');
+      throw new IntegrityError(`${display}: ${groups} cannot be held: ${tag} does not ship its platform and the earlier release ${unsigned.tag} that does is not signed: ${unsigned.error.message}`);
+    }
   }
   return outcome;
 }

@@ -81,7 +81,10 @@ function classifyError(e: unknown, image: string, message: string, extra: Partia
 
 async function verifyImage(id: string, entry: LockImage, spec: Spec, lock: Lock, sources: Sources): Promise<{ report: ImageReport; findings: Finding[] }> {
   const findings: Finding[] = [];
-  const image = spec.images[id] ?? imageFromLock(id, entry, spec);
+  // Judge the lock as written: its own ref, even when the spec's has changed since (with the spec's key, if any).
+  const specImage = spec.images[id];
+  const fromLock = specImage?.ref === entry.ref ? specImage : imageFromLock(id, entry, spec);
+  const image = fromLock && specImage?.verify && fromLock !== specImage ? { ...fromLock, verify: specImage.verify } : fromLock;
   const report: ImageReport = { image: id, ref: entry.ref, tag: entry.tag, digests: 0, tagOk: false, signature: 'not required', mirrors: [] };
   if (!image) {
     findings.push({ image: id, kind: 'unreachable', exitCode: 3, message: `${id}: the lock's ref ${entry.ref} cannot be read` });

@@ -3,7 +3,7 @@ import type { CosignKey } from '../config/spec.js';
 import { digestAlgorithm, isDigest, type Digest } from '../digest.js';
 import { IntegrityError, RegistryError } from '../errors.js';
 import { parseReference } from '../reference.js';
-import { parseManifest, type Descriptor } from '../registry/manifest.js';
+import { ManifestError, parseManifest, type Descriptor, type Manifest } from '../registry/manifest.js';
 import type { ContentSource } from '../registry/source.js';
 
 export const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
@@ -55,7 +55,8 @@ async function optionalManifest(source: ContentSource, repo: string, reference: 
 async function simpleSigning(image: SignedImage, key: CosignKey, problems: string[]): Promise<boolean> {
   const fetched = await optionalManifest(image.source, image.repo, signatureTag(image.digest));
   if (!fetched) return false;
-  const m = parseManifest(fetched.bytes, fetched.contentType);
+  const m = parsed(fetched, signatureTag(image.digest), problems);
+  if (!m) return false;
   if (m.kind !== 'image') {
     problems.push(`${signatureTag(image.digest)} is not a signature manifest`);
     return false;
@@ -110,13 +111,24 @@ function sameRepository(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
+/** Parse a manifest of the signature store; malformed content is a problem with the signature (exit 4), not a crash. */
+function parsed(fetched: { bytes: Uint8Array; contentType: string }, what: string, problems: string[]): Manifest | undefined {
+  try {
+    return parseManifest(fetched.bytes, fetched.contentType);
+  } catch (e) {
+    if (!(e instanceof ManifestError)) throw e;
+    problems.push(`${what} is not a valid manifest (${e.message})`);
+    return undefined;
+  }
+}
+
 async function bundles(image: SignedImage, key: CosignKey, problems: string[]): Promise<boolean> {
-  const referrers = await referrersOf(image);
+  const referrers = await referrersOf(image, problems);
   for (const d of referrers) {
     if (d.artifactType !== undefined && d.artifactType !== BUNDLE_V03) continue;
     const fetched = await image.source.fetchManifest(image.repo, d.digest);
-    const m = parseManifest(fetched.bytes, fetched.contentType);
-    if (m.kind !== 'image') continue;
+    const m = parsed(fetched, `referrer ${d.digest}`, problems);
+    if (m?.kind !== 'image') continue;
     const layer = m.layers.find((l) => l.mediaType === BUNDLE_V03);
     if (!layer) continue;
     const problem = bundleProblem(await image.source.fetchBlob(image.repo, layer.digest, layer), image, key);
@@ -127,13 +139,13 @@ async function bundles(image: SignedImage, key: CosignKey, problems: string[]): 
 }
 
 /** Referrer descriptors of the digest: the referrers API, else the `sha256-<hex>` fallback index. */
-async function referrersOf(image: SignedImage): Promise<Descriptor[]> {
+async function referrersOf(image: SignedImage, problems: string[]): Promise<Descriptor[]> {
   const viaApi = image.source.referrers ? await image.source.referrers(image.repo, image.digest) : undefined;
   if (viaApi) return viaApi;
   const fallback = await optionalManifest(image.source, image.repo, signatureTag(image.digest, ''));
   if (!fallback) return [];
-  const m = parseManifest(fallback.bytes, fallback.contentType);
-  return m.kind === 'index' ? m.manifests : [];
+  const m = parsed(fallback, signatureTag(image.digest, ''), problems);
+  return m?.kind === 'index' ? m.manifests : [];
 }
 
 /** A Sigstore bundle v0.3 with a DSSE envelope whose in-toto statement names this digest. */

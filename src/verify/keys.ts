@@ -12,6 +12,10 @@ export function loadCosignKey(file: string): { file: string; publicKey: KeyObjec
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${(e as Error).message}`;
   }
+  // createPublicKey would derive a public key from a private one and accept it silently.
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) {
+    return `${file} holds a private key; give the public key (cosign.pub, "-----BEGIN PUBLIC KEY-----") and keep the private key out of the repository`;
+  }
   let publicKey: KeyObject;
   try {
     publicKey = createPublicKey({ key: pem, format: 'pem' });
