@@ -42,6 +42,15 @@ export function checkLock(spec: Spec, lock: Lock): Stale[] {
       const now = image.track !== undefined ? `track ${q(image.track)}` : `tag ${image.tag ?? '?'}`;
       if (image.track !== undefined || entry.tag === image.tag) stale.push({ image: image.id, message: `image ${q(image.id)}: the spec says ${now}, the lock was made for ${was}` });
     }
+    const fingerprint = image.verify?.cosign.fingerprint;
+    if (fingerprint !== entry.verifiedBy) {
+      stale.push({
+        image: image.id,
+        message: fingerprint
+          ? `image ${q(image.id)}: the spec requires a signature by ${image.verify?.cosign.key}, and the lock's pin ${entry.verifiedBy ? 'was verified with another key' : 'was never verified'}`
+          : `image ${q(image.id)}: the lock's pin was verified with a key the spec no longer requires`,
+      });
+    }
     if (image.track !== undefined) {
       const v = tagVersion(entry.tag);
       if (!v || !semver.satisfies(v, image.track, { includePrerelease: image.prerelease })) {

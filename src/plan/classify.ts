@@ -2,7 +2,7 @@ import type { Spec } from '../config/spec.js';
 import type { FleetPin, Lock, LockImage } from '../lock/model.js';
 
 /**
- * The contract's kinds, plus `spec`: the image's rule in the spec changed (its ref or `track` range)
+ * The contract's kinds, plus `spec`: the image's rule in the spec changed (its ref, `track` range or cosign key)
  * while it resolves to the same content and no group moves; the lock records the new rule.
  */
 export const CHANGE_KINDS = ['added', 'removed', 'release', 'tag-moved', 'fleet', 'spec'] as const;
@@ -96,7 +96,7 @@ function kindOf(a: LockImage | undefined, b: LockImage | undefined, fleetMoved: 
   if (a.tag !== b.tag) return 'release';
   if (a.digest !== b.digest) return 'tag-moved';
   if (fleetMoved) return 'fleet';
-  return a.ref !== b.ref || a.track !== b.track ? 'spec' : undefined;
+  return a.ref !== b.ref || a.track !== b.track || a.verifiedBy !== b.verifiedBy ? 'spec' : undefined;
 }
 
 function platformChanges(a: LockImage | undefined, b: LockImage | undefined): Record<string, PlatformChange> {

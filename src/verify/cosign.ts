@@ -95,6 +95,7 @@ function payloadProblem(payload: Uint8Array, image: SignedImage): string | undef
   const signed = c.image?.['docker-manifest-digest'];
   if (signed !== image.digest) return `the signature is for another digest (${String(signed)})`;
   const ref = c.identity?.['docker-reference'];
+  if (image.identity && typeof ref !== 'string') return 'the signed payload names no repository (critical.identity.docker-reference)';
   if (image.identity && typeof ref === 'string' && !sameRepository(ref, image.identity)) return `the signature is for another repository (${ref})`;
   return undefined;
 }

@@ -24,7 +24,8 @@ export function loadCosignKey(file: string): { file: string; publicKey: KeyObjec
   }
   const details = publicKey.asymmetricKeyDetails;
   if (publicKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1') {
-    return `${file} is a ${publicKey.asymmetricKeyType ?? 'unknown'}${details?.namedCurve ? ` ${details.namedCurve}` : ''} key; cosign keys are ECDSA P-256`;
+    const kind = `${(publicKey.asymmetricKeyType ?? 'unknown').toUpperCase()}${details?.namedCurve ? ` ${details.namedCurve}` : ''}`;
+    return `${file} is ${/^[AEIOUR]/.test(kind) ? 'an' : 'a'} ${kind} key; cosign keys are ECDSA P-256`;
   }
   return { file, publicKey, fingerprint: keyFingerprint(publicKey) };
 }

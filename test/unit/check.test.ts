@@ -71,4 +71,11 @@ describe('checkLock (offline)', () => {
     expect(stale(SPEC, held)).toEqual([expect.stringMatching(/group "lab" is held on v0\.9\.0, but v1\.0\.0 now ships linux\/riscv64; the hold can be released/)]);
     expect(stale(SPEC.replace(', onMissing: hold', ''), held)).toEqual([expect.stringMatching(/no longer says onMissing: hold/)]);
   });
+
+  it('is stale when the required cosign key changed, was added, or was dropped since the lock', () => {
+    const lock = locked();
+    lock.images.agent!.verifiedBy = `sha256:${'a'.repeat(64)}`;
+    expect(stale(SPEC, lock)).toEqual([expect.stringMatching(/image "agent": the lock's pin was verified with a key the spec no longer requires/)]);
+  });
 });
+

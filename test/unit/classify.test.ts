@@ -136,6 +136,14 @@ describe('classify', () => {
     expect(classify(next.spec, prev, next.lock)).toEqual([expect.objectContaining({ image: 'agent', kind: 'spec', groups: [], moves: [] })]);
   });
 
+  it('a pin re-verified with another cosign key is a `spec` change that moves nobody', () => {
+    const prev = base();
+    const next = JSON.parse(JSON.stringify(prev)) as Lock;
+    next.images.agent!.verifiedBy = `sha256:${'b'.repeat(64)}`;
+    const s = parseSpec(specText(), '/f/lg-pins.yaml');
+    expect(classify(s, prev, next)).toEqual([expect.objectContaining({ image: 'agent', kind: 'spec', groups: [] })]);
+  });
+
   it('on a first lock every image is added', () => {
     const next = plan(specText(), undefined, { agent: release('v1', ALL) });
     expect(classify(next.spec, undefined, next.lock).map((c) => [c.image, c.kind, c.groups])).toEqual([['agent', 'added', ['dc', 'edge', 'lab']]]);

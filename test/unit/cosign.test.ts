@@ -62,19 +62,19 @@ describe('loadCosignKey', () => {
   it('refuses an RSA key, saying so', () => {
     const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const p = file('rsa.pub', pemOf(publicKey));
-    expect(loadCosignKey(p)).toMatch(new RegExp(`^${esc(p)} is an? rsa key; cosign keys are ECDSA P-256$`));
+    expect(loadCosignKey(p)).toMatch(new RegExp(`^${esc(p)} is an? rsa key; cosign keys are ECDSA P-256$`, 'i'));
   });
 
   it('refuses a P-384 key, naming the curve', () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
     const p = file('p384.pub', pemOf(publicKey));
-    expect(loadCosignKey(p)).toMatch(new RegExp(`^${esc(p)} is an? ec secp384r1 key; cosign keys are ECDSA P-256$`));
+    expect(loadCosignKey(p)).toMatch(new RegExp(`^${esc(p)} is an? ec secp384r1 key; cosign keys are ECDSA P-256$`, 'i'));
   });
 
   it('refuses an Ed25519 key', () => {
     const { publicKey } = generateKeyPairSync('ed25519');
     const p = file('ed25519.pub', pemOf(publicKey));
-    expect(loadCosignKey(p)).toMatch(new RegExp(`^${esc(p)} is an? ed25519 key; cosign keys are ECDSA P-256$`));
+    expect(loadCosignKey(p)).toMatch(new RegExp(`^${esc(p)} is an? ed25519 key; cosign keys are ECDSA P-256$`, 'i'));
   });
 
   it('refuses garbage and an empty file: not a PEM public key', () => {
@@ -146,8 +146,8 @@ describe('a spec with verify.cosign.key', () => {
   });
 
   it.each([
-    ['an RSA key', () => pemOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey), /is an? rsa key; cosign keys are ECDSA P-256$/],
-    ['a P-384 key', () => pemOf(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey), /is an? ec secp384r1 key; cosign keys are ECDSA P-256$/],
+    ['an RSA key', () => pemOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey), /is an? rsa key; cosign keys are ECDSA P-256$/i],
+    ['a P-384 key', () => pemOf(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey), /is an? ec secp384r1 key; cosign keys are ECDSA P-256$/i],
     ['garbage', () => 'hello\n', /is not a PEM public key/],
   ])('%s: exit 2 at images.agent.verify.cosign.key, quoting the path', async (_name, text, message) => {
     const dir = `spec-bad-${_name.replace(/\W+/g, '-')}`;
