@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { AJV_OPTIONS } from './ajv-options.js';
 import type { SpecIssue } from '../errors.js';
 import { quote, type KeyPath, type SourceFile } from './source.js';
 
@@ -10,15 +13,34 @@ export function schemaPath(name: string): string {
 }
 
 const compiled = new Map<string, ValidateFunction>();
+const require = createRequire(import.meta.url);
 
+/**
+ * The validator for a schema in schemas/: the one compiled at build time (dist/schemas-compiled,
+ * no ajv at run time) when it was made from exactly this schema text, else compiled now.
+ */
 export function validator(name: string): ValidateFunction {
   let v = compiled.get(name);
   if (!v) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true });
-    v = ajv.compile(JSON.parse(readFileSync(schemaPath(name), 'utf8')) as object);
+    const text = readFileSync(schemaPath(name), 'utf8');
+    v = precompiled(name, text) ?? compile(text);
     compiled.set(name, v);
   }
   return v;
+}
+
+function precompiled(name: string, text: string): ValidateFunction | undefined {
+  try {
+    const m = require(fileURLToPath(new URL(`../../dist/schemas-compiled/${name}.cjs`, import.meta.url))) as ValidateFunction & { schemaHash?: string };
+    return m.schemaHash === createHash('sha256').update(text).digest('hex') ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function compile(text: string): ValidateFunction {
+  const { Ajv2020 } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  return new Ajv2020({ ...AJV_OPTIONS }).compile(JSON.parse(text) as object);
 }
 
 /** Validate `value` against a schema in schemas/ and turn ajv's errors into located issues. */
