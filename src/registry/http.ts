@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { Agent, errors, request, type Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
 import { USER_AGENT } from '../version.js';
@@ -43,6 +45,7 @@ const MAX_REDIRECTS = 5;
  */
 export class Http {
   readonly agent: Dispatcher;
+  private readonly headAgents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
   constructor(
     readonly policy: HttpPolicy = DEFAULT_POLICY,
@@ -57,7 +60,36 @@ export class Http {
   }
 
   async close(): Promise<void> {
+    this.headAgents.http.destroy();
+    this.headAgents.https.destroy();
     await this.agent.close();
+  }
+
+  /**
+   * HEAD through node:http with its own keep-alive pool. undici closes the connection after a HEAD
+   * unless the server says `Connection: keep-alive`, which Go registries do not: a warm relock of
+   * N tags would open N connections (N TLS handshakes) instead of reusing a few.
+   */
+  private head(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined>; body: { dump(): Promise<void> } }> {
+    return new Promise((resolve, reject) => {
+      const lib = url.protocol === 'https:' ? https : http;
+      const req = lib.request(url, { method: 'HEAD', headers, agent: url.protocol === 'https:' ? this.headAgents.https : this.headAgents.http });
+      const onAbort = () => {
+        req.destroy();
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      });
+      req.on('response', (res) => {
+        signal.removeEventListener('abort', onAbort);
+        res.resume();
+        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: { dump: async () => {} } });
+      });
+      req.end();
+    });
   }
 
   /** One logical request: retried on 429, 5xx and connection failures; redirects followed. */
@@ -105,7 +137,10 @@ export class Http {
       };
       arm(() => new errors.HeadersTimeoutError());
       try {
-        const res = await request(current, { method: opts.method ?? 'GET', headers, body: opts.body, dispatcher: this.agent, signal: abort.signal });
+        const res =
+          opts.method === 'HEAD'
+            ? await this.head(current, headers, abort.signal)
+            : await request(current, { method: opts.method ?? 'GET', headers, body: opts.body, dispatcher: this.agent, signal: abort.signal });
         const h = flatHeaders(res.headers);
         const bodyTimeout = () => arm(() => new errors.BodyTimeoutError());
         bodyTimeout();
@@ -118,8 +153,7 @@ export class Http {
           current = next;
           continue;
         }
-        // A HEAD has no body, but undici frees the connection for the next request only once the body stream ends.
-        const bytes = opts.method === 'HEAD' ? (await res.body.dump(), new Uint8Array()) : await readCapped(res.body, h, opts, current, bodyTimeout);
+        const bytes = opts.method === 'HEAD' ? new Uint8Array() : await readCapped(res.body as Dispatcher.ResponseData['body'], h, opts, current, bodyTimeout);
         return { status: res.statusCode, headers: h, bytes, url: current.toString() };
       } finally {
         clearTimeout(timer);
