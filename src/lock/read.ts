@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
+import { fastParseLock } from './fast-parse.js';
 import { schemaIssues, validator } from '../config/schema.js';
 import { SourceFile } from '../config/source.js';
 import { SpecError } from '../errors.js';
@@ -30,13 +31,13 @@ export function parseLock(text: string, file: string): Lock {
   // The fast path: a lock lg-pins wrote parses and validates without a position-tracking document
   // (at 2,000 images that document costs half a second and 100+ MB). Only a lock that fails gets
   // the slow parse, for messages with line, column and key path.
+  const valid = (value: unknown): value is Lock =>
+    !!value && typeof value === 'object' && (value as { lockVersion?: unknown }).lockVersion === 1 && validator('lg-pins.lock.schema.json')(value);
+  const fast = fastParseLock(text);
+  if (valid(fast)) return withFleet(fast);
   try {
     const value: unknown = parse(text, { uniqueKeys: true, maxAliasCount: 0 });
-    if (value && typeof value === 'object' && (value as { lockVersion?: unknown }).lockVersion === 1 && validator('lg-pins.lock.schema.json')(value)) {
-      const lock = value as Lock;
-      lock.fleet ??= {};
-      return lock;
-    }
+    if (valid(value)) return withFleet(value);
   } catch {
     // fall through to the located diagnosis
   }
@@ -54,6 +55,11 @@ export function parseLock(text: string, file: string): Lock {
   const issues = schemaIssues('lg-pins.lock.schema.json', value, src);
   if (issues.length) throw new SpecError(issues);
   const lock = value as Lock;
+  lock.fleet ??= {};
+  return lock;
+}
+
+function withFleet(lock: Lock): Lock {
   lock.fleet ??= {};
   return lock;
 }
