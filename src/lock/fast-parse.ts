@@ -26,6 +26,7 @@ function scalar(raw: string, flow: boolean): string | undefined {
       return undefined;
     }
   }
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must not be plain
   if (raw !== raw.trim() || /[\u0000-\u001f\u007f]/.test(raw) || SPECIAL.test(raw) || NUMBER_LIKE.test(raw) || /^[-?:,[\]{}#&*!|>'"%@`]/.test(raw)) return undefined;
   if (raw.includes(': ') || raw.includes(' #') || raw.endsWith(':') || (flow && /[,[\]{}]/.test(raw))) return undefined;
   return raw;
