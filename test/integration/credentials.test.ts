@@ -6,7 +6,7 @@
  * The unit tests (test/unit/credentials.test.ts) cover lookup order and parsing; these prove the
  * registry accepts what each source yields, and that each source's secret goes where it must.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { basicAuth, pushMultiArch, tokenPushTarget, type MultiArchResult } from 
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
 import { cleanupWorkspaces, workspace, type SpecInput } from '../helpers/workspace.js';
+import { fakeCredentialHelper } from '../helpers/cred-helper.js';
 
 const PLATFORMS = [
   { os: 'linux', architecture: 'amd64' },
@@ -38,35 +39,7 @@ afterAll(() => {
   cleanupWorkspaces();
 });
 
-interface FakeHelper {
-  /** Directory to put first on PATH. */
-  bin: string;
-  /** Server names the helper was asked for, one per `get`. */
-  calls(): string[];
-}
-
-/**
- * A fake `docker-credential-<name>` (docker-credential-helpers protocol): `get` reads the server
- * on stdin and prints `{ServerURL, Username, Secret}` for `known` servers, or says "credentials
- * not found" (exit 1, on stdout, as real helpers do). Every call is logged.
- */
-function fakeHelper(name: string, known: Record<string, { Username: string; Secret: string }>): FakeHelper {
-  const bin = tmp();
-  const log = join(bin, 'calls.log');
-  const script = `#!/bin/sh
-[ "$1" = get ] || exit 2
-read server
-echo "$server" >> ${JSON.stringify(log)}
-case "$server" in
-${Object.entries(known).map(([s, c]) => `  ${JSON.stringify(s)}) echo '${JSON.stringify({ ServerURL: s, ...c })}'; exit 0;;`).join('\n')}
-esac
-echo "credentials not found in native keychain"
-exit 1
-`;
-  writeFileSync(join(bin, `docker-credential-${name}`), script);
-  chmodSync(join(bin, `docker-credential-${name}`), 0o755);
-  return { bin, calls: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []) };
-}
+const fakeHelper = fakeCredentialHelper;
 
 /** A $DOCKER_CONFIG dir holding `config` as config.json. */
 function dockerConfig(config: object): string {

@@ -1,9 +1,10 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RegistryError, SpecError } from '../../src/errors.js';
 import { authKey, credentialStore } from '../../src/registry/credentials.js';
+import { fakeCredentialHelper } from '../helpers/cred-helper.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const tmp = () => mkdtempSync(join(tmpdir(), 'lgp-cred-'));
@@ -14,26 +15,7 @@ function configDir(content: unknown): string {
   return dir;
 }
 
-/**
- * A fake `docker-credential-<name>` on a PATH of its own: answers `get` for `known` servers,
- * says "credentials not found" for others, or fails with `failWith` on stdout (as helpers do).
- */
-function fakeHelper(name: string, known: Record<string, { Username: string; Secret: string }>, failWith?: string): string {
-  const bin = tmp();
-  const script = `#!/bin/sh
-[ "$1" = get ] || exit 2
-read server
-${failWith ? `echo ${JSON.stringify(failWith)}; exit 1` : ''}
-case "$server" in
-${Object.entries(known).map(([s, c]) => `  ${JSON.stringify(s)}) echo '${JSON.stringify({ ServerURL: s, ...c })}'; exit 0;;`).join('\n')}
-esac
-echo "credentials not found in native keychain"
-exit 1
-`;
-  writeFileSync(join(bin, `docker-credential-${name}`), script);
-  chmodSync(join(bin, `docker-credential-${name}`), 0o755);
-  return bin;
-}
+const fakeHelper = (name: string, known: Record<string, { Username: string; Secret: string }>, failWith?: string) => fakeCredentialHelper(name, known, failWith).bin;
 
 const PATH = process.env.PATH ?? '/usr/bin:/bin';
 

@@ -31,16 +31,20 @@ function lockWith(overrides: { track?: string; tag?: string; held?: string; ref?
   };
 }
 
+/** Values that exercise quoting: plain, quoted by YAML, quoted only in a flow map. */
+const VALUES: Array<[string, Parameters<typeof lockWith>[0]]> = [
+  ['plain values', {}],
+  ['a range yaml must quote', { track: '>=1.0.0 <3' }],
+  ['a caret range', { track: '^3.0.0' }],
+  ['a tag that looks like a number', { tag: '1.10' }],
+  ['a held reason with ": " and ", "', { held: 'held: because, well, "reasons"' }],
+  ['single and double quotes together', { held: `it's "quoted": yes` }],
+  ['a value with a comma (plain in a block, quoted in a flow map)', { held: 'a,b', ref: 'x/y,z' }],
+  ['an oci-layout ref', { ref: 'oci-layout://examples/linuxguard-agent' }],
+];
+
 describe('the fast lock reader', () => {
-  it.each([
-    ['plain values', {}],
-    ['a range yaml must quote', { track: '>=1.0.0 <3' }],
-    ['a caret range', { track: '^3.0.0' }],
-    ['a tag that looks like a number', { tag: '1.10' }],
-    ['a held reason with ": " and ", "', { held: 'held: because, well, "reasons"' }],
-    ['an oci-layout ref', { ref: 'oci-layout://examples/linuxguard-agent' }],
-    ['single and double quotes together', { held: `it's "quoted": yes` }],
-  ])('reads %s exactly as a YAML parser does', (_n, o) => {
+  it.each(VALUES)('reads %s exactly as a YAML parser does', (_n, o) => {
     const text = serializeLock(lockWith(o));
     expect(fastParseLock(text)).toEqual(parse(text));
     expect(parseLock(text, 'lg-pins.lock.yaml')).toEqual(parse(text));
@@ -78,16 +82,7 @@ function viaDocument(lock: Lock): string {
 }
 
 describe('the line-by-line lock writer', () => {
-  it.each([
-    ['plain values', {}],
-    ['a range yaml must quote', { track: '>=1.0.0 <3' }],
-    ['a caret range', { track: '^3.0.0' }],
-    ['a tag that looks like a number', { tag: '1.10' }],
-    ['a held reason with ": " and ", "', { held: 'held: because, well, "reasons"' }],
-    ['single and double quotes together', { held: `it's "quoted": yes` }],
-    ['a value with a comma (plain in a block, quoted in a flow map)', { held: 'a,b', ref: 'x/y,z' }],
-    ['an oci-layout ref', { ref: 'oci-layout://examples/linuxguard-agent' }],
-  ])('writes %s byte for byte as the YAML library does, and reads it back', (_n, o) => {
+  it.each(VALUES)('writes %s byte for byte as the YAML library does, and reads it back', (_n, o) => {
     const lock = lockWith(o);
     const text = serializeLock(lock);
     expect(text).toBe(viaDocument(lock));
