@@ -3,7 +3,8 @@ import { basename, dirname, resolve } from 'node:path';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { SpecError, type SpecIssue } from '../errors.js';
 import { applyRules } from './rules.js';
-import { schemaIssues } from './schema.js';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
+import { schemaIssues, validator } from './schema.js';
 import { quote, SourceFile } from './source.js';
 import type { Spec } from './spec.js';
 import type { SpecFile } from './types.js';
@@ -81,6 +82,13 @@ export async function loadSpec(opts: LoadOptions = {}): Promise<Spec> {
 export function parseSpec(text: string, file: string): Spec {
   const json = file.endsWith('.json') ? jsonSyntaxIssue(text, file) : undefined;
   if (json) throw new SpecError([json]);
+  // The spec has a problem (or uses YAML the fast reader does not take): read it again keeping every
+  // node's position, so that each issue names its line and column.
+  return fastSpec(text, file) ?? parseSpecLocated(text, file);
+}
+
+/** The full reading: positions for every node, every issue located. Exported for tests. */
+export function parseSpecLocated(text: string, file: string): Spec {
   const src = new SourceFile(file, text, basename(file) === 'package.json' ? [MODULE_NAME] : []);
   const syntax = src.syntaxIssues();
   if (syntax.length) throw new SpecError(syntax);
@@ -121,6 +129,25 @@ function jsonSyntaxIssue(text: string, file: string): SpecIssue | undefined {
     const what = message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'unexpected end of the file');
     return { file, line, column, path: '', message: `invalid JSON: ${what}${near ? ` (at ${quote(near)})` : ''}` };
   }
+}
+
+/**
+ * The fast path for a spec with no problems: js-yaml (YAML 1.2 core schema: no timestamps, no merge
+ * keys) reads a 100,000-host spec about ten times faster than a document that keeps positions. Any
+ * YAML error, schema violation or rule issue returns undefined, and the located path reports it.
+ */
+function fastSpec(text: string, file: string): Spec | undefined {
+  let whole: unknown;
+  try {
+    // JSON is read as YAML too: js-yaml refuses duplicate keys, which JSON.parse would let pass.
+    whole = loadYaml(text, { schema: CORE_SCHEMA, json: false });
+  } catch {
+    return undefined;
+  }
+  const raw = basename(file) === 'package.json' ? (whole as Record<string, unknown> | null)?.[MODULE_NAME] : whole;
+  if (!raw || typeof raw !== 'object' || !validator('lg-pins.schema.json')(raw)) return undefined;
+  const { spec, issues } = applyRules(sanitize(raw), { issue: (path, message) => ({ file, path: path.join('.'), message }) }, file);
+  return issues.length ? undefined : spec;
 }
 
 /** Keep only shapes the rules can read; schema errors already report the rest. */

@@ -6,6 +6,9 @@ import { parsePlatform, PlatformError, platformKey, unameToPlatform, UNAME_MACHI
 import { parseRepository } from '../reference.js';
 import { suggest } from './schema.js';
 import { quote, type SourceFile } from './source.js';
+
+/** What the rules need of a source: to turn a key path and a message into an issue. */
+type Issues = Pick<SourceFile, 'issue'>;
 import type { CosignKey, Group, Image, SourceRef, Spec } from './spec.js';
 import { loadCosignKey } from '../verify/keys.js';
 import type { GroupSpec, ImageSpec, RegistrySettings, SpecFile } from './types.js';
@@ -16,7 +19,7 @@ const HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9._:-]*[A-Za-z0-9_])?$/;
  * The rules a JSON Schema cannot say: refs, platforms, semver ranges, cross references
  * between images and groups, host inventories. Every problem found is collected.
  */
-export function applyRules(raw: SpecFile, src: SourceFile, specFile: string): { spec: Spec; issues: SpecIssue[] } {
+export function applyRules(raw: SpecFile, src: Issues, specFile: string): { spec: Spec; issues: SpecIssue[] } {
   const issues: SpecIssue[] = [];
   const dir = dirname(specFile);
   const images: Record<string, Image> = {};
@@ -44,7 +47,7 @@ export function applyRules(raw: SpecFile, src: SourceFile, specFile: string): { 
   return { spec, issues };
 }
 
-function checkImage(id: string, img: ImageSpec, src: SourceFile, dir: string, issues: SpecIssue[]): Image | undefined {
+function checkImage(id: string, img: ImageSpec, src: Issues, dir: string, issues: SpecIssue[]): Image | undefined {
   const at = ['images', id];
   let source: SourceRef | undefined;
   if (typeof img.ref === 'string' && img.ref !== '') {
@@ -126,7 +129,7 @@ function checkGroup(
   id: string,
   g: GroupSpec,
   imageIds: string[],
-  src: SourceFile,
+  src: Issues,
   dir: string,
   issues: SpecIssue[],
   members: Member[],
@@ -182,7 +185,7 @@ function platformProblem(e: unknown, s: string): string {
 }
 
 /** One host a line; blank lines and `#` comments are skipped. Problems name the inventory file and line. */
-export function readHostsFile(file: string, at: (string | number)[], src: SourceFile, issues: SpecIssue[]): string[] {
+export function readHostsFile(file: string, at: (string | number)[], src: Issues, issues: SpecIssue[]): string[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -210,7 +213,7 @@ interface Member {
 }
 
 /** A host listed in two groups that run the same image is ambiguous. */
-function checkHostsOnce(members: Member[], src: SourceFile, issues: SpecIssue[]): void {
+function checkHostsOnce(members: Member[], src: Issues, issues: SpecIssue[]): void {
   // One pass over hosts (not hosts × images), then an image check only for the rare host listed in
   // more than one group. Host names compare without regard to case.
   const seen = new Map<string, Member[]>();
