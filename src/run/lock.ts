@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { loadSpec, type LoadOptions } from '../config/load.js';
 import type { Image, Spec } from '../config/spec.js';
 import { FileError, IntegrityError, InternalError, LgPinsError, RegistryError, worstExitCode, type ExitCode } from '../errors.js';
@@ -101,8 +102,11 @@ export async function resolveImages(
   callbacks: LockCallbacks = {},
 ): Promise<Map<string, ImageOutcome>> {
   const tagLists = new Map<string, Promise<string[]>>();
+  // Registries get at most their own concurrency of requests (in the client); images are started a
+  // bounded number at a time too, so a 2,000-image spec does not hold 2,000 half-done resolutions.
+  const limit = pLimit(IMAGES_IN_FLIGHT);
   const entries = await Promise.all(
-    Object.values(spec.images).map(async (image): Promise<[string, ImageOutcome]> => {
+    Object.values(spec.images).map((image) => limit(async (): Promise<[string, ImageOutcome]> => {
       callbacks.onImageStart?.(image.id);
       let outcome: ImageOutcome;
       try {
@@ -112,10 +116,13 @@ export async function resolveImages(
       }
       callbacks.onImageDone?.(image.id, outcome);
       return [image.id, outcome];
-    }),
+    })),
   );
   return new Map(entries);
 }
+
+/** Images resolved at once: enough to keep every registry's request slots busy. */
+const IMAGES_IN_FLIGHT = 64;
 
 /** Older candidates tried, at most, when looking for a release that still ships a held group's platform. */
 const MAX_FALLBACKS = 10;
