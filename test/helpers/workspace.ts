@@ -6,9 +6,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
 import { dockerConfigStore, type CredentialStore } from '../../src/registry/credentials.js';
+import { startProxy, type TamperingProxy } from './proxy.js';
 import { startRegistry, type RegistryOptions, type TestRegistry } from './registry.js';
 
 const made: string[] = [];
@@ -139,6 +140,36 @@ export function useRegistry(opts?: RegistryOptions): { readonly reg: TestRegistr
     get anonymous() {
       if (!ctx.anonymous) throw new Error('the registry is not started yet');
       return ctx.anonymous;
+    },
+  };
+}
+
+/**
+ * `useRegistry()` with a fault-injecting proxy in front of it (started after the registry, stopped
+ * first); the proxy's hooks are cleared after every test.
+ */
+export function useProxiedRegistry(): { readonly reg: TestRegistry; readonly proxy: TamperingProxy; readonly anonymous: CredentialStore } {
+  const base = useRegistry();
+  let proxy: TamperingProxy | undefined;
+  beforeAll(async () => {
+    proxy = await startProxy(base.reg.url);
+  });
+  afterEach(() => {
+    if (proxy) proxy.hooks.length = 0;
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+  });
+  return {
+    get reg() {
+      return base.reg;
+    },
+    get anonymous() {
+      return base.anonymous;
+    },
+    get proxy() {
+      if (!proxy) throw new Error('the proxy is not started yet (use it inside a test or hook)');
+      return proxy;
     },
   };
 }

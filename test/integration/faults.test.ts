@@ -3,15 +3,14 @@
  * 5xx, and content tampered with in transit by a proxy (wrong Docker-Content-Digest, altered
  * child manifests and config blobs): integrity failures are exit 4 and never written.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IntegrityError, RegistryError } from '../../src/errors.js';
-import { dockerConfigStore } from '../../src/registry/credentials.js';
 import { DEFAULT_POLICY, Http } from '../../src/registry/http.js';
 import { lock } from '../../src/run/lock.js';
 import { pushManifest, pushMultiArch, pushPlatformImage, MT } from '../helpers/push.js';
-import { startProxy, tamperJson, type ProxyHook, type TamperingProxy } from '../helpers/proxy.js';
-import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { cleanupWorkspaces, emptyDockerConfigDir, workspace, type SpecInput } from '../helpers/workspace.js';
+import { tamperJson, type ProxyHook } from '../helpers/proxy.js';
+import { freePort } from '../helpers/registry.js';
+import { useProxiedRegistry, workspace, type SpecInput } from '../helpers/workspace.js';
 
 const AMD64 = { os: 'linux', architecture: 'amd64' };
 const ARM64 = { os: 'linux', architecture: 'arm64' };
@@ -21,31 +20,15 @@ const FLEET: SpecInput['fleet'] = {
 };
 const FAST = { backoffMs: 10 };
 
-let reg: TestRegistry;
-let proxy: TamperingProxy;
-let anonymous: ReturnType<typeof dockerConfigStore>;
+const ctx = useProxiedRegistry();
 
-beforeAll(async () => {
-  reg = await startRegistry();
-  proxy = await startProxy(reg.url);
-  anonymous = dockerConfigStore({ DOCKER_CONFIG: emptyDockerConfigDir() });
-});
-afterEach(() => {
-  proxy.hooks.length = 0;
-});
-afterAll(async () => {
-  await proxy?.stop();
-  await reg?.stop();
-  cleanupWorkspaces();
-});
-
-const runLock = (cwd: string) => lock({ cwd, client: { credentials: anonymous, policy: FAST } });
-const viaProxy = (repo: string, tag: string) => ({ ref: `${proxy.host}/${repo}`, tag });
+const runLock = (cwd: string) => lock({ cwd, client: { credentials: ctx.anonymous, policy: FAST } });
+const viaProxy = (repo: string, tag: string) => ({ ref: `${ctx.proxy.host}/${repo}`, tag });
 const on = (method: string, path: string, rewrite: ProxyHook['rewrite']): ProxyHook => ({
   match: (r) => r.method === method && r.path === path,
   rewrite,
 });
-const tamperedCount = (path: string) => proxy.requests.filter((r) => r.tampered && r.path === path).length;
+const tamperedCount = (path: string) => ctx.proxy.requests.filter((r) => r.tampered && r.path === path).length;
 
 describe('a registry that cannot be reached', () => {
   it('fails fast with exit 3 naming host:port and "connection refused"', async () => {
@@ -65,9 +48,9 @@ describe('a registry that cannot be reached', () => {
 
 describe('server errors', () => {
   it('retries a transient 503 and succeeds', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/flaky', 'v1', [AMD64, ARM64], { salt: 'flaky' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/flaky', 'v1', [AMD64, ARM64], { salt: 'flaky' });
     let failures = 1;
-    proxy.hooks.push(on('GET', '/v2/team/flaky/manifests/v1', (res) =>
+    ctx.proxy.hooks.push(on('GET', '/v2/team/flaky/manifests/v1', (res) =>
       failures-- > 0 ? { status: 503, headers: { 'content-type': 'text/plain' }, body: Buffer.from('busy') } : res));
     const ws = workspace({ images: { flaky: viaProxy('team/flaky', 'v1') }, fleet: FLEET });
     const r = await runLock(ws.dir);
@@ -77,13 +60,13 @@ describe('server errors', () => {
   });
 
   it('gives up on a persistent 500 with exit 3 naming the registry and status', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/broken', 'v1', [AMD64], { salt: 'broken' });
-    proxy.hooks.push(on('GET', '/v2/team/broken/manifests/v1', () =>
+    await pushMultiArch({ url: ctx.reg.url }, 'team/broken', 'v1', [AMD64], { salt: 'broken' });
+    ctx.proxy.hooks.push(on('GET', '/v2/team/broken/manifests/v1', () =>
       ({ status: 500, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"errors":[{"code":"UNKNOWN","message":"boom"}]}') })));
     const ws = workspace({ images: { broken: viaProxy('team/broken', 'v1') }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(r.exitCode).toBe(3);
-    expect(r.failures[0]!.error.message).toContain(proxy.host);
+    expect(r.failures[0]!.error.message).toContain(ctx.proxy.host);
     expect(r.failures[0]!.error.message).toContain('HTTP 500');
     expect(tamperedCount('/v2/team/broken/manifests/v1')).toBe(3);
     expect(ws.lockExists()).toBe(false);
@@ -92,8 +75,8 @@ describe('server errors', () => {
 
 describe('oversized responses', () => {
   it('refuses a tag manifest over the 4 MiB limit with exit 3 and no uncaught stream error', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/huge', 'v1', [AMD64], { salt: 'huge' });
-    proxy.hooks.push(on('GET', '/v2/team/huge/manifests/v1', (res) => ({ ...res, body: Buffer.concat([res.body, Buffer.alloc(5 * 1024 * 1024, 0x20)]) })));
+    await pushMultiArch({ url: ctx.reg.url }, 'team/huge', 'v1', [AMD64], { salt: 'huge' });
+    ctx.proxy.hooks.push(on('GET', '/v2/team/huge/manifests/v1', (res) => ({ ...res, body: Buffer.concat([res.body, Buffer.alloc(5 * 1024 * 1024, 0x20)]) })));
     const ws = workspace({ images: { huge: viaProxy('team/huge', 'v1') }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(tamperedCount('/v2/team/huge/manifests/v1')).toBe(1);
@@ -106,10 +89,10 @@ describe('oversized responses', () => {
   });
 
   it('a small response over its cap is refused cleanly (the unread body never becomes an uncaught error)', async () => {
-    const img = await pushPlatformImage({ url: reg.url }, 'team/capped', AMD64, { salt: 'capped' });
+    const img = await pushPlatformImage({ url: ctx.reg.url }, 'team/capped', AMD64, { salt: 'capped' });
     const http = new Http({ ...DEFAULT_POLICY, ...FAST });
     try {
-      const err = await http.send(`${reg.url}/v2/team/capped/manifests/${img.digest}`, { headers: { accept: MT.ociManifest }, maxBytes: 16, registry: reg.host }).then(
+      const err = await http.send(`${ctx.reg.url}/v2/team/capped/manifests/${img.digest}`, { headers: { accept: MT.ociManifest }, maxBytes: 16, registry: ctx.reg.host }).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -124,9 +107,9 @@ describe('oversized responses', () => {
 
 describe('tampered content (exit 4, nothing written)', () => {
   it('refuses a tag whose Docker-Content-Digest does not match the body', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/agent', 'dcd', [AMD64, ARM64], { salt: 'dcd' });
+    await pushMultiArch({ url: ctx.reg.url }, 'team/agent', 'dcd', [AMD64, ARM64], { salt: 'dcd' });
     const forged = `sha256:${'0'.repeat(64)}`;
-    proxy.hooks.push(on('GET', '/v2/team/agent/manifests/dcd', (res) => ({ ...res, headers: { ...res.headers, 'docker-content-digest': forged } })));
+    ctx.proxy.hooks.push(on('GET', '/v2/team/agent/manifests/dcd', (res) => ({ ...res, headers: { ...res.headers, 'docker-content-digest': forged } })));
     const ws = workspace({ images: { agent: viaProxy('team/agent', 'dcd') }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(tamperedCount('/v2/team/agent/manifests/dcd')).toBe(1);
@@ -138,9 +121,9 @@ describe('tampered content (exit 4, nothing written)', () => {
   });
 
   it('refuses a nested child index whose body was altered', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/nested', 'n1', [AMD64, ARM64], { nested: true, salt: 'n1' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/nested', 'n1', [AMD64, ARM64], { nested: true, salt: 'n1' });
     const child = pushed.nested!.digest;
-    proxy.hooks.push(on('GET', `/v2/team/nested/manifests/${child}`, (res) => tamperJson(res, (j) => {
+    ctx.proxy.hooks.push(on('GET', `/v2/team/nested/manifests/${child}`, (res) => tamperJson(res, (j) => {
       j.annotations = { 'org.example.evil': 'yes' };
     })));
     const ws = workspace({ images: { nested: viaProxy('team/nested', 'n1') }, fleet: FLEET });
@@ -153,12 +136,12 @@ describe('tampered content (exit 4, nothing written)', () => {
   });
 
   it('refuses a platform-less child manifest whose body was altered', async () => {
-    const t = { url: reg.url };
+    const t = { url: ctx.reg.url };
     const amd = await pushPlatformImage(t, 'team/bare', AMD64, { salt: 'bare' });
     const arm = await pushPlatformImage(t, 'team/bare', ARM64, { salt: 'bare' });
     const { platform: _p, ...noPlatform } = arm;
     await pushManifest(t, 'team/bare', 'b1', { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [amd, noPlatform] }, MT.ociIndex);
-    proxy.hooks.push(on('GET', `/v2/team/bare/manifests/${arm.digest}`, (res) => tamperJson(res, (j) => {
+    ctx.proxy.hooks.push(on('GET', `/v2/team/bare/manifests/${arm.digest}`, (res) => tamperJson(res, (j) => {
       j.annotations = { swapped: 'true' };
     })));
     const ws = workspace({ images: { bare: viaProxy('team/bare', 'b1') }, fleet: FLEET });
@@ -170,7 +153,7 @@ describe('tampered content (exit 4, nothing written)', () => {
   });
 
   it('refuses a single-platform image whose config blob was altered, and keeps the previous lock byte for byte', async () => {
-    const t = { url: reg.url };
+    const t = { url: ctx.reg.url };
     const img = await pushPlatformImage(t, 'team/single', AMD64, { salt: 's1', tag: 's1' });
     const ws = workspace({ images: { single: viaProxy('team/single', 's1') }, fleet: { datacenter: FLEET.datacenter! } });
     const clean = await runLock(ws.dir);
@@ -180,9 +163,9 @@ describe('tampered content (exit 4, nothing written)', () => {
 
     // Re-publish the tag (a warm relock of an unchanged tag reads nothing but a HEAD), then tamper with the new config.
     await pushPlatformImage(t, 'team/single', AMD64, { salt: 's1-republished', tag: 's1' });
-    const manifest = JSON.parse(Buffer.from(await (await fetch(`${reg.url}/v2/team/single/manifests/s1`, { headers: { accept: MT.ociManifest } })).arrayBuffer()).toString('utf8')) as { config: { digest: string } };
+    const manifest = JSON.parse(Buffer.from(await (await fetch(`${ctx.reg.url}/v2/team/single/manifests/s1`, { headers: { accept: MT.ociManifest } })).arrayBuffer()).toString('utf8')) as { config: { digest: string } };
     const configPath = `/v2/team/single/blobs/${manifest.config.digest}`;
-    proxy.hooks.push(on('GET', configPath, (res) => tamperJson(res, (j) => {
+    ctx.proxy.hooks.push(on('GET', configPath, (res) => tamperJson(res, (j) => {
       j.architecture = 'arm64';
     })));
     const r = await runLock(ws.dir);
@@ -195,10 +178,10 @@ describe('tampered content (exit 4, nothing written)', () => {
   });
 
   it('refuses a config blob served larger than its descriptor says (exit 4, not a network error)', async () => {
-    const img = await pushPlatformImage({ url: reg.url }, 'team/padded', ARM64, { salt: 'padded', tag: 'p1' });
-    const manifest = JSON.parse(Buffer.from(await (await fetch(`${reg.url}/v2/team/padded/manifests/${img.digest}`, { headers: { accept: MT.ociManifest } })).arrayBuffer()).toString('utf8')) as { config: { digest: string } };
+    const img = await pushPlatformImage({ url: ctx.reg.url }, 'team/padded', ARM64, { salt: 'padded', tag: 'p1' });
+    const manifest = JSON.parse(Buffer.from(await (await fetch(`${ctx.reg.url}/v2/team/padded/manifests/${img.digest}`, { headers: { accept: MT.ociManifest } })).arrayBuffer()).toString('utf8')) as { config: { digest: string } };
     const configPath = `/v2/team/padded/blobs/${manifest.config.digest}`;
-    proxy.hooks.push(on('GET', configPath, (res) => tamperJson(res, (j) => {
+    ctx.proxy.hooks.push(on('GET', configPath, (res) => tamperJson(res, (j) => {
       j.architecture = 'amd64';
       j.variant = 'padding-to-make-it-longer';
     })));
@@ -212,10 +195,10 @@ describe('tampered content (exit 4, nothing written)', () => {
   });
 
   it('reports the worst code (4 over 3) while still locking the image that resolved', async () => {
-    const t = { url: reg.url };
+    const t = { url: ctx.reg.url };
     const good = await pushMultiArch(t, 'team/good', 'v1', [AMD64], { salt: 'good' });
     await pushMultiArch(t, 'team/evil', 'v1', [AMD64], { salt: 'evil' });
-    proxy.hooks.push(on('GET', '/v2/team/evil/manifests/v1', (res) => ({ ...res, headers: { ...res.headers, 'docker-content-digest': `sha256:${'f'.repeat(64)}` } })));
+    ctx.proxy.hooks.push(on('GET', '/v2/team/evil/manifests/v1', (res) => ({ ...res, headers: { ...res.headers, 'docker-content-digest': `sha256:${'f'.repeat(64)}` } })));
     const ws = workspace({
       images: { good: viaProxy('team/good', 'v1'), evil: viaProxy('team/evil', 'v1'), gone: viaProxy('team/good', 'missing') },
       fleet: { datacenter: FLEET.datacenter! },

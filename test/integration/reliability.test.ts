@@ -6,17 +6,15 @@
  * isolation with a previous lock kept byte for byte. faults.test.ts covers the rest (registry
  * down, 503 once, persistent 500, oversized bodies, tampered DCD/child/config, 4 over 3).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { IntegrityError, RegistryError } from '../../src/errors.js';
-import { dockerConfigStore } from '../../src/registry/credentials.js';
 import { DEFAULT_POLICY, Http, type HttpPolicy } from '../../src/registry/http.js';
 import { failureJson } from '../../src/render/failure.js';
 import { lock } from '../../src/run/lock.js';
 import { deleteManifest, MT, pushManifest, pushMultiArch, pushPlatformImage } from '../helpers/push.js';
-import { reply, startProxy, tamperJson, type ProxyHook, type TamperingProxy } from '../helpers/proxy.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { cleanupWorkspaces, emptyDockerConfigDir, lockSection, workspace, type SpecInput } from '../helpers/workspace.js';
+import { reply, tamperJson, type ProxyHook } from '../helpers/proxy.js';
+import { useProxiedRegistry, lockSection, workspace, type SpecInput } from '../helpers/workspace.js';
 
 const AMD64 = { os: 'linux', architecture: 'amd64' };
 const ARM64 = { os: 'linux', architecture: 'arm64' };
@@ -24,33 +22,17 @@ const DATACENTER: SpecInput['fleet'] = { datacenter: { arch: 'x86_64', hosts: ['
 /** Small backoff so retries cost milliseconds; a generous timeout unless a test is about timeouts. */
 const FAST: Partial<HttpPolicy> = { backoffMs: 10, timeoutMs: 5000 };
 
-let reg: TestRegistry;
-let proxy: TamperingProxy;
-let anonymous: ReturnType<typeof dockerConfigStore>;
+const ctx = useProxiedRegistry();
 
-beforeAll(async () => {
-  reg = await startRegistry();
-  proxy = await startProxy(reg.url);
-  anonymous = dockerConfigStore({ DOCKER_CONFIG: emptyDockerConfigDir() });
-});
-afterEach(() => {
-  proxy.hooks.length = 0;
-});
-afterAll(async () => {
-  await proxy?.stop();
-  await reg?.stop();
-  cleanupWorkspaces();
-});
-
-const runLock = (cwd: string, policy: Partial<HttpPolicy> = FAST) => lock({ cwd, client: { credentials: anonymous, policy } });
-const viaProxy = (repo: string, tag: string) => ({ ref: `${proxy.host}/${repo}`, tag });
+const runLock = (cwd: string, policy: Partial<HttpPolicy> = FAST) => lock({ cwd, client: { credentials: ctx.anonymous, policy } });
+const viaProxy = (repo: string, tag: string) => ({ ref: `${ctx.proxy.host}/${repo}`, tag });
 /** A hook matching one GET path, at most `times` times. */
 function once(path: string, hook: Omit<ProxyHook, 'match'>, times = 1): ProxyHook {
   let left = times;
   return { ...hook, match: (r) => r.method === 'GET' && r.path === path && left-- > 0 };
 }
 const tooMany = (retryAfter: string) => reply(429, { 'retry-after': retryAfter }, { errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] });
-const arrivals = (path: string) => proxy.requests.filter((r) => r.path === path).sort((a, b) => a.at - b.at);
+const arrivals = (path: string) => ctx.proxy.requests.filter((r) => r.path === path).sort((a, b) => a.at - b.at);
 const timed = async <T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> => {
   const started = Date.now();
   const value = await fn();
@@ -59,9 +41,9 @@ const timed = async <T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }>
 
 describe('429 Too Many Requests', () => {
   it('waits out `Retry-After: 1` (about a second), then locks', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/limited', 'v1', [AMD64], { salt: 'limited' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/limited', 'v1', [AMD64], { salt: 'limited' });
     const path = '/v2/team/limited/manifests/v1';
-    proxy.hooks.push(once(path, { respond: () => tooMany('1') }));
+    ctx.proxy.hooks.push(once(path, { respond: () => tooMany('1') }));
     const ws = workspace({ images: { limited: viaProxy('team/limited', 'v1') }, fleet: DATACENTER });
     const { value: r, ms } = await timed(() => runLock(ws.dir));
     expect(r.failures).toEqual([]);
@@ -75,10 +57,10 @@ describe('429 Too Many Requests', () => {
   });
 
   it('honours an HTTP-date Retry-After', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/dated', 'v1', [AMD64], { salt: 'dated' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/dated', 'v1', [AMD64], { salt: 'dated' });
     const path = '/v2/team/dated/manifests/v1';
     // HTTP dates have whole seconds: 1.5 s ahead is a wait of 0.5-1.5 s.
-    proxy.hooks.push(once(path, { respond: () => tooMany(new Date(Date.now() + 1500).toUTCString()) }));
+    ctx.proxy.hooks.push(once(path, { respond: () => tooMany(new Date(Date.now() + 1500).toUTCString()) }));
     const ws = workspace({ images: { dated: viaProxy('team/dated', 'v1') }, fleet: DATACENTER });
     const r = await runLock(ws.dir);
     expect(r.failures).toEqual([]);
@@ -90,9 +72,9 @@ describe('429 Too Many Requests', () => {
   });
 
   it('caps a Retry-After of 3600 s: the run finishes in bounded time', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/greedy', 'v1', [AMD64], { salt: 'greedy' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/greedy', 'v1', [AMD64], { salt: 'greedy' });
     const path = '/v2/team/greedy/manifests/v1';
-    proxy.hooks.push(once(path, { respond: () => tooMany('3600') }, 2));
+    ctx.proxy.hooks.push(once(path, { respond: () => tooMany('3600') }, 2));
     const ws = workspace({ images: { greedy: viaProxy('team/greedy', 'v1') }, fleet: DATACENTER });
     const { value: r, ms } = await timed(() => runLock(ws.dir, { ...FAST, maxRetryAfterMs: 300 }));
     expect(r.failures).toEqual([]);
@@ -103,17 +85,17 @@ describe('429 Too Many Requests', () => {
   });
 
   it('computes each wait from the header, capped at 10 s by default (measured with an injected sleep)', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/sleepy', 'v1', [AMD64], { salt: 'sleepy' });
+    await pushMultiArch({ url: ctx.reg.url }, 'team/sleepy', 'v1', [AMD64], { salt: 'sleepy' });
     const path = '/v2/team/sleepy/manifests/v1';
     const headers = ['3600', new Date(Date.now() + 3_600_000).toUTCString(), new Date(Date.now() - 60_000).toUTCString(), '2', new Date(Date.now() + 5000).toUTCString()];
     let i = 0;
-    proxy.hooks.push({ match: (r) => r.path === path && i < headers.length, respond: () => tooMany(headers[i++]!) });
+    ctx.proxy.hooks.push({ match: (r) => r.path === path && i < headers.length, respond: () => tooMany(headers[i++]!) });
     const waits: number[] = [];
     const http = new Http({ ...DEFAULT_POLICY, attempts: 6 }, async (ms) => {
       waits.push(ms);
     });
     try {
-      const res = await http.send(`${proxy.url}${path}`, { headers: { accept: MT.ociIndex }, registry: proxy.host });
+      const res = await http.send(`${ctx.proxy.url}${path}`, { headers: { accept: MT.ociIndex }, registry: ctx.proxy.host });
       expect(res.status).toBe(200);
     } finally {
       await http.close();
@@ -125,15 +107,15 @@ describe('429 Too Many Requests', () => {
   });
 
   it('gives up after the last attempt with exit 3 naming the registry and HTTP 429', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/throttled', 'v1', [AMD64], { salt: 'throttled' });
+    await pushMultiArch({ url: ctx.reg.url }, 'team/throttled', 'v1', [AMD64], { salt: 'throttled' });
     const path = '/v2/team/throttled/manifests/v1';
-    proxy.hooks.push(once(path, { respond: () => tooMany('0') }, 100));
+    ctx.proxy.hooks.push(once(path, { respond: () => tooMany('0') }, 100));
     const ws = workspace({ images: { throttled: viaProxy('team/throttled', 'v1') }, fleet: DATACENTER });
     const r = await runLock(ws.dir);
     expect(r.exitCode).toBe(3);
     expect(arrivals(path)).toHaveLength(3);
     const err = r.failures[0]!.error;
-    expect(err.message).toContain(proxy.host);
+    expect(err.message).toContain(ctx.proxy.host);
     expect(err.message).toContain('HTTP 429 TOOMANYREQUESTS');
     expect(ws.lockExists()).toBe(false);
   });
@@ -141,9 +123,9 @@ describe('429 Too Many Requests', () => {
 
 describe('connection resets', () => {
   it('retries a connection the server dropped once, then locks', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/resetty', 'v1', [AMD64, ARM64], { salt: 'resetty' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/resetty', 'v1', [AMD64, ARM64], { salt: 'resetty' });
     const path = '/v2/team/resetty/manifests/v1';
-    proxy.hooks.push(once(path, { reset: true }));
+    ctx.proxy.hooks.push(once(path, { reset: true }));
     const ws = workspace({ images: { resetty: viaProxy('team/resetty', 'v1') }, fleet: DATACENTER });
     const r = await runLock(ws.dir);
     expect(r.failures).toEqual([]);
@@ -152,23 +134,23 @@ describe('connection resets', () => {
   });
 
   it('a connection dropped on every attempt is exit 3 naming the registry', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/dropped', 'v1', [AMD64], { salt: 'dropped' });
+    await pushMultiArch({ url: ctx.reg.url }, 'team/dropped', 'v1', [AMD64], { salt: 'dropped' });
     const path = '/v2/team/dropped/manifests/v1';
-    proxy.hooks.push(once(path, { reset: true }, 100));
+    ctx.proxy.hooks.push(once(path, { reset: true }, 100));
     const ws = workspace({ images: { dropped: viaProxy('team/dropped', 'v1') }, fleet: DATACENTER });
     const r = await runLock(ws.dir);
     expect(r.exitCode).toBe(3);
     expect(arrivals(path)).toHaveLength(3);
-    expect(r.failures[0]!.error.message).toMatch(new RegExp(`cannot reach registry ${proxy.host}: connection (closed|reset)`));
+    expect(r.failures[0]!.error.message).toMatch(new RegExp(`cannot reach registry ${ctx.proxy.host}: connection (closed|reset)`));
     expect(ws.lockExists()).toBe(false);
   });
 });
 
 describe('timeouts', () => {
   it('a response slower than --timeout is exit 3 within a bounded time, naming registry, image and the timeout', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/slow', 'v1', [AMD64], { salt: 'slow' });
+    await pushMultiArch({ url: ctx.reg.url }, 'team/slow', 'v1', [AMD64], { salt: 'slow' });
     const path = '/v2/team/slow/manifests/v1';
-    proxy.hooks.push(once(path, { delayMs: 300 }, 100));
+    ctx.proxy.hooks.push(once(path, { delayMs: 300 }, 100));
     const ws = workspace({ images: { slow: viaProxy('team/slow', 'v1') }, fleet: DATACENTER });
     let out = '';
     let err = '';
@@ -182,7 +164,7 @@ describe('timeouts', () => {
       }),
     );
     expect(code).toBe(3);
-    expect(err).toMatch(new RegExp(`^error: slow: cannot reach registry ${proxy.host}: timed out waiting for the response`, 'm'));
+    expect(err).toMatch(new RegExp(`^error: slow: cannot reach registry ${ctx.proxy.host}: timed out waiting for the response`, 'm'));
     expect(out).not.toMatch(/wrote/);
     expect(arrivals(path)).toHaveLength(3);
     // 3 × 0.2 s plus two backoffs of at most 0.375 s and 0.75 s.
@@ -192,9 +174,9 @@ describe('timeouts', () => {
   });
 
   it('a timeout is retried like any network failure: slow once, then fine', async () => {
-    const pushed = await pushMultiArch({ url: reg.url }, 'team/sluggish', 'v1', [AMD64], { salt: 'sluggish' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/sluggish', 'v1', [AMD64], { salt: 'sluggish' });
     const path = '/v2/team/sluggish/manifests/v1';
-    proxy.hooks.push(once(path, { delayMs: 400 }));
+    ctx.proxy.hooks.push(once(path, { delayMs: 400 }));
     const ws = workspace({ images: { sluggish: viaProxy('team/sluggish', 'v1') }, fleet: DATACENTER });
     const r = await runLock(ws.dir, { ...FAST, timeoutMs: 200 });
     expect(r.failures).toEqual([]);
@@ -203,13 +185,13 @@ describe('timeouts', () => {
   });
 
   it('a body that stalls after its headers is exit 3 ("timed out reading")', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/stalled', 'v1', [AMD64], { salt: 'stalled' });
+    await pushMultiArch({ url: ctx.reg.url }, 'team/stalled', 'v1', [AMD64], { salt: 'stalled' });
     const path = '/v2/team/stalled/manifests/v1';
-    proxy.hooks.push(once(path, { stallBody: true }, 100));
+    ctx.proxy.hooks.push(once(path, { stallBody: true }, 100));
     const ws = workspace({ images: { stalled: viaProxy('team/stalled', 'v1') }, fleet: DATACENTER });
     const { value: r, ms } = await timed(() => runLock(ws.dir, { ...FAST, timeoutMs: 200 }));
     expect(r.exitCode).toBe(3);
-    expect(r.failures[0]!.error.message).toContain(proxy.host);
+    expect(r.failures[0]!.error.message).toContain(ctx.proxy.host);
     expect(r.failures[0]!.error.message).toContain('timed out reading the response');
     expect(ms).toBeLessThan(3000);
   });
@@ -224,42 +206,42 @@ describe('a registry that hangs on every request (the circuit breaker)', () => {
   });
 
   it('one request at a time: only the first image pays 3 timeouts, the other nine fail at once', async () => {
-    proxy.hooks.push({ match: () => true, delayMs: 60_000 });
-    const mark = proxy.requests.length;
-    const ws = workspace(tenImages({ registries: { [proxy.host]: { concurrency: 1 } } }));
+    ctx.proxy.hooks.push({ match: () => true, delayMs: 60_000 });
+    const mark = ctx.proxy.requests.length;
+    const ws = workspace(tenImages({ registries: { [ctx.proxy.host]: { concurrency: 1 } } }));
     const { value: r, ms } = await timed(() => runLock(ws.dir, { ...FAST, timeoutMs: TIMEOUT }));
     expect(r.exitCode).toBe(3);
     expect(r.failures.map((f) => f.image).sort()).toEqual(Object.keys(tenImages().images).sort());
     for (const f of r.failures) {
       expect(f.error).toBeInstanceOf(RegistryError);
       expect(f.error.exitCode).toBe(3);
-      expect(f.error.message).toContain(proxy.host);
+      expect(f.error.message).toContain(ctx.proxy.host);
       expect(f.error.message).toContain('timed out');
-      expect(failureJson(f)).toMatchObject({ image: f.image, exitCode: 3, registry: proxy.host });
+      expect(failureJson(f)).toMatchObject({ image: f.image, exitCode: 3, registry: ctx.proxy.host });
     }
     // Without the breaker: 10 × (3 × 200 ms + backoff) ≈ 6.5 s and 30 requests.
-    expect(proxy.requests.length - mark).toBe(3);
+    expect(ctx.proxy.requests.length - mark).toBe(3);
     expect(ms).toBeGreaterThanOrEqual(3 * TIMEOUT);
     expect(ms).toBeLessThan(3000);
     expect(ws.lockExists()).toBe(false);
   });
 
   it('with the default concurrency the run also ends in about 3 timeouts', async () => {
-    proxy.hooks.push({ match: () => true, delayMs: 60_000 });
+    ctx.proxy.hooks.push({ match: () => true, delayMs: 60_000 });
     const ws = workspace(tenImages());
     const { value: r, ms } = await timed(() => runLock(ws.dir, { ...FAST, timeoutMs: TIMEOUT }));
     expect(r.exitCode).toBe(3);
     expect(r.failures).toHaveLength(10);
-    expect(r.failures.every((f) => f.error.exitCode === 3 && f.error.message.includes(proxy.host))).toBe(true);
+    expect(r.failures.every((f) => f.error.exitCode === 3 && f.error.message.includes(ctx.proxy.host))).toBe(true);
     expect(ms).toBeLessThan(3000);
   });
 });
 
 describe('hostile answers', () => {
   it('refuses a Content-Type that contradicts the body (exit 4, nothing written)', async () => {
-    await pushMultiArch({ url: reg.url }, 'team/liar', 'v1', [AMD64, ARM64], { salt: 'liar' });
+    await pushMultiArch({ url: ctx.reg.url }, 'team/liar', 'v1', [AMD64, ARM64], { salt: 'liar' });
     const path = '/v2/team/liar/manifests/v1';
-    proxy.hooks.push(once(path, { rewrite: (res) => ({ ...res, headers: { ...res.headers, 'content-type': MT.ociManifest } }) }));
+    ctx.proxy.hooks.push(once(path, { rewrite: (res) => ({ ...res, headers: { ...res.headers, 'content-type': MT.ociManifest } }) }));
     const ws = workspace({ images: { liar: viaProxy('team/liar', 'v1') }, fleet: DATACENTER });
     const r = await runLock(ws.dir);
     expect(arrivals(path).filter((q) => q.tampered)).toHaveLength(1);
@@ -271,23 +253,23 @@ describe('hostile answers', () => {
   });
 
   it('skips an index child of an unknown media type: never fetched, never pinned', async () => {
-    const t = { url: reg.url };
+    const t = { url: ctx.reg.url };
     const amd = await pushPlatformImage(t, 'team/odd', AMD64, { salt: 'odd' });
     const arm = await pushPlatformImage(t, 'team/odd', ARM64, { salt: 'odd' });
     const unknown = { ...arm, mediaType: 'application/vnd.example.unknown.v1+json' };
     const index = await pushManifest(t, 'team/odd', 'v1', { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [unknown, amd] }, MT.ociIndex);
     const ws = workspace({ images: { odd: viaProxy('team/odd', 'v1') }, fleet: DATACENTER });
-    const mark = proxy.requests.length;
+    const mark = ctx.proxy.requests.length;
     const r = await runLock(ws.dir);
     expect(r.failures).toEqual([]);
     expect(r.lock.images.odd!.digest).toBe(index.digest);
     expect(Object.keys(r.lock.images.odd!.platforms)).toEqual(['linux/amd64']);
     expect(ws.lockText()).not.toContain(arm.digest);
-    expect(proxy.requests.slice(mark).some((q) => q.path.includes(arm.digest))).toBe(false);
+    expect(ctx.proxy.requests.slice(mark).some((q) => q.path.includes(arm.digest))).toBe(false);
   });
 
   it('an index with only unknown children offers nothing to pin: exit 3, nothing written', async () => {
-    const t = { url: reg.url };
+    const t = { url: ctx.reg.url };
     const arm = await pushPlatformImage(t, 'team/odder', ARM64, { salt: 'odder' });
     await pushManifest(t, 'team/odder', 'v1', { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ ...arm, mediaType: 'application/vnd.example.unknown.v1+json' }] }, MT.ociIndex);
     const ws = workspace({ images: { odder: viaProxy('team/odder', 'v1') }, fleet: { 'arm-servers': { arch: 'aarch64', hosts: ['arm-01'] } } });
@@ -300,7 +282,7 @@ describe('hostile answers', () => {
 
 describe('per-image isolation with a previous lock', () => {
   it('locks the good image; the tampered (4) and the missing (3) keep their previous entries byte for byte; exit 4', async () => {
-    const t = { url: reg.url };
+    const t = { url: ctx.reg.url };
     await pushMultiArch(t, 'iso/fine', 'v1', [AMD64, ARM64], { salt: 'fine-1' });
     await pushMultiArch(t, 'iso/evil', 'v1', [AMD64, ARM64], { salt: 'evil-1' });
     const gone = await pushMultiArch(t, 'iso/gone', 'v1', [AMD64, ARM64], { salt: 'gone-1' });
@@ -317,14 +299,14 @@ describe('per-image isolation with a previous lock', () => {
     const moved = await pushMultiArch(t, 'iso/fine', 'v1', [AMD64, ARM64], { salt: 'fine-2' });
     await pushMultiArch(t, 'iso/evil', 'v1', [AMD64, ARM64], { salt: 'evil-2' });
     await deleteManifest(t, 'iso/gone', gone.digest);
-    proxy.hooks.push(once('/v2/iso/evil/manifests/v1', { rewrite: (res) => tamperJson(res, (j) => { j.annotations = { injected: 'yes' }; }) }, 10));
+    ctx.proxy.hooks.push(once('/v2/iso/evil/manifests/v1', { rewrite: (res) => tamperJson(res, (j) => { j.annotations = { injected: 'yes' }; }) }, 10));
 
     const r = await runLock(ws.dir);
     expect(r.exitCode).toBe(4);
     expect(Object.fromEntries(r.failures.map((f) => [f.image, f.error.exitCode]))).toEqual({ evil: 4, gone: 3 });
     const byImage = Object.fromEntries(r.failures.map((f) => [f.image, f.error.message]));
     expect(byImage.evil).toMatch(/Docker-Content-Digest says sha256:[0-9a-f]{64} but the body hashes to/);
-    expect(byImage.gone).toContain(`tag "v1" not found in ${proxy.host}/iso/gone (HTTP 404`);
+    expect(byImage.gone).toContain(`tag "v1" not found in ${ctx.proxy.host}/iso/gone (HTTP 404`);
     expect(r.written).toBe(true);
     const after = ws.lockText();
     expect(r.lock.images.fine!.digest).toBe(moved.digest);
@@ -334,6 +316,6 @@ describe('per-image isolation with a previous lock', () => {
       expect(lockSection(after, kept)).toBe(lockSection(before, kept));
     }
     expect(lockSection(after, 'fine')).not.toBe(lockSection(before, 'fine'));
-    expect(proxy.requests.some((q) => q.path === '/v2/iso/evil/manifests/v1' && q.tampered)).toBe(true);
+    expect(ctx.proxy.requests.some((q) => q.path === '/v2/iso/evil/manifests/v1' && q.tampered)).toBe(true);
   });
 });
