@@ -1,3 +1,5 @@
+import { capMessage } from './safe/text.js';
+
 /**
  * The typed error family. The CLI is the one place that maps these to exit codes
  * (see contract.md "Exit codes"); the core throws or returns them as data.
@@ -15,8 +17,9 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export abstract class LgPinsError extends Error {
   abstract readonly exitCode: ExitCode;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** Messages are capped (a 200 KB message helps nobody); SpecError caps each of its issues instead. */
+  constructor(message: string, options?: { cause?: unknown; uncapped?: boolean }) {
+    super(options?.uncapped ? message : capMessage(message), options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
   }
 }
@@ -37,13 +40,17 @@ export function formatIssue(i: SpecIssue): string {
   return `${where}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
 }
 
-/** Bad input: usage, spec, lock or inventory file. Exit 2. Carries every issue found. */
+/** Issues reported at once, at most; the rest are counted. */
+const MAX_ISSUES = 100;
+
+/** Bad input: usage, spec, lock or inventory file. Exit 2. Carries every issue found (up to 100, each capped). */
 export class SpecError extends LgPinsError {
   readonly exitCode = ExitCode.badInput;
   readonly issues: SpecIssue[];
   constructor(issues: SpecIssue[] | string, options?: { cause?: unknown }) {
-    const list = typeof issues === 'string' ? [] : issues;
-    super(typeof issues === 'string' ? issues : list.map(formatIssue).join('\n'), options);
+    const all = typeof issues === 'string' ? [] : issues.map((i) => ({ ...i, message: capMessage(i.message) }));
+    const list = all.length > MAX_ISSUES ? [...all.slice(0, MAX_ISSUES), { file: all[MAX_ISSUES]!.file, path: '', message: `and ${all.length - MAX_ISSUES} more problems` }] : all;
+    super(typeof issues === 'string' ? capMessage(issues) : list.map(formatIssue).join('\n'), { cause: options?.cause, uncapped: true });
     this.issues = list;
   }
 }

@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, LgPinsError, SpecError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { colours, processIo, type Io } from './io.js';
+import { colours, processIo, safeIo, type Io } from './io.js';
 import { runCheck, runDiff, runInspect, runLock, runPins, runPropose, runVerify } from './commands.js';
 
 export interface GlobalOptions {
@@ -28,7 +28,9 @@ function seconds(value: string): number {
 }
 
 /** The CLI: parse flags, run a command, render, and pick the exit code. Never calls process.exit. */
-export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+export async function main(argv: string[], rawIo: Io = processIo()): Promise<number> {
+  // Every byte written goes through the output sanitizer (src/safe/text.ts), whatever it quotes.
+  const io = safeIo(rawIo);
   let code: number = ExitCode.ok;
   const program = new Command()
     .name('lg-pins')

@@ -63,15 +63,31 @@ interface CachedToken {
   expires: number;
 }
 
-/** Bearer tokens cached per realm, service and scope set, until shortly before they expire. */
+/** What a token is for: the registry it is sent to, the credentials it was obtained with, and the challenge. */
+export interface TokenScope {
+  /** The registry API's origin (scheme, host and port) the token will be sent to. */
+  origin: string;
+  /** A fingerprint of the credentials used at the realm (never the credentials), or '' for anonymous. */
+  credentials: string;
+  realm: string;
+  service: string | undefined;
+  scopes: readonly string[];
+}
+
+/**
+ * Bearer tokens cached per registry origin, credentials, realm, service and scope set, until
+ * shortly before they expire. Keying by origin and credentials means a token is only ever sent to
+ * the registry it was obtained for: a hostile registry that names another registry's realm,
+ * service and scope in its challenge gets a token of its own, never the other registry's.
+ */
 export class TokenCache {
   private readonly tokens = new Map<string, CachedToken>();
   private readonly pending = new Map<string, Promise<string>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  static key(realm: string, service: string | undefined, scopes: readonly string[]): string {
-    return [realm, service ?? '', ...[...scopes].sort()].join('\u0000');
+  static key(t: TokenScope): string {
+    return JSON.stringify([t.origin, t.credentials, t.realm, t.service ?? '', [...t.scopes].sort()]);
   }
 
   /** A cached token, or the one `fetch` returns (one request per key at a time). */
@@ -98,12 +114,18 @@ export class TokenCache {
   }
 }
 
+/** A token must be visible ASCII (RFC 6750 b64token and JWTs are): anything else cannot go in a header. */
+const TOKEN_RE = /^[\x21-\x7e]{1,16384}$/;
+/** Longest lifetime believed; a token server cannot pin a token in the cache for longer. */
+const MAX_EXPIRES_IN = 24 * 60 * 60;
+
 /** Read a token endpoint's JSON answer: `token` and/or `access_token`, `expires_in` (default 60 s). */
 export function parseTokenResponse(body: unknown): { token: string; expiresIn: number } | undefined {
-  if (!body || typeof body !== 'object') return undefined;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
   const b = body as Record<string, unknown>;
-  const token = typeof b.token === 'string' && b.token ? b.token : typeof b.access_token === 'string' && b.access_token ? b.access_token : undefined;
+  const usable = (v: unknown): v is string => typeof v === 'string' && TOKEN_RE.test(v);
+  const token = usable(b.token) ? b.token : usable(b.access_token) ? b.access_token : undefined;
   if (!token) return undefined;
-  const expiresIn = typeof b.expires_in === 'number' && b.expires_in > 0 ? b.expires_in : 60;
+  const expiresIn = typeof b.expires_in === 'number' && b.expires_in > 0 ? Math.min(b.expires_in, MAX_EXPIRES_IN) : 60;
   return { token, expiresIn };
 }

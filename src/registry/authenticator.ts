@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
 import { RegistryError } from '../errors.js';
 import { isLoopbackHost } from '../reference.js';
+import { parseJsonBytes } from '../safe/json.js';
+import { LIMITS } from '../safe/limits.js';
+import { quoteUntrusted } from '../safe/text.js';
 import { parseChallenges, parseTokenResponse, TokenCache } from './auth.js';
 import type { CredentialStore, Credentials } from './credentials.js';
 import type { Http, HttpResponse } from './http.js';
@@ -8,8 +12,9 @@ type AuthState = { scheme: 'none' } | { scheme: 'basic' } | { scheme: 'bearer'; 
 
 /**
  * Per-registry authentication for one run: what scheme each registry asked for, credentials
- * looked up once per registry and repository, and Bearer tokens cached per realm and scope.
- * It builds `Authorization` values; it never logs or returns them anywhere else.
+ * looked up once per registry and repository, and Bearer tokens cached per registry origin,
+ * credentials, realm and scope (see TokenCache). It builds `Authorization` values; it never logs
+ * or returns them anywhere else.
  */
 export class Authenticator {
   private readonly state = new Map<string, AuthState>();
@@ -19,7 +24,8 @@ export class Authenticator {
   constructor(
     private readonly http: Http,
     private readonly store: CredentialStore,
-    private readonly insecure: (registry: string) => boolean,
+    /** The registry API's base URL (`https://host[:port]`), whose origin tokens are keyed by. */
+    private readonly baseUrl: (registry: string) => string,
     private readonly onRequest?: (e: { method: string; url: string; status: number }) => void,
   ) {}
 
@@ -37,7 +43,7 @@ export class Authenticator {
     const creds = await this.credentials(registry, repo);
     if (state.scheme === 'basic') return creds && (creds.username || creds.password) ? basic(creds) : undefined;
     const scopes = scope.split(' ').filter(Boolean);
-    const key = TokenCache.key(state.realm, state.service, scopes);
+    const key = TokenCache.key({ origin: new URL(this.baseUrl(registry)).origin, credentials: fingerprint(creds), realm: state.realm, service: state.service, scopes });
     if (fresh) this.tokens.invalidate(key);
     return `Bearer ${await this.tokens.get(key, () => this.fetchToken(registry, state, scopes, creds))}`;
   }
@@ -67,10 +73,14 @@ export class Authenticator {
     try {
       realm = new URL(state.realm);
     } catch {
-      throw new RegistryError(`registry ${registry}: its token realm ${JSON.stringify(state.realm)} is not a URL`, { registry });
+      throw new RegistryError(`registry ${registry}: its token realm ${quoteUntrusted(state.realm)} is not a URL`, { registry });
     }
+    // Credentials in a realm URL (https://user:pass@host/) are the registry's text, never sent.
+    realm.username = '';
+    realm.password = '';
     // Credentials go to an HTTPS realm only (plain HTTP is accepted for insecure or loopback registries).
-    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && (this.insecure(registry) || isLoopbackHost(realm.host)))) {
+    const insecure = this.baseUrl(registry).startsWith('http:');
+    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && (insecure || isLoopbackHost(realm.host)))) {
       throw new RegistryError(`registry ${registry}: refusing to send credentials to a non-HTTPS token realm ${realm.origin}`, { registry });
     }
     const where = `${realm.origin}${realm.pathname}`;
@@ -80,7 +90,7 @@ export class Authenticator {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'lg-pins', access_type: 'offline' });
       if (state.service) form.set('service', state.service);
       if (scopes.length) form.set('scope', scopes.join(' '));
-      res = await this.http.send(where, { method: 'POST', body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, registry, maxBytes: 1024 * 1024 });
+      res = await this.http.send(where, { method: 'POST', body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, registry, maxBytes: LIMITS.tokenBytes, sensitive: 'token server' });
       this.onRequest?.({ method: 'POST', url: where, status: res.status });
       if (res.status === 404 || res.status === 405) res = undefined;
     }
@@ -89,22 +99,24 @@ export class Authenticator {
       for (const s of scopes) realm.searchParams.append('scope', s);
       const headers: Record<string, string> = {};
       if (creds && (creds.username || creds.password)) headers.authorization = basic(creds);
-      res = await this.http.send(realm.toString(), { headers, registry, maxBytes: 1024 * 1024 });
+      res = await this.http.send(realm.toString(), { headers, registry, maxBytes: LIMITS.tokenBytes, sensitive: 'token server' });
       this.onRequest?.({ method: 'GET', url: where, status: res.status });
     }
     if (res.status !== 200) {
       const hint = res.status === 401 || res.status === 403 ? ` (check the credentials for this registry${creds?.source ? ` in ${creds.source}` : ''})` : '';
       throw new RegistryError(`registry ${registry}: token server ${realm.origin} answered HTTP ${res.status}${hint}`, { registry, status: res.status });
     }
-    let parsed: ReturnType<typeof parseTokenResponse>;
-    try {
-      parsed = parseTokenResponse(JSON.parse(Buffer.from(res.bytes).toString('utf8')));
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed) throw new RegistryError(`registry ${registry}: token server ${realm.origin} sent no token`, { registry, status: res.status });
+    const json = parseJsonBytes(res.bytes);
+    const parsed = json.ok ? parseTokenResponse(json.value) : undefined;
+    if (!parsed) throw new RegistryError(`registry ${registry}: token server ${realm.origin} sent no token${json.ok ? '' : ' (its answer is not JSON)'}`, { registry, status: res.status });
     return parsed;
   }
+}
+
+/** Which credentials a token was obtained with, as a one-way fingerprint ('' when anonymous). */
+function fingerprint(c: Credentials | undefined): string {
+  if (!c || (!c.username && !c.password && !c.identityToken)) return '';
+  return createHash('sha256').update(JSON.stringify([c.username, c.password, c.identityToken ?? ''])).digest('hex');
 }
 
 function basic(c: Credentials): string {

@@ -1,12 +1,16 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { computeDigest, digestAlgorithm, isDigest, type Digest } from '../digest.js';
+import { computeDigest, digestAlgorithm, digestProblem, isDigest, type Digest } from '../digest.js';
 import { IntegrityError, RegistryError } from '../errors.js';
 import type { RegistrySettings } from '../config/types.js';
-import { isLoopbackHost, registryApiHost } from '../reference.js';
+import { isLoopbackHost, registryApiHost, registryKey } from '../reference.js';
 import { Authenticator } from './authenticator.js';
 import { credentialStore, type CredentialStore } from './credentials.js';
 import { Http, DEFAULT_POLICY, type HttpPolicy, type HttpResponse } from './http.js';
-import { bareMediaType, MANIFEST_ACCEPT, MediaType, parseManifest, type Descriptor } from './manifest.js';
+import { LIMITS } from '../safe/limits.js';
+import { asArray, asObject, parseJsonBytes, ShapeError } from '../safe/json.js';
+import { quoteUntrusted } from '../safe/text.js';
+import { own } from '../safe/dict.js';
+import { bareMediaType, MANIFEST_ACCEPT, ManifestError, MediaType, parseManifest, type Descriptor } from './manifest.js';
 import type { ContentSource, FetchedManifest } from './source.js';
 
 export interface ClientOptions {
@@ -19,9 +23,12 @@ export interface ClientOptions {
   onRequest?: (event: { method: string; url: string; status: number }) => void;
 }
 
-export const MANIFEST_LIMIT = 4 * 1024 * 1024;
-const BLOB_LIMIT = 16 * 1024 * 1024;
-const MAX_TAG_PAGES = 1000;
+export const MANIFEST_LIMIT = LIMITS.manifestBytes;
+const BLOB_LIMIT = LIMITS.blobBytes;
+/** A tag a registry could hold (distribution-spec); anything else in a tag list is skipped. */
+const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** A registry error code (distribution-spec: uppercase letters and underscores). */
+const ERROR_CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /**
  * One client per run: the HTTP policy, a p-limit per registry, one in-flight request per URL,
@@ -36,7 +43,7 @@ export class RegistryClient {
 
   constructor(private readonly opts: ClientOptions = {}) {
     this.http = new Http({ ...DEFAULT_POLICY, ...opts.policy });
-    this.auth = new Authenticator(this.http, opts.credentials ?? credentialStore(), (r) => this.baseUrl(r).startsWith('http:'), opts.onRequest);
+    this.auth = new Authenticator(this.http, opts.credentials ?? credentialStore(process.env, { helperTimeoutMs: { ...DEFAULT_POLICY, ...opts.policy }.timeoutMs }), (r) => this.baseUrl(r), opts.onRequest);
   }
 
   close(): Promise<void> {
@@ -48,7 +55,7 @@ export class RegistryClient {
   }
 
   baseUrl(registry: string): string {
-    const settings = this.opts.registries?.[registry];
+    const settings = own(this.opts.registries, registryKey(registry));
     const insecure = settings?.insecure ?? isLoopbackHost(registry);
     return `${insecure ? 'http' : 'https'}://${registryApiHost(registry)}`;
   }
@@ -56,7 +63,7 @@ export class RegistryClient {
   private limit(registry: string): LimitFunction {
     let l = this.limits.get(registry);
     if (!l) {
-      l = pLimit(this.opts.registries?.[registry]?.concurrency ?? this.opts.defaultConcurrency ?? 8);
+      l = pLimit(own(this.opts.registries, registryKey(registry))?.concurrency ?? this.opts.defaultConcurrency ?? 8);
       this.limits.set(registry, l);
     }
     return l;
@@ -110,14 +117,16 @@ export class RegistryClient {
   }
 }
 
-/** Registry errors carry the registry's own error code when its body is the JSON error shape. */
+/**
+ * The registry's own error code when its body is the JSON error shape and the code is one (upper
+ * case letters, digits and underscores); anything else a registry sends there is never shown.
+ */
 export function registryErrorCode(res: HttpResponse): string | undefined {
-  try {
-    const body = JSON.parse(Buffer.from(res.bytes).toString('utf8')) as { errors?: Array<{ code?: string }> };
-    return body.errors?.[0]?.code;
-  } catch {
-    return undefined;
-  }
+  const json = parseJsonBytes(res.bytes);
+  if (!json.ok || !json.value || typeof json.value !== 'object') return undefined;
+  const errors = (json.value as { errors?: unknown }).errors;
+  const code: unknown = Array.isArray(errors) && errors[0] && typeof errors[0] === 'object' ? (errors[0] as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && ERROR_CODE_RE.test(code) ? code : undefined;
 }
 
 /** The ContentSource for one remote registry. */
@@ -136,10 +145,7 @@ class RemoteSource implements ContentSource {
     if (byDigest && digest !== reference) {
       throw new IntegrityError(`${this.name}/${repo}@${reference}: the registry served content that hashes to ${digest}; refusing to pin it`);
     }
-    const dcd = res.headers['docker-content-digest'];
-    if (dcd && isDigest(dcd) && digestAlgorithm(dcd) === alg && dcd !== digest) {
-      throw new IntegrityError(`${this.name}/${repo}:${reference}: Docker-Content-Digest says ${dcd} but the body hashes to ${digest}; refusing to pin it`);
-    }
+    checkContentDigest(res, digest, `${this.name}/${repo}${byDigest ? '@' : ':'}${reference}`);
     return { bytes: res.bytes, digest, contentType: bareMediaType(res.headers['content-type']) };
   }
 
@@ -163,7 +169,8 @@ class RemoteSource implements ContentSource {
       const m = parseManifest(res.bytes, res.headers['content-type']);
       return m.kind === 'index' ? m.manifests : [];
     } catch (e) {
-      throw new IntegrityError(`${this.name}/${repo}: the referrers of ${digest} are not an index: ${(e as Error).message}`);
+      if (!(e instanceof ManifestError)) throw e;
+      throw new IntegrityError(`${this.name}/${repo}: the referrers of ${digest} are not an index: ${e.message}`);
     }
   }
 
@@ -179,30 +186,52 @@ class RemoteSource implements ContentSource {
     return res.bytes;
   }
 
-  /** Every tag, following `Link: <…>; rel="next"` pages (relative to the page that sent them) to the end. */
+  /**
+   * Every tag, following `Link: <…>; rel="next"` pages (relative to the page that sent them) to the
+   * end, bounded in pages, tags and bytes. Entries that are not valid tags are skipped.
+   */
   async listTags(repo: string): Promise<string[]> {
-    const tags: string[] = [];
+    const tags = new Set<string>();
     const seen = new Set<string>();
+    let bytes = 0;
     let path: string | undefined = `/v2/${repo}/tags/list?n=1000`;
+    const giveUp = (why: string) => new RegistryError(`registry ${this.name}: the tag list of ${repo} ${why}; giving up`, { registry: this.name });
     for (let page = 0; path; page++) {
-      if (page >= MAX_TAG_PAGES) throw new RegistryError(`registry ${this.name}: tag list of ${repo} has more than ${MAX_TAG_PAGES} pages; giving up`, { registry: this.name });
-      if (seen.has(path)) throw new RegistryError(`registry ${this.name}: the tag list of ${repo} loops (its Link header points back to ${path}); giving up`, { registry: this.name });
+      if (page >= LIMITS.tagPages) throw giveUp(`has more than ${LIMITS.tagPages} pages`);
+      if (seen.has(path)) throw giveUp(`loops (its Link header points back to ${path})`);
       seen.add(path);
-      const res = await this.client.request(this.name, repo, path, { maxBytes: MANIFEST_LIMIT });
+      const res = await this.client.request(this.name, repo, path, { maxBytes: Math.min(MANIFEST_LIMIT * 4, LIMITS.tagListBytes - bytes) });
       this.expectOk(res, repo, 'tags/list', 'tag list');
-      let body: { tags?: unknown };
+      bytes += res.bytes.length;
+      const json = parseJsonBytes(res.bytes);
+      if (!json.ok) throw new RegistryError(`registry ${this.name}: the tag list of ${repo} is not JSON (HTTP ${res.status})`, { registry: this.name, status: res.status });
+      let list: unknown[];
       try {
-        body = JSON.parse(Buffer.from(res.bytes).toString('utf8')) as { tags?: unknown };
-      } catch {
-        throw new RegistryError(`registry ${this.name}: the tag list of ${repo} is not JSON (HTTP ${res.status})`, { registry: this.name, status: res.status });
+        const body = asObject(json.value, 'the tag list');
+        list = body.tags === null || body.tags === undefined ? [] : asArray(body.tags, 'tags');
+      } catch (e) {
+        if (!(e instanceof ShapeError)) throw e;
+        throw new RegistryError(`registry ${this.name}: ${repo}: ${e.message}`, { registry: this.name, status: res.status });
       }
-      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
+      // One at a time: spreading a huge page into push() would overflow the stack.
+      for (const t of list) {
+        if (typeof t !== 'string' || !TAG_RE.test(t)) continue;
+        tags.add(t);
+        if (tags.size > LIMITS.tags) throw giveUp(`has more than ${LIMITS.tags} tags`);
+      }
       const next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(res.headers.link ?? '')?.[1];
       // RFC 8288: a relative target resolves against the URL of the page that carried it.
-      const url: URL | undefined = next ? new URL(next, `${this.client.baseUrl(this.name)}${path}`) : undefined;
+      let url: URL | undefined;
+      try {
+        url = next ? new URL(next, `${this.client.baseUrl(this.name)}${path}`) : undefined;
+      } catch {
+        throw giveUp('has a Link header that is not a URL');
+      }
+      // Only its path is followed, on this registry: a Link never takes the credentials elsewhere.
       path = url ? `${url.pathname}${url.search}` : undefined;
+      if (path !== undefined && bytes >= LIMITS.tagListBytes) throw giveUp(`is larger than ${LIMITS.tagListBytes / 1024 / 1024} MiB`);
     }
-    return [...new Set(tags)];
+    return [...tags];
   }
 
   private expectOk(res: HttpResponse, repo: string, reference: string, what: string): void {
@@ -210,9 +239,26 @@ class RemoteSource implements ContentSource {
     const code = registryErrorCode(res);
     const status = `HTTP ${res.status}${code ? ` ${code}` : ''}`;
     if (res.status === 404) {
-      const thing = what === 'manifest' && !isDigest(reference) ? `tag ${JSON.stringify(reference)}` : `${what} ${reference}`;
+      const thing = what === 'manifest' && !isDigest(reference) ? `tag ${quoteUntrusted(reference)}` : `${what} ${reference}`;
       throw new RegistryError(`${thing} not found in ${this.name}/${repo} (${status})`, { registry: this.name, status: res.status });
     }
     throw new RegistryError(`registry ${this.name}: ${what} ${repo}:${reference} failed (${status})`, { registry: this.name, status: res.status });
   }
+}
+
+/**
+ * A Docker-Content-Digest must agree with the body, whatever algorithm it names: sha256 and sha512
+ * are computed and compared; a header that claims one of them but is malformed is refused too.
+ * Other algorithms (not registered by OCI) cannot be checked and are ignored: lg-pins pins the
+ * digest it computed, never the header.
+ */
+function checkContentDigest(res: HttpResponse, computed: Digest, what: string): void {
+  const dcd = res.headers['docker-content-digest']?.trim();
+  if (!dcd) return;
+  const alg = dcd.slice(0, Math.max(dcd.indexOf(':'), 0));
+  if (alg !== 'sha256' && alg !== 'sha512') return;
+  const problem = digestProblem(dcd);
+  if (problem) throw new IntegrityError(`${what}: the registry's Docker-Content-Digest ${quoteUntrusted(dcd, 80)} is ${problem}; refusing the answer`);
+  const body = alg === digestAlgorithm(computed) ? computed : computeDigest(res.bytes, alg);
+  if (body !== dcd) throw new IntegrityError(`${what}: Docker-Content-Digest says ${dcd} but the body hashes to ${body}; refusing to pin it`);
 }

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
-import { Agent, errors, request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { RegistryError } from '../errors.js';
+import { LIMITS, formatBytes } from '../safe/limits.js';
 import { USER_AGENT } from '../version.js';
 
 export interface HttpResponse {
@@ -21,10 +22,16 @@ export interface HttpOptions {
   maxBytes?: number;
   /** For messages. */
   registry: string;
+  /**
+   * Set (to a name for messages, e.g. "token server") on requests that carry credentials beyond
+   * an Authorization header: a refresh token in the body, Basic credentials for a token realm. A
+   * redirect to another origin is then refused (exit 3) rather than followed.
+   */
+  sensitive?: string;
 }
 
 export interface HttpPolicy {
-  /** Per-request timeout for headers and body, in ms. */
+  /** Deadline for one try of a request, headers and body together, in ms. */
   timeoutMs: number;
   /** Attempts for 429, 5xx and connection failures. */
   attempts: number;
@@ -36,7 +43,29 @@ export interface HttpPolicy {
 
 export const DEFAULT_POLICY: HttpPolicy = { timeoutMs: 10_000, attempts: 3, maxRetryAfterMs: 10_000, backoffMs: 250 };
 
-const MAX_REDIRECTS = 5;
+/** Where a redirect may lead, and whether the Authorization header may go along. */
+export type RedirectDecision = { url: URL; keepAuthorization: boolean } | { refused: string };
+
+/**
+ * The redirect policy. Credentials belong to one origin (scheme, host and port): an Authorization
+ * header is dropped on a redirect to another origin, and a request that carries credentials any
+ * other way (a token request) is not followed off its origin at all. Userinfo in a Location is
+ * never sent, and only http and https are followed.
+ */
+export function redirectTarget(from: URL, location: string, sensitive?: string): RedirectDecision {
+  let url: URL;
+  try {
+    url = new URL(location, from);
+  } catch {
+    return { refused: `${from.origin} sent a redirect to an invalid URL` };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { refused: `${from.origin} redirected to a ${url.protocol} URL; only http and https are followed` };
+  url.username = '';
+  url.password = '';
+  if (url.origin === from.origin) return { url, keepAuthorization: true };
+  if (sensitive) return { refused: `${sensitive} ${from.origin} redirected to another origin (${url.origin}); lg-pins never sends credentials across origins` };
+  return { url, keepAuthorization: false };
+}
 
 /**
  * HTTP for registries: keep-alive connection pool, timeouts, bounded retries with backoff,
@@ -125,44 +154,66 @@ export class Http {
 
   private async follow(url: string, opts: HttpOptions): Promise<HttpResponse> {
     let current = new URL(url);
+    current.username = '';
+    current.password = '';
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...opts.headers };
-    for (let hop = 0; ; hop++) {
-      // undici checks headersTimeout and bodyTimeout on a coarse (~1 s) timer, so a 200 ms timeout
-      // waited a second; a native timer holds each wait (for the headers, then for every body chunk) to `timeoutMs`.
-      const abort = new AbortController();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const arm = (error: () => Error) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => abort.abort(error()), this.policy.timeoutMs);
-      };
-      arm(() => new errors.HeadersTimeoutError());
-      try {
+    let method = opts.method ?? 'GET';
+    let body = opts.body;
+    // One deadline for the whole try: headers, every redirect and the whole body. An idle timer
+    // re-armed per chunk would let a registry trickle a byte a second forever. (undici's own
+    // timeouts run on a coarse ~1 s timer, so a native timer holds this one.)
+    const abort = new AbortController();
+    let reading = false;
+    const timer = setTimeout(() => abort.abort(new DeadlineError(this.policy.timeoutMs, reading)), this.policy.timeoutMs);
+    try {
+      for (let hop = 0; ; hop++) {
+        reading = false;
         const res =
-          opts.method === 'HEAD'
+          method === 'HEAD'
             ? await this.head(current, headers, abort.signal)
-            : await request(current, { method: opts.method ?? 'GET', headers, body: opts.body, dispatcher: this.agent, signal: abort.signal });
+            : await request(current, { method, headers, body, dispatcher: this.agent, signal: abort.signal });
         const h = flatHeaders(res.headers);
-        const bodyTimeout = () => arm(() => new errors.BodyTimeoutError());
-        bodyTimeout();
+        reading = true;
         if (res.statusCode >= 300 && res.statusCode < 400 && h.location) {
           await res.body.dump();
-          if (hop >= MAX_REDIRECTS) throw new RegistryError(`registry ${opts.registry}: more than ${MAX_REDIRECTS} redirects from ${url}`, { registry: opts.registry, status: res.statusCode });
-          const next = new URL(h.location, current);
-          // Credentials are for the registry's origin only: never forward them to another host.
-          if (next.origin !== current.origin) delete headers.authorization;
-          current = next;
+          if (hop >= LIMITS.redirects) throw new RegistryError(`registry ${opts.registry}: more than ${LIMITS.redirects} redirects from ${new URL(url).origin}`, { registry: opts.registry, status: res.statusCode });
+          const next = redirectTarget(current, h.location, opts.sensitive);
+          if ('refused' in next) throw new RegistryError(`registry ${opts.registry}: ${next.refused}`, { registry: opts.registry, status: res.statusCode });
+          if (!next.keepAuthorization) delete headers.authorization;
+          // 301/302/303 turn a POST into a body-less GET (as browsers and curl do); 307/308 keep both.
+          if (method === 'POST' && res.statusCode !== 307 && res.statusCode !== 308) {
+            method = 'GET';
+            body = undefined;
+            delete headers['content-type'];
+          }
+          current = next.url;
           continue;
         }
-        const bytes = opts.method === 'HEAD' ? new Uint8Array() : await readCapped(res.body as Dispatcher.ResponseData['body'], h, opts, current, bodyTimeout);
+        const bytes = method === 'HEAD' ? new Uint8Array() : await readCapped(res.body as Dispatcher.ResponseData['body'], h, opts, current);
         return { status: res.statusCode, headers: h, bytes, url: current.toString() };
-      } finally {
-        clearTimeout(timer);
       }
+    } catch (e) {
+      // An abort surfaces as undici's AbortError (or the reason itself); report the deadline.
+      if (abort.signal.aborted && abort.signal.reason instanceof DeadlineError) throw abort.signal.reason;
+      throw e;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], h: Record<string, string>, opts: HttpOptions, url: URL, onChunk: () => void): Promise<Uint8Array> {
+/** The try's deadline passed (headers and body together). Retried like a timeout. */
+export class DeadlineError extends Error {
+  readonly code = 'LG_PINS_DEADLINE';
+  constructor(ms: number, reading: boolean) {
+    super(reading
+      ? `timed out reading the response (the whole answer must arrive within ${ms / 1000} s, the --timeout of each try)`
+      : `timed out waiting for the response (no answer within ${ms / 1000} s, the --timeout of each try)`);
+    this.name = 'DeadlineError';
+  }
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], h: Record<string, string>, opts: HttpOptions, url: URL): Promise<Uint8Array> {
   const max = opts.maxBytes ?? Number.POSITIVE_INFINITY;
   const declared = Number(h['content-length']);
   const tooBig = () => new RegistryError(`registry ${opts.registry}: ${url.pathname} is larger than the ${formatBytes(max)} limit; refused`, { registry: opts.registry });
@@ -178,7 +229,6 @@ async function readCapped(body: Dispatcher.ResponseData['body'], h: Record<strin
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of body) {
-    onChunk();
     total += (chunk as Buffer).length;
     if (total > max) {
       discard();
@@ -208,11 +258,8 @@ export function describeNetworkError(e: unknown): string {
     UND_ERR_CONNECT_TIMEOUT: 'timed out connecting',
     UND_ERR_SOCKET: 'connection closed',
   };
+  if (code === 'LG_PINS_DEADLINE') return e.message;
   return code && messages[code] ? `${messages[code]} (${code})` : e.message;
 }
 
-export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${+(n / 1024 / 1024).toFixed(1)} MiB`;
-  if (n >= 1024) return `${+(n / 1024).toFixed(1)} KiB`;
-  return `${n} bytes`;
-}
+export { formatBytes };

@@ -1,5 +1,7 @@
 import { isDigest, type Digest } from '../digest.js';
 import type { Platform } from '../platform.js';
+import { asArray, asObject, at, kindOf, parseJsonBytes, ShapeError } from '../safe/json.js';
+import { hasControls, quoteUntrusted } from '../safe/text.js';
 
 export const MediaType = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -47,21 +49,45 @@ export function bareMediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
+/** A media type (RFC 6838 type/subtype, no parameters). */
+const MEDIA_TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+/** A platform field (os, architecture, variant, os.version, a feature): no control characters, bounded. */
+const PLATFORM_FIELD_MAX = 64;
+
+function mediaTypeAt(v: unknown, field: string): string {
+  if (typeof v !== 'string') throw new ManifestError(`${field} must be a string, got ${kindOf(v)}`);
+  if (!MEDIA_TYPE_RE.test(v)) throw new ManifestError(`${field} ${quoteUntrusted(v)} is not a media type`);
+  return v;
+}
+
+function platformField(v: unknown, field: string): string {
+  if (typeof v !== 'string') throw new ManifestError(`${field} must be a string, got ${kindOf(v)}`);
+  if (v.length > PLATFORM_FIELD_MAX || hasControls(v)) throw new ManifestError(`${field} ${quoteUntrusted(v)} is not a platform name`);
+  return v;
+}
+
+/** Shape errors of registry JSON are malformed content: a ManifestError naming the field. */
+function shaped<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ShapeError) throw new ManifestError(e.message);
+    throw e;
+  }
+}
+
 /**
  * Parse and classify manifest bytes. The media type comes from Content-Type, then the body's
- * `mediaType`, then the body's shape. A Content-Type that contradicts the body is refused.
+ * `mediaType`, then the body's shape. A Content-Type that contradicts the body is refused. Every
+ * field lg-pins uses is checked for its type and grammar; a malformed one is a ManifestError
+ * naming the field (never a TypeError).
  */
 export function parseManifest(bytes: Uint8Array, contentType?: string): Manifest {
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new ManifestError('the manifest is not valid JSON');
-  }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ManifestError('the manifest is not a JSON object');
-  const b = body as Record<string, unknown>;
+  const json = parseJsonBytes(bytes);
+  if (!json.ok) throw new ManifestError(`the manifest is not valid JSON (line ${json.line}, column ${json.column}: ${json.problem})`);
+  const b = shaped(() => asObject(json.value, 'the manifest'));
   const header = bareMediaType(contentType);
-  const declared = typeof b.mediaType === 'string' ? b.mediaType : undefined;
+  const declared = b.mediaType === undefined ? undefined : mediaTypeAt(b.mediaType, 'mediaType');
   const known = (t: string) => INDEX_TYPES.includes(t) || IMAGE_TYPES.includes(t) || t === MediaType.dockerSchema1 || t === MediaType.dockerSchema1Signed;
   if (declared && known(header) && header !== declared) {
     throw new ManifestError(`Content-Type ${header} contradicts the manifest's mediaType ${declared}`);
@@ -71,63 +97,68 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): Manifest
     if (b.schemaVersion === 1) mediaType = MediaType.dockerSchema1;
     else if (Array.isArray(b.manifests)) mediaType = MediaType.ociIndex;
     else if (b.config && Array.isArray(b.layers)) mediaType = MediaType.ociManifest;
-    else throw new ManifestError(`unrecognised manifest (Content-Type ${header || 'none'})`);
+    else throw new ManifestError(`unrecognised manifest (Content-Type ${header ? quoteUntrusted(header) : 'none'})`);
   }
   if (mediaType === MediaType.dockerSchema1 || mediaType === MediaType.dockerSchema1Signed || b.schemaVersion === 1) {
     throw new ManifestError('legacy Docker schema 1 manifests are not supported; re-push the image with a current client', true);
   }
   if (INDEX_TYPES.includes(mediaType)) {
-    if (!Array.isArray(b.manifests)) throw new ManifestError('the index has no "manifests" array');
-    return { kind: 'index', mediaType, manifests: b.manifests.map((d, i) => parseDescriptor(d, `manifests[${i}]`)) };
+    if (!Array.isArray(b.manifests)) throw new ManifestError(`the index's "manifests" must be an array, got ${kindOf(b.manifests)}`);
+    const entries = b.manifests;
+    const manifests: Descriptor[] = [];
+    // A loop, not map(): an index of a million entries is refused by size before it gets here, but never recurse or spread.
+    for (let i = 0; i < entries.length; i++) manifests.push(parseDescriptor(entries[i], `manifests[${i}]`));
+    return { kind: 'index', mediaType, manifests };
   }
-  if (!Array.isArray(b.layers)) throw new ManifestError('the image manifest has no "layers" array');
+  const layers = shaped(() => asArray(b.layers, 'layers'));
   return {
     kind: 'image',
     mediaType,
     config: parseDescriptor(b.config, 'config'),
-    layers: b.layers.map((d, i) => parseDescriptor(d, `layers[${i}]`)),
+    layers: layers.map((d, i) => parseDescriptor(d, `layers[${i}]`)),
   };
 }
 
 export function parseDescriptor(d: unknown, where: string): Descriptor {
-  if (!d || typeof d !== 'object') throw new ManifestError(`${where} is not a descriptor`);
+  if (!d || typeof d !== 'object' || Array.isArray(d)) throw new ManifestError(`${where} must be a descriptor object, got ${kindOf(d)}`);
   const r = d as Record<string, unknown>;
-  if (typeof r.mediaType !== 'string') throw new ManifestError(`${where} has no mediaType`);
-  if (!isDigest(r.digest)) throw new ManifestError(`${where} has an invalid digest ${JSON.stringify(r.digest)}`);
-  if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0) throw new ManifestError(`${where} has an invalid size`);
-  const out: Descriptor = { mediaType: r.mediaType, digest: r.digest, size: r.size };
-  const p = r.platform as Record<string, unknown> | undefined;
-  if (p && typeof p === 'object' && typeof p.os === 'string' && typeof p.architecture === 'string') {
-    const platform: Platform = { os: p.os, architecture: p.architecture };
-    if (typeof p.variant === 'string' && p.variant) platform.variant = p.variant;
-    if (typeof p['os.version'] === 'string') platform.osVersion = p['os.version'];
-    if (Array.isArray(p['os.features'])) platform.osFeatures = p['os.features'].filter((f): f is string => typeof f === 'string');
-    out.platform = platform;
+  const mediaType = mediaTypeAt(r.mediaType, at(where, 'mediaType'));
+  if (!isDigest(r.digest)) throw new ManifestError(`${at(where, 'digest')} is not a valid digest${typeof r.digest === 'string' ? ` (${quoteUntrusted(r.digest, 80)})` : ` (got ${kindOf(r.digest)})`}`);
+  if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0) throw new ManifestError(`${at(where, 'size')} must be a whole number of bytes, got ${typeof r.size === 'number' ? String(r.size) : kindOf(r.size)}`);
+  const out: Descriptor = { mediaType, digest: r.digest, size: r.size };
+  if (r.platform !== undefined && r.platform !== null) out.platform = parsePlatformObject(r.platform, at(where, 'platform'));
+  if (r.annotations !== undefined && r.annotations !== null) {
+    const a = shaped(() => asObject(r.annotations, at(where, 'annotations')));
+    for (const [k, v] of Object.entries(a)) if (typeof v !== 'string') throw new ManifestError(`${at(at(where, 'annotations'), quoteUntrusted(k))} must be a string, got ${kindOf(v)}`);
+    out.annotations = a as Record<string, string>;
   }
-  if (r.annotations && typeof r.annotations === 'object') out.annotations = r.annotations as Record<string, string>;
-  if (typeof r.artifactType === 'string') out.artifactType = r.artifactType;
+  if (r.artifactType !== undefined) out.artifactType = mediaTypeAt(r.artifactType, at(where, 'artifactType'));
   return out;
+}
+
+/** An index entry's (or a config's) platform: os and architecture required, every field checked. */
+function parsePlatformObject(v: unknown, where: string): Platform {
+  const p = shaped(() => asObject(v, where));
+  const platform: Platform = { os: platformField(p.os, at(where, 'os')), architecture: platformField(p.architecture, at(where, 'architecture')) };
+  if (p.variant !== undefined && p.variant !== '') platform.variant = platformField(p.variant, at(where, 'variant'));
+  if (p['os.version'] !== undefined) platform.osVersion = platformField(p['os.version'], at(where, 'os.version'));
+  if (p['os.features'] !== undefined) {
+    platform.osFeatures = shaped(() => asArray(p['os.features'], at(where, 'os.features'))).map((f, i) => platformField(f, `${at(where, 'os.features')}[${i}]`));
+  }
+  return platform;
 }
 
 /** Buildx attestation manifests and other entries that are not runnable images (registry.md §6). */
 export function isAttestation(d: Descriptor): boolean {
-  if (d.annotations && 'vnd.docker.reference.type' in d.annotations) return true;
+  if (d.annotations && Object.prototype.hasOwnProperty.call(d.annotations, 'vnd.docker.reference.type')) return true;
   return d.platform?.os === 'unknown' || d.platform?.architecture === 'unknown';
 }
 
 /** The platform recorded in an image config blob. */
 export function platformFromConfig(bytes: Uint8Array): Platform {
-  let c: Record<string, unknown>;
-  try {
-    c = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
-  } catch {
-    throw new ManifestError('the image config is not valid JSON');
-  }
-  if (typeof c.os !== 'string' || typeof c.architecture !== 'string') {
-    throw new ManifestError('the image config names no os/architecture');
-  }
-  const p: Platform = { os: c.os, architecture: c.architecture };
-  if (typeof c.variant === 'string' && c.variant) p.variant = c.variant;
-  if (typeof c['os.version'] === 'string') p.osVersion = c['os.version'];
-  return p;
+  const json = parseJsonBytes(bytes);
+  if (!json.ok) throw new ManifestError(`the image config is not valid JSON (line ${json.line}, column ${json.column}: ${json.problem})`);
+  const c = shaped(() => asObject(json.value, 'the image config'));
+  if (c.os === undefined || c.architecture === undefined) throw new ManifestError('the image config names no os/architecture');
+  return parsePlatformObject({ os: c.os, architecture: c.architecture, variant: c.variant, 'os.version': c['os.version'] }, 'the image config');
 }

@@ -11,6 +11,7 @@ import {
   type Descriptor,
 } from './manifest.js';
 import type { ContentSource } from './source.js';
+import { LIMITS } from '../safe/limits.js';
 
 /** One runnable platform a tag offers. */
 export interface PlatformEntry {
@@ -33,7 +34,14 @@ export interface Resolution {
   platforms: PlatformEntry[];
 }
 
-const MAX_NESTING = 4;
+/** A platform key the lock can hold (os/arch[/variant]); an entry whose platform is not one is skipped. */
+const PLATFORM_KEY_RE = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9._-]+)?$/;
+
+/** How much of an index one resolution may walk: entries looked at and child manifests fetched. */
+interface Budget {
+  entries: number;
+  children: number;
+}
 
 /** Resolve `repo:tag` on `source` into its index digest and every runnable platform. */
 export async function resolveTag(source: ContentSource, repo: string, tag: string): Promise<Resolution> {
@@ -55,24 +63,31 @@ export async function resolveFetched(
   if (manifest.kind === 'image') {
     const config = await source.fetchBlob(repo, manifest.config.digest, manifest.config);
     const platform = normalizePlatform(wrap(() => platformFromConfig(config), source, repo, manifest.config.digest));
-    platforms.push({ key: platformKey(platform), platform, digest, mediaType: manifest.mediaType, size: bytes.length });
+    const key = platformKey(platform);
+    if (PLATFORM_KEY_RE.test(key)) platforms.push({ key, platform, digest, mediaType: manifest.mediaType, size: bytes.length });
   } else {
-    await collect(source, repo, manifest.manifests, platforms, 0);
+    await collect(source, repo, manifest.manifests, platforms, 0, { entries: 0, children: 0 });
   }
   const seen = new Set<string>();
   const unique = platforms.filter((p) => (seen.has(p.key) ? false : (seen.add(p.key), true)));
   return { tag, digest, mediaType: manifest.mediaType, size: bytes.length, platforms: unique };
 }
 
-async function collect(source: ContentSource, repo: string, entries: Descriptor[], out: PlatformEntry[], depth: number): Promise<void> {
+async function collect(source: ContentSource, repo: string, entries: Descriptor[], out: PlatformEntry[], depth: number, budget: Budget): Promise<void> {
+  const tooBig = (what: string) => new RegistryError(`${source.name}/${repo}: the index ${what}; lg-pins does not follow more`, { registry: source.name });
+  const child = async (d: Descriptor) => {
+    if (++budget.children > LIMITS.childManifests) throw tooBig(`needs more than ${LIMITS.childManifests} child manifests fetched`);
+    const fetched = await source.fetchManifest(repo, d.digest);
+    checkSize(fetched.bytes, d, source, repo);
+    return parseOrFail(fetched.bytes, fetched.contentType, source, repo, d.digest);
+  };
   for (const d of entries) {
+    if (++budget.entries > LIMITS.indexEntries) throw tooBig(`has more than ${LIMITS.indexEntries} entries (nested indexes included)`);
     if (isAttestation(d)) continue;
     if (INDEX_TYPES.includes(d.mediaType)) {
-      if (depth >= MAX_NESTING) throw new RegistryError(`${source.name}/${repo}: indexes nested more than ${MAX_NESTING} deep at ${d.digest}; lg-pins does not follow deeper`, { registry: source.name });
-      const child = await source.fetchManifest(repo, d.digest);
-      checkSize(child.bytes, d, source, repo);
-      const m = parseOrFail(child.bytes, child.contentType, source, repo, d.digest);
-      if (m.kind === 'index') await collect(source, repo, m.manifests, out, depth + 1);
+      if (depth >= LIMITS.indexDepth) throw tooBig(`nests indexes more than ${LIMITS.indexDepth} deep (at ${d.digest})`);
+      const m = await child(d);
+      if (m.kind === 'index') await collect(source, repo, m.manifests, out, depth + 1, budget);
       continue;
     }
     // Unknown child media types are skipped, never pinned.
@@ -80,15 +95,16 @@ async function collect(source: ContentSource, repo: string, entries: Descriptor[
     let platform = d.platform;
     if (!platform) {
       // An entry without a platform: read it from the child's config, as for a single-platform tag.
-      const child = await source.fetchManifest(repo, d.digest);
-      checkSize(child.bytes, d, source, repo);
-      const m = parseOrFail(child.bytes, child.contentType, source, repo, d.digest);
+      const m = await child(d);
       if (m.kind !== 'image') continue;
       const config = await source.fetchBlob(repo, m.config.digest, m.config);
       platform = wrap(() => platformFromConfig(config), source, repo, m.config.digest);
     }
     const normal = normalizePlatform(platform);
-    out.push({ key: platformKey(normal), platform: normal, digest: d.digest, mediaType: d.mediaType, size: d.size });
+    const key = platformKey(normal);
+    // A platform the lock cannot name (an unknown spelling) is no platform any group can run: skipped.
+    if (!PLATFORM_KEY_RE.test(key)) continue;
+    out.push({ key, platform: normal, digest: d.digest, mediaType: d.mediaType, size: d.size });
   }
 }
 

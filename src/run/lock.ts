@@ -12,7 +12,9 @@ import { serializeLock } from '../lock/serialize.js';
 import { writeFileAtomic } from '../lock/write.js';
 import { candidates, chooseTag, tagVersion } from '../plan/cadence.js';
 import { coverage } from '../plan/coverage.js';
-import { planLock, type ImageFailure, type ImageOutcome } from '../plan/lock-plan.js';
+import { planLock, type ImageFailure, type ImageOutcome, type LockPlan } from '../plan/lock-plan.js';
+import { dictFrom, own } from '../safe/dict.js';
+import { excerpt } from '../safe/text.js';
 import type { ClientOptions } from '../registry/client.js';
 import { resolveTag, type Resolution } from '../registry/resolve.js';
 import { Sources } from './sources.js';
@@ -60,25 +62,22 @@ export async function lock(opts: LockOptions = {}): Promise<LockResult> {
   } finally {
     await sources.close();
   }
-  const plan = planLock(spec, previous, outcomes);
+  const plan = planValid(spec, previous, outcomes);
   const text = serializeLock(plan.lock);
   const changed = text !== existing?.text;
   const imageCount = Object.keys(spec.images).length;
   const allFailed = imageCount > 0 && plan.failures.length === imageCount;
   const written = !opts.dryRun && changed && !allFailed && (existing !== undefined || Object.keys(plan.lock.images).length > 0);
-  if (!validator('lg-pins.lock.schema.json')(JSON.parse(JSON.stringify(plan.lock)))) {
-    // Never write a lock that lg-pins itself would refuse to read back.
-    throw new InternalError(`the next lock does not match schemas/lg-pins.lock.schema.json; nothing was written`);
-  }
   if (written) {
     try {
       await writeFileAtomic(spec.lockFile, text);
     } catch (e) {
+      if (e instanceof FileError) throw e;
       throw new FileError(`cannot write ${spec.lockFile}: ${describeFsError(e)}`, { cause: e });
     }
   }
   const passedOver: LockResult['passedOver'] = [];
-  for (const [image, o] of outcomes) if (o.ok && o.passedOver) passedOver.push({ image, tag: o.passedOver, pinned: o.resolution.tag, cadence: spec.images[image]!.cadence });
+  for (const [image, o] of outcomes) if (o.ok && o.passedOver) passedOver.push({ image, tag: o.passedOver, pinned: o.resolution.tag, cadence: own(spec.images, image)!.cadence });
   return {
     spec,
     lockFile: spec.lockFile,
@@ -92,6 +91,30 @@ export async function lock(opts: LockOptions = {}): Promise<LockResult> {
     written,
     exitCode: worstExitCode(plan.failures.map((f) => f.error.exitCode)),
   };
+}
+
+/**
+ * Plan, and never produce a lock lg-pins would refuse to read back. An image whose planned entry
+ * fails the lock schema (registry content that got past the checks at the boundary) fails alone
+ * with exit 4 and keeps its previous pin; every other image is still pinned.
+ */
+function planValid(spec: Spec, previous: Lock | undefined, outcomes: Map<string, ImageOutcome>): LockPlan {
+  const valid = validator('lg-pins.lock.schema.json');
+  const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
+  const plan = planLock(spec, previous, outcomes);
+  if (valid(plain(plan.lock))) return plan;
+  const next = new Map(outcomes);
+  for (const [id, entry] of Object.entries(plan.lock.images)) {
+    const fleet = dictFrom(Object.entries(plan.lock.fleet).flatMap(([g, pins]) => (own(pins, id) ? [[g, dictFrom([[id, own(pins, id)]])] as const] : [])));
+    if (valid(plain({ lockVersion: 1, images: dictFrom([[id, entry]]), fleet }))) continue;
+    const e = valid.errors?.[0];
+    const where = e ? `${excerpt(e.instancePath, 80)} ${e.message ?? ''}`.trim() : 'the lock schema';
+    next.set(id, { ok: false, error: new IntegrityError(`${entry.ref}: the registry's answer would not make a valid lock entry (${where}); nothing of it is pinned`) });
+  }
+  const replanned = planLock(spec, previous, next);
+  // Never write a lock that lg-pins itself would refuse to read back.
+  if (!valid(plain(replanned.lock))) throw new InternalError('the next lock does not match schemas/lg-pins.lock.schema.json; nothing was written');
+  return replanned;
 }
 
 /** Resolve each image independently; one failing never stops the others. */
@@ -135,7 +158,7 @@ async function resolveImage(
   tagLists: Map<string, Promise<string[]>>,
 ): Promise<ImageOutcome> {
   const { source, repo, display } = await sources.forImage(image);
-  const prev = previous?.images[image.id];
+  const prev = own(previous?.images, image.id);
   const locked = prev && prev.ref === image.ref ? prev : undefined;
   const key = image.verify?.cosign;
   // With verify.cosign, a digest is pinned only when a signature by the key signs it. A locked entry
@@ -173,7 +196,7 @@ async function resolveImage(
   // onMissing: hold with nothing to hold yet: the newest earlier candidate that ships the group's platform.
   const samePrev = locked !== undefined;
   const needy = Object.values(spec.fleet).filter(
-    (g) => g.images.includes(image.id) && g.onMissing === 'hold' && !(samePrev && previous?.fleet[g.id]?.[image.id]) && !coverage([g], resolution.platforms).get(g.platformKey),
+    (g) => g.images.includes(image.id) && g.onMissing === 'hold' && !(samePrev && own(own(previous?.fleet, g.id), image.id)) && !coverage([g], resolution.platforms).get(g.platformKey),
   );
   if (needy.length) {
     const fallbacks: Resolution[] = [];

@@ -5,6 +5,8 @@ import { IntegrityError, RegistryError } from '../errors.js';
 import { parseReference } from '../reference.js';
 import { ManifestError, parseManifest, type Descriptor, type Manifest } from '../registry/manifest.js';
 import type { ContentSource } from '../registry/source.js';
+import { parseJson, parseJsonBytes } from '../safe/json.js';
+import { quoteUntrusted } from '../safe/text.js';
 
 export const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -82,21 +84,29 @@ async function simpleSigning(image: SignedImage, key: CosignKey, problems: strin
   return false;
 }
 
+/** A JSON object's field, or undefined (whatever the value's shape: a signature store is untrusted). */
+function field(v: unknown, key: string): unknown {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, key) ? (v as Record<string, unknown>)[key] : undefined;
+}
+
+/** Text from a signature, for messages: a digest or reference as is, anything else short and escaped. */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return /^[A-Za-z0-9._:/@+-]{1,200}$/.test(v) ? v : quoteUntrusted(v, 80);
+  return v === undefined ? 'nothing' : quoteUntrusted(JSON.stringify(v) ?? String(v), 40);
+}
+
 /** The simple-signing payload must name this digest, the cosign signature type, and this repository. */
 function payloadProblem(payload: Uint8Array, image: SignedImage): string | undefined {
-  let p: { critical?: { type?: unknown; image?: Record<string, unknown>; identity?: Record<string, unknown> } };
-  try {
-    p = JSON.parse(Buffer.from(payload).toString('utf8')) as typeof p;
-  } catch {
-    return 'the signed payload is not JSON';
-  }
-  const c = p.critical;
-  if (c?.type !== SIGNATURE_TYPE) return `the signed payload's type is ${JSON.stringify(c?.type)}, not "${SIGNATURE_TYPE}"`;
-  const signed = c.image?.['docker-manifest-digest'];
-  if (signed !== image.digest) return `the signature is for another digest (${String(signed)})`;
-  const ref = c.identity?.['docker-reference'];
+  const json = parseJsonBytes(payload);
+  if (!json.ok) return 'the signed payload is not JSON';
+  const c = field(json.value, 'critical');
+  const type = field(c, 'type');
+  if (type !== SIGNATURE_TYPE) return `the signed payload's type is ${shown(type)}, not "${SIGNATURE_TYPE}"`;
+  const signed = field(field(c, 'image'), 'docker-manifest-digest');
+  if (signed !== image.digest) return `the signature is for another digest (${shown(signed)})`;
+  const ref = field(field(c, 'identity'), 'docker-reference');
   if (image.identity && typeof ref !== 'string') return 'the signed payload names no repository (critical.identity.docker-reference)';
-  if (image.identity && typeof ref === 'string' && !sameRepository(ref, image.identity)) return `the signature is for another repository (${ref})`;
+  if (image.identity && typeof ref === 'string' && !sameRepository(ref, image.identity)) return `the signature is for another repository (${shown(ref)})`;
   return undefined;
 }
 
@@ -151,31 +161,32 @@ async function referrersOf(image: SignedImage, problems: string[]): Promise<Desc
 
 /** A Sigstore bundle v0.3 with a DSSE envelope whose in-toto statement names this digest. */
 function bundleProblem(bytes: Uint8Array, image: SignedImage, key: CosignKey): string | undefined {
-  let b: { dsseEnvelope?: { payload?: unknown; payloadType?: unknown; signatures?: Array<{ sig?: unknown }> } };
-  try {
-    b = JSON.parse(Buffer.from(bytes).toString('utf8')) as typeof b;
-  } catch {
-    return 'a signature bundle is not JSON';
-  }
-  const env = b.dsseEnvelope;
-  if (!env || typeof env.payload !== 'string' || typeof env.payloadType !== 'string' || !Array.isArray(env.signatures)) {
+  const json = parseJsonBytes(bytes);
+  if (!json.ok) return 'a signature bundle is not JSON';
+  const env = field(json.value, 'dsseEnvelope');
+  const payload = field(env, 'payload');
+  const payloadType = field(env, 'payloadType');
+  const signatures = field(env, 'signatures');
+  if (typeof payload !== 'string' || typeof payloadType !== 'string' || !Array.isArray(signatures)) {
     return 'a signature bundle has no DSSE envelope';
   }
-  const body = Buffer.from(env.payload, 'base64');
-  const pae = Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(env.payloadType)} ${env.payloadType} ${body.length} `), body]);
-  const ok = env.signatures.some((s) => typeof s.sig === 'string' && verifySignature('sha256', pae, key.publicKey, Buffer.from(s.sig, 'base64')));
+  const body = Buffer.from(payload, 'base64');
+  const pae = Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${body.length} `), body]);
+  const ok = signatures.some((s) => {
+    const sig = field(s, 'sig');
+    return typeof sig === 'string' && verifySignature('sha256', pae, key.publicKey, Buffer.from(sig, 'base64'));
+  });
   if (!ok) return 'the bundle signature does not verify with this key (signed with another key, or the statement was altered)';
-  let statement: { predicateType?: unknown; subject?: Array<{ digest?: Record<string, unknown> }> };
-  try {
-    statement = JSON.parse(body.toString('utf8')) as typeof statement;
-  } catch {
-    return 'the bundle statement is not JSON';
-  }
-  if (statement.predicateType !== COSIGN_PREDICATE) return `the bundle's predicate is ${JSON.stringify(statement.predicateType)}, not a cosign signature`;
+  const statement = parseJson(body.toString('utf8'));
+  if (!statement.ok) return 'the bundle statement is not JSON';
+  const predicateType = field(statement.value, 'predicateType');
+  if (predicateType !== COSIGN_PREDICATE) return `the bundle's predicate is ${shown(predicateType)}, not a cosign signature`;
   const alg = digestAlgorithm(image.digest);
   const hex = image.digest.slice(alg.length + 1);
-  if (!(statement.subject ?? []).some((s) => s.digest?.[alg] === hex)) {
-    const other = statement.subject?.[0]?.digest?.[alg];
+  const subject = field(statement.value, 'subject');
+  const subjects = Array.isArray(subject) ? subject : [];
+  if (!subjects.some((s) => field(field(s, 'digest'), alg) === hex)) {
+    const other = field(field(subjects[0], 'digest'), alg);
     return `the bundle signs another digest (${typeof other === 'string' && isDigest(`${alg}:${other}`) ? `${alg}:${other}` : 'none'})`;
   }
   return undefined;

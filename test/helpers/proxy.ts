@@ -36,6 +36,8 @@ export interface ProxyHook {
   stallBody?: boolean;
   /** Destroy the connection instead of answering (a connection reset). */
   reset?: boolean;
+  /** Send the status and headers at once, then the body one byte every this many ms. */
+  trickleMs?: number;
 }
 
 export interface ProxyRecord {
@@ -157,6 +159,15 @@ export async function startProxy(targetUrl: string, opts: ProxyOptions = {}): Pr
     if (method !== 'HEAD') outHeaders['content-length'] = String(out.body.length);
     record(out.status, true);
     res.writeHead(out.status, outHeaders);
+    if (hook.trickleMs !== undefined) {
+      res.flushHeaders();
+      for (const byte of out.body) {
+        if (await waitOrGone(res, hook.trickleMs)) return;
+        res.write(Buffer.from([byte]));
+      }
+      res.end();
+      return;
+    }
     if (hook.stallBody) {
       // Headers now, the body never: the client's body timeout has to end this.
       res.flushHeaders();

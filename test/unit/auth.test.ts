@@ -34,19 +34,33 @@ describe('TokenCache', () => {
     const cache = new TokenCache(() => now);
     let fetches = 0;
     const fetch = async () => ({ token: `t${++fetches}`, expiresIn: 60 });
-    const k = TokenCache.key('https://r/token', 'svc', ['repository:a:pull']);
+    const scope = { origin: 'https://reg.example', credentials: '', realm: 'https://r/token', service: 'svc' };
+    const k = TokenCache.key({ ...scope, scopes: ['repository:a:pull'] });
     const [a, b] = await Promise.all([cache.get(k, fetch), cache.get(k, fetch)]);
     expect([a, b, fetches]).toEqual(['t1', 't1', 1]);
     now = 49_000;
     expect(await cache.get(k, fetch)).toBe('t1');
     now = 51_000; // inside the 10 s refresh margin
     expect(await cache.get(k, fetch)).toBe('t2');
-    const other = TokenCache.key('https://r/token', 'svc', ['repository:b:pull']);
+    const other = TokenCache.key({ ...scope, scopes: ['repository:b:pull'] });
     expect(await cache.get(other, fetch)).toBe('t3');
     cache.invalidate(k);
     expect(await cache.get(k, fetch)).toBe('t4');
   });
   it('orders scopes so the same set shares a key', () => {
-    expect(TokenCache.key('r', undefined, ['b', 'a'])).toBe(TokenCache.key('r', undefined, ['a', 'b']));
+    const base = { origin: 'https://reg.example', credentials: '', realm: 'r', service: undefined };
+    expect(TokenCache.key({ ...base, scopes: ['b', 'a'] })).toBe(TokenCache.key({ ...base, scopes: ['a', 'b'] }));
+  });
+  it('never shares a token between registries, or between credentials, for the same realm, service and scope', () => {
+    const challenge = { realm: 'https://auth.example/token', service: 'private', scopes: ['repository:team/app:pull'] };
+    const keys = new Set([
+      TokenCache.key({ ...challenge, origin: 'https://private.example', credentials: 'alice' }),
+      TokenCache.key({ ...challenge, origin: 'https://hostile.example', credentials: 'alice' }),
+      TokenCache.key({ ...challenge, origin: 'https://private.example:5000', credentials: 'alice' }),
+      TokenCache.key({ ...challenge, origin: 'http://private.example', credentials: 'alice' }),
+      TokenCache.key({ ...challenge, origin: 'https://private.example', credentials: '' }),
+      TokenCache.key({ ...challenge, origin: 'https://private.example', credentials: 'bob' }),
+    ]);
+    expect(keys.size).toBe(6);
   });
 });
