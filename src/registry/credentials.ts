@@ -33,6 +33,11 @@ export function helperServer(registry: string): string {
   return authKey(registry);
 }
 
+export interface CredentialStoreOptions {
+  /** How long a credential helper may take before it is killed (the run's network timeout). */
+  helperTimeoutMs?: number;
+}
+
 interface AuthFile {
   file: string;
   /** Key (host, host/namespace, or Hub URL) → credentials. */
@@ -52,7 +57,7 @@ interface AuthFile {
  * 4. Podman's `$XDG_RUNTIME_DIR/containers/auth.json`, then `~/.config/containers/auth.json`.
  * A missing file is skipped; a broken one is bad input (exit 2). Helper results are cached per run.
  */
-export function credentialStore(env: NodeJS.ProcessEnv = process.env): CredentialStore {
+export function credentialStore(env: NodeJS.ProcessEnv = process.env, options: CredentialStoreOptions = {}): CredentialStore {
   const home = env.HOME ?? (env === process.env ? homedir() : undefined);
   let files: AuthFile[] | undefined;
   const load = (): AuthFile[] => {
@@ -75,7 +80,7 @@ export function credentialStore(env: NodeJS.ProcessEnv = process.env): Credentia
   const helper = (name: string, server: string, origin: string) => {
     const key = `${name}\u0000${server}`;
     let p = helperCache.get(key);
-    if (!p) helperCache.set(key, (p = runCredentialHelper(name, server, env, origin)));
+    if (!p) helperCache.set(key, (p = runCredentialHelper(name, server, env, origin, options.helperTimeoutMs)));
     return p;
   };
   return async (registry, repository) => {
