@@ -189,6 +189,16 @@ export function registryApiHost(registry: string): string {
 }
 
 /**
+ * The identity of a registry `host[:port]` for settings and comparisons: lowercased, Docker Hub's
+ * aliases as `docker.io`, and the HTTPS default port dropped (`host:443` is `host`).
+ */
+export function registryKey(registry: string): string {
+  let key = registry.toLowerCase();
+  if (key.endsWith(':443')) key = key.slice(0, -4);
+  return key === DOCKER_HUB_LEGACY || key === DOCKER_HUB_API ? DOCKER_HUB : key;
+}
+
+/**
  * True when `registry` (`host[:port]`) is this machine: `localhost`, any 127.0.0.0/8 address, or
  * `[::1]`, with or without a port. Hosts are read as an HTTP client would (WHATWG URL parsing).
  */

@@ -1,11 +1,16 @@
-import { readFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { SpecError, type SpecIssue } from '../errors.js';
 import { applyRules } from './rules.js';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { schemaIssues, validator } from './schema.js';
 import { quote, SourceFile } from './source.js';
+import { parseJson } from '../safe/json.js';
+import { FileReadError, readTextSync } from '../safe/files.js';
+import { LIMITS, formatBytes } from '../safe/limits.js';
+import { quoteUntrusted } from '../safe/text.js';
 import type { Spec } from './spec.js';
 import type { SpecFile } from './types.js';
 
@@ -45,6 +50,7 @@ const jsonLoader: Loader = (file, content) => {
 export async function findSpec(opts: LoadOptions = {}): Promise<string> {
   const cwd = resolve(opts.cwd ?? process.cwd());
   if (opts.config) return resolve(cwd, opts.config);
+  guardSearchPlaces(cwd);
   const explorer = cosmiconfig(MODULE_NAME, {
     searchPlaces: [...SEARCH_PLACES],
     searchStrategy: 'global',
@@ -65,15 +71,45 @@ export async function findSpec(opts: LoadOptions = {}): Promise<string> {
   return result.filepath;
 }
 
+/**
+ * cosmiconfig reads every candidate whole with fs.readFile: a FIFO named lg-pins.yaml would block
+ * it forever and a huge file would be read into memory. Look first, in its order, and refuse (exit
+ * 2) a candidate that is not a regular file or directory, or is too large, before it is read.
+ */
+function guardSearchPlaces(cwd: string): void {
+  const dirs: string[] = [];
+  for (let d = cwd; ; d = dirname(d)) {
+    dirs.push(d);
+    if (dirname(d) === d) break;
+  }
+  dirs.push(join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), MODULE_NAME));
+  for (const dir of dirs) {
+    for (const name of SEARCH_PLACES) {
+      const file = join(dir, name);
+      let st;
+      try {
+        st = statSync(file);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) continue;
+      if (!st.isFile()) throw new SpecError(`${file} is not a regular file (a FIFO, device or socket); a spec must be a regular file. Remove it or pass --config PATH`);
+      if (st.size > LIMITS.specBytes) throw new SpecError(`${file} is ${formatBytes(st.size)}; lg-pins reads at most ${formatBytes(LIMITS.specBytes)} of a spec`);
+      // The first regular candidate is cosmiconfig's answer, unless it is a package.json without our key.
+      if (name !== 'package.json') return;
+    }
+  }
+}
+
 /** Load, validate and resolve the spec. Throws SpecError carrying every problem found. */
 export async function loadSpec(opts: LoadOptions = {}): Promise<Spec> {
   const file = await findSpec(opts);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextSync(file, LIMITS.specBytes, 'a spec');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SpecError(`${file}: cannot read the spec: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
+    if (!(e instanceof FileReadError)) throw e;
+    throw new SpecError(`${file}: cannot read the spec: ${e.detail}`, { cause: e });
   }
   return parseSpec(text, file);
 }
@@ -113,22 +149,11 @@ export function parseSpecLocated(text: string, file: string): Spec {
  */
 function jsonSyntaxIssue(text: string, file: string): SpecIssue | undefined {
   if (text.trim() === '') return undefined;
-  try {
-    JSON.parse(text);
-    return undefined;
-  } catch (e) {
-    const message = (e as Error).message;
-    const at = /at position (\d+)/.exec(message);
-    const end = text.trimEnd().length;
-    // JSON.parse places an early end of input past the trailing newline; point at the last character instead.
-    const offset = at ? Math.min(Number(at[1]), end) : /end of JSON input/.test(message) ? end : undefined;
-    const before = offset === undefined ? [''] : text.slice(0, offset).split(/\r?\n/);
-    const line = before.length;
-    const column = (before[before.length - 1] ?? '').length + 1;
-    const near = offset === undefined ? '' : (text.split(/\r?\n/)[line - 1] ?? '').trim();
-    const what = message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'unexpected end of the file');
-    return { file, line, column, path: '', message: `invalid JSON: ${what}${near ? ` (at ${quote(near)})` : ''}` };
-  }
+  // Our own locator: V8's messages quote the text, which may not be the spec the user meant.
+  const r = parseJson(text);
+  if (r.ok) return undefined;
+  const near = (text.split(/\r?\n/)[r.line - 1] ?? '').trim();
+  return { file, line: r.line, column: r.column, path: '', message: `invalid JSON: ${r.problem}${near ? ` (at ${quoteUntrusted(near, 40)})` : ''}` };
 }
 
 /**

@@ -1,9 +1,13 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import * as semver from '../semver.js';
 import type { SpecIssue } from '../errors.js';
 import { parsePlatform, PlatformError, platformKey, unameToPlatform, UNAME_MACHINES, variantProblem, type Platform } from '../platform.js';
-import { parseRepository } from '../reference.js';
+import { parseRepository, registryKey } from '../reference.js';
+import { dict, own, put } from '../safe/dict.js';
+import { FileReadError, readTextSync } from '../safe/files.js';
+import { LIMITS } from '../safe/limits.js';
+import { quoteUntrusted } from '../safe/text.js';
 import { suggest } from './schema.js';
 import { quote, type SourceFile } from './source.js';
 
@@ -22,25 +26,25 @@ const HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9._:-]*[A-Za-z0-9_])?$/;
 export function applyRules(raw: SpecFile, src: Issues, specFile: string): { spec: Spec; issues: SpecIssue[] } {
   const issues: SpecIssue[] = [];
   const dir = dirname(specFile);
-  const images: Record<string, Image> = {};
+  const images = dict<Image>();
   for (const [id, img] of Object.entries(raw.images ?? {})) {
     const image = checkImage(id, img, src, dir, issues);
-    if (image) images[id] = image;
+    if (image) put(images, id, image);
   }
-  const fleet: Record<string, Group> = {};
+  const fleet = dict<Group>();
   const imageIds = Object.keys(raw.images ?? {});
   // Every group's hosts and images, even a group with a bad platform, so that a host in two groups is reported at once.
   const members: Member[] = [];
   for (const [id, g] of Object.entries(raw.fleet ?? {})) {
     const group = checkGroup(id, g, imageIds, src, dir, issues, members);
-    if (group) fleet[id] = group;
+    if (group) put(fleet, id, group);
   }
   checkHostsOnce(members, src, issues);
   const spec: Spec = {
     file: specFile,
     dir,
     lockFile: lockFileFor(specFile),
-    registries: registryKeys(raw.registries ?? {}),
+    registries: registryKeys(raw.registries ?? {}, src, issues),
     images,
     fleet,
   };
@@ -58,7 +62,7 @@ function checkImage(id: string, img: ImageSpec, src: Issues, dir: string, issues
   if (typeof img.track === 'string' && semver.validRange(img.track) === null) {
     issues.push(src.issue([...at, 'track'], `${quote(img.track)} is not a valid semver range (e.g. "^3.0.0", "~3.1", ">=3.0.0 <4")`));
   }
-  const notes: Record<string, string> = {};
+  const notes = dict<string>();
   const noteKeys = new Map<string, string>();
   for (const [k, v] of Object.entries(img.notes ?? {})) {
     try {
@@ -67,7 +71,7 @@ function checkImage(id: string, img: ImageSpec, src: Issues, dir: string, issues
       // Two spellings of one platform would silently drop a note.
       if (first !== undefined) issues.push(src.issue([...at, 'notes', k], `${quote(k)} is the same platform as ${quote(first)} (${key}); give one note per platform`, true));
       else noteKeys.set(key, k);
-      notes[key] = v;
+      put(notes, key, v);
     } catch (e) {
       issues.push(src.issue([...at, 'notes', k], `${quote(k)} is not a platform: ${platformProblem(e, k)}`, true));
     }
@@ -184,24 +188,48 @@ function platformProblem(e: unknown, s: string): string {
   return message.startsWith(prefix) ? message.slice(prefix.length) : message;
 }
 
-/** One host a line; blank lines and `#` comments are skipped. Problems name the inventory file and line. */
+/** Lines of a hosts file quoted in messages, at most; more are counted. */
+const MAX_QUOTED_LINES = 5;
+
+/**
+ * One host a line; blank lines and `#` comments are skipped. Problems name the inventory file and
+ * line, quoting at most a short escaped excerpt of a line, and nothing at all from a file that is
+ * not a hosts file (binary, or mostly not host names: a hostsFile pointed at a config.json or
+ * /proc/self/environ must not print its secrets).
+ */
 export function readHostsFile(file: string, at: (string | number)[], src: Issues, issues: SpecIssue[]): string[] {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextSync(file, LIMITS.hostsFileBytes, 'a hosts file');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    issues.push(src.issue(at, `cannot read hosts file ${quote(file)}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`));
+    if (!(e instanceof FileReadError)) throw e;
+    issues.push(src.issue(at, `cannot read hosts file ${quote(file)}: ${e.detail}`));
+    return [];
+  }
+  const nul = text.indexOf('\0');
+  if (nul >= 0 || text.includes('\ufffd')) {
+    const line = text.slice(0, nul >= 0 ? nul : text.indexOf('\ufffd')).split('\n').length;
+    issues.push({ file, line, column: 1, path: '', message: `not a text file (it holds ${nul >= 0 ? 'NUL bytes' : 'bytes that are not UTF-8'}); a hosts file lists one host name a line, and nothing from this one is quoted` });
     return [];
   }
   const hosts: string[] = [];
+  const bad: Array<{ n: number; raw: string; line: string }> = [];
   text.split(/\r?\n/).forEach((raw, n) => {
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) return;
-    if (!HOST_RE.test(line)) {
-      issues.push({ file, line: n + 1, column: raw.indexOf(line) + 1, path: '', message: `${quote(line)} is not a host name (one host a line)` });
-    } else hosts.push(line);
+    if (HOST_RE.test(line)) hosts.push(line);
+    else bad.push({ n: n + 1, raw, line });
   });
+  if (bad.length > MAX_QUOTED_LINES && bad.length > hosts.length) {
+    issues.push({ file, line: bad[0]!.n, column: 1, path: '', message: `does not look like a hosts file: ${bad.length} of ${bad.length + hosts.length} lines are not host names; nothing from it is quoted (a hosts file lists one host name a line)` });
+    return hosts;
+  }
+  for (const b of bad.slice(0, MAX_QUOTED_LINES)) {
+    issues.push({ file, line: b.n, column: b.raw.indexOf(b.line) + 1, path: '', message: `${quoteUntrusted(b.line, 40)} is not a host name (one host a line)` });
+  }
+  if (bad.length > MAX_QUOTED_LINES) {
+    issues.push({ file, line: bad[MAX_QUOTED_LINES]!.n, column: 1, path: '', message: `and ${bad.length - MAX_QUOTED_LINES} more lines that are not host names` });
+  }
   return hosts;
 }
 
@@ -258,12 +286,24 @@ export function lockFileFor(specFile: string): string {
   return join(dirname(specFile), `${name.replace(/\.(ya?ml|json)$/i, '')}.lock.yaml`);
 }
 
-/** Registry settings keyed the way refs are normalized: lowercase host, Docker Hub as docker.io. */
-function registryKeys(registries: Record<string, RegistrySettings>): Record<string, RegistrySettings> {
-  const out: Record<string, RegistrySettings> = {};
+/**
+ * Registry settings keyed by registryKey() (lowercase host, Docker Hub as docker.io, no :443), the
+ * way lookups normalize a ref's registry. Two keys that name one registry must agree: contradicting
+ * settings are a spec error naming both, never last-one-wins.
+ */
+function registryKeys(registries: Record<string, RegistrySettings>, src: Issues, issues: SpecIssue[]): Record<string, RegistrySettings> {
+  const out = dict<RegistrySettings>();
+  const firstKey = new Map<string, string>();
+  const canonical = (v: RegistrySettings) => JSON.stringify([v.insecure ?? null, v.concurrency ?? null, v.mirrors ?? null]);
   for (const [k, v] of Object.entries(registries)) {
-    const key = k.toLowerCase();
-    out[key === 'index.docker.io' || key === 'registry-1.docker.io' ? 'docker.io' : key] = v;
+    const key = registryKey(k);
+    const first = firstKey.get(key);
+    if (first === undefined) {
+      firstKey.set(key, k);
+      put(out, key, v);
+    } else if (canonical(own(out, key) ?? {}) !== canonical(v)) {
+      issues.push(src.issue(['registries', k], `${quote(k)} and ${quote(first)} name the same registry (${key}) with different settings; keep one entry`, true));
+    }
   }
   return out;
 }

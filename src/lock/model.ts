@@ -1,4 +1,5 @@
 import type { Digest } from '../digest.js';
+import { dict, dictFrom, toDict } from '../safe/dict.js';
 
 /** One platform of a locked tag. */
 export interface LockPlatform {
@@ -42,7 +43,16 @@ export interface Lock {
 export const LOCK_VERSION = 1;
 
 export function emptyLock(): Lock {
-  return { lockVersion: 1, images: {}, fleet: {} };
+  return { lockVersion: 1, images: dict(), fleet: dict() };
+}
+
+/** A parsed lock with every id-keyed record null-prototype (see safe/dict.ts); `fleet` always present. */
+export function normalizeLock(lock: Lock): Lock {
+  return {
+    lockVersion: 1,
+    images: dictFrom(Object.entries(lock.images ?? {}).map(([id, i]) => [id, { ...i, platforms: toDict(i.platforms) }] as const)),
+    fleet: dictFrom(Object.entries(lock.fleet ?? {}).map(([g, pins]) => [g, toDict(pins)] as const)),
+  };
 }
 
 export const LOCK_KEYS = {

@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { fastParseLock } from './fast-parse.js';
 import { schemaIssues, validator } from '../config/schema.js';
 import { SourceFile } from '../config/source.js';
 import { SpecError } from '../errors.js';
+import { FileReadError, readText } from '../safe/files.js';
+import { LIMITS } from '../safe/limits.js';
 import type { Lock } from './model.js';
 
 /**
@@ -19,10 +20,12 @@ export async function readLock(file: string): Promise<Lock | undefined> {
 export async function readLockFile(file: string): Promise<{ text: string; lock: Lock } | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Bounded, and a regular file only: a lock that is a FIFO or a directory is exit 2, never a hang.
+    text = await readText(file, LIMITS.lockBytes, 'a lock');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new SpecError(`${file}: cannot read the lock: ${(e as Error).message}`, { cause: e });
+    if (!(e instanceof FileReadError)) throw e;
+    if (e.reason === 'missing') return undefined;
+    throw new SpecError(`${file}: cannot read the lock: ${e.detail}`, { cause: e });
   }
   return { text, lock: parseLock(text, file) };
 }

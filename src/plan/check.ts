@@ -3,6 +3,7 @@ import type { Spec } from '../config/spec.js';
 import type { Lock } from '../lock/model.js';
 import { bestMatch, canRunKey, parsePlatform, type Platform } from '../platform.js';
 import { tagVersion } from './cadence.js';
+import { own } from '../safe/dict.js';
 
 export interface Stale {
   image?: string;
@@ -28,7 +29,7 @@ function platformOf(key: string): Platform | undefined {
 export function checkLock(spec: Spec, lock: Lock): Stale[] {
   const stale: Stale[] = [];
   for (const image of Object.values(spec.images)) {
-    const entry = lock.images[image.id];
+    const entry = own(lock.images, image.id);
     if (!entry) {
       stale.push({ image: image.id, message: `image ${q(image.id)} is in the spec but not in the lock` });
       continue;
@@ -59,20 +60,20 @@ export function checkLock(spec: Spec, lock: Lock): Stale[] {
     }
   }
   for (const id of Object.keys(lock.images)) {
-    if (!spec.images[id]) stale.push({ image: id, message: `image ${q(id)} is in the lock but no longer in the spec` });
+    if (!own(spec.images, id)) stale.push({ image: id, message: `image ${q(id)} is in the lock but no longer in the spec` });
   }
   for (const g of Object.values(spec.fleet)) {
-    const pins = lock.fleet[g.id];
+    const pins = own(lock.fleet, g.id);
     if (!pins) {
       stale.push({ group: g.id, message: `group ${q(g.id)} is in the spec but not in the lock` });
       continue;
     }
     for (const id of Object.keys(pins)) {
-      if (spec.images[id] && !g.images.includes(id)) stale.push({ group: g.id, image: id, message: `group ${q(g.id)} no longer runs image ${q(id)}, but the lock pins it` });
+      if (own(spec.images, id) && !g.images.includes(id)) stale.push({ group: g.id, image: id, message: `group ${q(g.id)} no longer runs image ${q(id)}, but the lock pins it` });
     }
     for (const id of g.images) {
-      const entry = lock.images[id];
-      const pin = pins[id];
+      const entry = own(lock.images, id);
+      const pin = own(pins, id);
       if (!entry) continue; // reported above
       if (!pin) {
         stale.push({ group: g.id, image: id, message: `group ${q(g.id)} has no pin for image ${q(id)}` });
@@ -92,13 +93,13 @@ export function checkLock(spec: Spec, lock: Lock): Stale[] {
       }
       if (bestKey !== pin.platform) {
         stale.push({ group: g.id, image: id, message: `group ${q(g.id)} pins ${pin.platform} of ${q(id)}, but the best match for ${g.platformKey} in ${entry.tag} is ${bestKey ?? 'none'}` });
-      } else if (entry.platforms[pin.platform]?.digest !== pin.digest) {
+      } else if (own(entry.platforms, pin.platform)?.digest !== pin.digest) {
         stale.push({ group: g.id, image: id, message: `group ${q(g.id)}: its pin ${pin.digest} of ${q(id)} is not the ${pin.platform} digest of ${entry.tag}` });
       }
     }
   }
   for (const g of Object.keys(lock.fleet)) {
-    if (!spec.fleet[g]) stale.push({ group: g, message: `group ${q(g)} is in the lock but no longer in the spec` });
+    if (!own(spec.fleet, g)) stale.push({ group: g, message: `group ${q(g)} is in the lock but no longer in the spec` });
   }
   return stale;
 }

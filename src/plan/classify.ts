@@ -1,5 +1,6 @@
 import type { Spec } from '../config/spec.js';
 import type { FleetPin, Lock, LockImage } from '../lock/model.js';
+import { dict, own, put } from '../safe/dict.js';
 
 /**
  * The contract's kinds, plus `spec`: the image's rule in the spec changed (its ref, `track` range or cosign key)
@@ -51,17 +52,17 @@ const samePin = (a?: FleetPin, b?: FleetPin) => sameTarget(a, b) && a?.tag === b
 export function classify(spec: Spec, before: Lock | undefined, after: Lock): ImageChange[] {
   const prevImages = before?.images ?? {};
   const ids = [...new Set([...Object.keys(prevImages), ...Object.keys(after.images)])].sort();
-  const hostCount = (g: string) => spec.fleet[g]?.hosts.length ?? 0;
+  const hostCount = (g: string) => own(spec.fleet, g)?.hosts.length ?? 0;
   const changes: ImageChange[] = [];
   for (const id of ids) {
-    const a = prevImages[id];
-    const b = after.images[id];
+    const a = own(prevImages, id);
+    const b = own(after.images, id);
     const groups = [...new Set([...Object.keys(before?.fleet ?? {}), ...Object.keys(after.fleet)])].sort();
     const moves: GroupMove[] = [];
     let pinsChanged = false;
     for (const g of groups) {
-      const from = before?.fleet[g]?.[id];
-      const to = after.fleet[g]?.[id];
+      const from = own(own(before?.fleet, g), id);
+      const to = own(own(after.fleet, g), id);
       if (!samePin(from, to)) pinsChanged = true;
       if (sameTarget(from, to)) continue;
       const move: GroupMove = { group: g, hosts: hostCount(g) };
@@ -77,8 +78,10 @@ export function classify(spec: Spec, before: Lock | undefined, after: Lock): Ima
       platforms: platformChanges(a, b),
       groups: moves.map((m) => m.group),
       held: Object.entries(after.fleet)
-        .filter(([, pins]) => pins[id]?.held)
-        .map(([g, pins]) => ({ group: g, hosts: hostCount(g), platform: pins[id]!.platform, tag: pins[id]!.tag ?? '', reason: pins[id]!.held ?? '' }))
+        .flatMap(([g, pins]) => {
+          const pin = own(pins, id);
+          return pin?.held ? [{ group: g, hosts: hostCount(g), platform: pin.platform, tag: pin.tag ?? '', reason: pin.held }] : [];
+        })
         .sort((x, y) => (x.group < y.group ? -1 : 1)),
       moves,
     };
@@ -101,11 +104,11 @@ function kindOf(a: LockImage | undefined, b: LockImage | undefined, fleetMoved: 
 
 function platformChanges(a: LockImage | undefined, b: LockImage | undefined): Record<string, PlatformChange> {
   const keys = [...new Set([...Object.keys(a?.platforms ?? {}), ...Object.keys(b?.platforms ?? {})])].sort();
-  const out: Record<string, PlatformChange> = {};
+  const out = dict<PlatformChange>();
   for (const k of keys) {
-    const x = a?.platforms[k];
-    const y = b?.platforms[k];
-    out[k] = !x ? 'added' : !y ? 'removed' : x.digest === y.digest ? 'unchanged' : 'changed';
+    const x = own(a?.platforms, k);
+    const y = own(b?.platforms, k);
+    put(out, k, !x ? 'added' : !y ? 'removed' : x.digest === y.digest ? 'unchanged' : 'changed');
   }
   return out;
 }

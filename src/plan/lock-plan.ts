@@ -4,6 +4,7 @@ import type { FleetPin, Lock, LockImage } from '../lock/model.js';
 import type { PlatformEntry, Resolution } from '../registry/resolve.js';
 import { canRunKey } from '../platform.js';
 import { coverage } from './coverage.js';
+import { dict, dictFrom, own, put } from '../safe/dict.js';
 
 /** The outcome of resolving one image: its resolution, or why it failed. */
 export type ImageOutcome =
@@ -34,7 +35,7 @@ export interface LockPlan {
  * release cannot serve a group that must not be held, keeps its previous entry and pins exactly.
  */
 export function planLock(spec: Spec, previous: Lock | undefined, outcomes: ReadonlyMap<string, ImageOutcome>): LockPlan {
-  const lock: Lock = { lockVersion: 1, images: {}, fleet: {} };
+  const lock: Lock = { lockVersion: 1, images: dict(), fleet: dict() };
   const failures: ImageFailure[] = [];
   const groups = Object.values(spec.fleet);
   for (const image of Object.values(spec.images)) {
@@ -42,15 +43,15 @@ export function planLock(spec: Spec, previous: Lock | undefined, outcomes: Reado
     const users = groups.filter((g) => g.images.includes(image.id));
     const planned = outcome?.ok ? planImage(image, outcome.resolution, users, previous, outcome.fallbacks ?? [], outcome.verifiedBy) : undefined;
     if (planned && !(planned instanceof CoverageError)) {
-      lock.images[image.id] = planned.entry;
-      for (const [group, pin] of planned.pins) (lock.fleet[group] ??= {})[image.id] = pin;
+      put(lock.images, image.id, planned.entry);
+      for (const [group, pin] of planned.pins) put(groupPins(lock, group), image.id, pin);
       continue;
     }
     const error = planned ?? (outcome && !outcome.ok ? outcome.error : undefined);
     if (error) failures.push({ image: image.id, error });
     keepPrevious(image.id, users, previous, lock);
   }
-  for (const g of groups) lock.fleet[g.id] ??= {};
+  for (const g of groups) groupPins(lock, g.id);
   return { lock, failures };
 }
 
@@ -69,7 +70,7 @@ function planImage(
     ...(image.track !== undefined ? { track: image.track } : {}),
     digest: r.digest,
     mediaType: r.mediaType,
-    platforms: Object.fromEntries(r.platforms.map((p) => [p.key, { digest: p.digest, mediaType: p.mediaType, size: p.size }])),
+    platforms: dictFrom(r.platforms.map((p) => [p.key, { digest: p.digest, mediaType: p.mediaType, size: p.size }] as const)),
     ...(verifiedBy !== undefined ? { verifiedBy } : {}),
   };
   const covered = coverage(users, r.platforms);
@@ -82,9 +83,9 @@ function planImage(
       continue;
     }
     // A pin from another repository (the spec's ref changed) is not this image's to hold.
-    const sameRef = previous?.images[id]?.ref === ref;
-    const prev = sameRef ? previous?.fleet[g.id]?.[id] : undefined;
-    const prevTag = prev?.tag ?? previous?.images[id]?.tag;
+    const sameRef = own(previous?.images, id)?.ref === ref;
+    const prev = sameRef ? own(own(previous?.fleet, g.id), id) : undefined;
+    const prevTag = prev?.tag ?? own(previous?.images, id)?.tag;
     const held = `${g.platformKey} is not in ${r.tag}`;
     if (g.onMissing === 'hold' && prev && prevTag && canRunKey(g.platform, prev.platform)) {
       pins.set(g.id, { platform: prev.platform, digest: prev.digest, tag: prevTag, held });
@@ -111,12 +112,12 @@ function planImage(
 
 /** Carry an image's previous entry and pins over unchanged (for groups still in the spec). */
 function keepPrevious(id: string, users: Group[], previous: Lock | undefined, lock: Lock): void {
-  const entry = previous?.images[id];
+  const entry = own(previous?.images, id);
   if (!entry) return;
-  lock.images[id] = entry;
+  put(lock.images, id, entry);
   for (const g of users) {
-    const pin = previous?.fleet[g.id]?.[id];
-    if (pin) (lock.fleet[g.id] ??= {})[id] = pin;
+    const pin = own(own(previous?.fleet, g.id), id);
+    if (pin) put(groupPins(lock, g.id), id, pin);
   }
 }
 
@@ -126,4 +127,11 @@ function firstCovering(g: Group, fallbacks: readonly Resolution[]): { tag: strin
     if (entry) return { tag: r.tag, entry };
   }
   return undefined;
+}
+
+/** A group's pins in the lock being built (a null-prototype record, made on first use). */
+function groupPins(lock: Lock, group: string): Record<string, FleetPin> {
+  let pins = own(lock.fleet, group);
+  if (!pins) put(lock.fleet, group, (pins = dict<FleetPin>()));
+  return pins;
 }

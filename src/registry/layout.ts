@@ -1,11 +1,16 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { computeDigest, digestAlgorithm, isDigest, type Digest } from '../digest.js';
 import { IntegrityError, RegistryError } from '../errors.js';
-import { parseDescriptor, type Descriptor } from './manifest.js';
+import { FileReadError, readBounded } from '../safe/files.js';
+import { parseJsonBytes } from '../safe/json.js';
+import { LIMITS } from '../safe/limits.js';
+import { quoteUntrusted } from '../safe/text.js';
+import { ManifestError, parseDescriptor, type Descriptor } from './manifest.js';
 import type { ContentSource, FetchedManifest } from './source.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
+/** A tag a registry could hold; a ref.name whose tag part is not one is no tag. */
+const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /**
  * An OCI image layout on disk (`oci-layout://dir[/repo]`), read-only. Tags are the
@@ -24,17 +29,30 @@ export class LayoutSource implements ContentSource {
   private entries(): Promise<Descriptor[]> {
     this.index ??= (async () => {
       const file = join(this.dir, 'index.json');
-      let raw: unknown;
-      try {
-        raw = JSON.parse(await readFile(file, 'utf8'));
-      } catch (e) {
-        throw new RegistryError(`${this.name}: cannot read index.json: ${(e as Error).message}`, { registry: this.name, cause: e });
-      }
-      const manifests = (raw as { manifests?: unknown }).manifests;
+      // Bounded, regular files only, and never quoted: index.json may be a symlink to anything.
+      const bytes = await this.read(file, LIMITS.layoutIndexBytes, 'an OCI layout index.json');
+      const json = parseJsonBytes(bytes);
+      if (!json.ok) throw new RegistryError(`${this.name}: index.json is not valid JSON (line ${json.line}, column ${json.column}: ${json.problem})`, { registry: this.name });
+      const manifests = json.value && typeof json.value === 'object' ? (json.value as { manifests?: unknown }).manifests : undefined;
       if (!Array.isArray(manifests)) throw new RegistryError(`${this.name}: index.json has no "manifests" array`, { registry: this.name });
-      return manifests.map((d, i) => parseDescriptor(d, `index.json manifests[${i}]`));
+      try {
+        return manifests.map((d, i) => parseDescriptor(d, `index.json manifests[${i}]`));
+      } catch (e) {
+        if (e instanceof ManifestError) throw new RegistryError(`${this.name}: ${e.message}`, { registry: this.name, cause: e });
+        throw e;
+      }
     })();
     return this.index;
+  }
+
+  /** A layout file, bounded and regular; any refusal is a source failure (exit 3) naming the file. */
+  private async read(file: string, maxBytes: number, what: string): Promise<Buffer> {
+    try {
+      return await readBounded(file, maxBytes, what);
+    } catch (e) {
+      if (!(e instanceof FileReadError)) throw e;
+      throw new RegistryError(`${this.name}: ${e.message}`, { registry: this.name, status: e.reason === 'missing' ? 404 : undefined, cause: e });
+    }
   }
 
   private static tagOf(d: Descriptor, repo: string): string | undefined {
@@ -42,12 +60,15 @@ export class LayoutSource implements ContentSource {
     if (!name) return undefined;
     const colon = name.lastIndexOf(':');
     const slash = name.lastIndexOf('/');
+    let tag: string | undefined;
     if (colon > slash && colon > 0) {
       const r = name.slice(0, colon);
       // `repo:tag`: it belongs to `repo` (or, with no repo asked for, to the single unnamed repository).
-      return repo && (r === repo || r.endsWith(`/${repo}`)) ? name.slice(colon + 1) : undefined;
+      tag = repo && (r === repo || r.endsWith(`/${repo}`)) ? name.slice(colon + 1) : undefined;
+    } else {
+      tag = repo ? undefined : name;
     }
-    return repo ? undefined : name;
+    return tag !== undefined && TAG_RE.test(tag) ? tag : undefined;
   }
 
   async listTags(repo: string): Promise<string[]> {
@@ -62,7 +83,7 @@ export class LayoutSource implements ContentSource {
     }
     const entry = (await this.entries()).find((d) => LayoutSource.tagOf(d, repo) === reference);
     if (!entry) {
-      throw new RegistryError(`tag ${JSON.stringify(reference)} not found in ${this.name}${repo ? ` (repository ${repo})` : ''}`, { registry: this.name, status: 404 });
+      throw new RegistryError(`tag ${quoteUntrusted(reference)} not found in ${this.name}${repo ? ` (repository ${repo})` : ''}`, { registry: this.name, status: 404 });
     }
     const bytes = await this.readBlob(entry.digest, entry.size);
     return { bytes, digest: entry.digest, contentType: entry.mediaType };
@@ -71,7 +92,7 @@ export class LayoutSource implements ContentSource {
   /** The digest index.json names for a tag, without reading any blob. */
   async headManifest(repo: string, tag: string): Promise<Digest | undefined> {
     const entry = (await this.entries()).find((d) => LayoutSource.tagOf(d, repo) === tag);
-    if (!entry) throw new RegistryError(`tag ${JSON.stringify(tag)} not found in ${this.name}${repo ? ` (repository ${repo})` : ''}`, { registry: this.name, status: 404 });
+    if (!entry) throw new RegistryError(`tag ${quoteUntrusted(tag)} not found in ${this.name}${repo ? ` (repository ${repo})` : ''}`, { registry: this.name, status: 404 });
     return entry.digest;
   }
 
@@ -82,12 +103,13 @@ export class LayoutSource implements ContentSource {
   private async readBlob(digest: Digest, size?: number): Promise<Uint8Array> {
     const alg = digestAlgorithm(digest);
     const path = join(this.dir, 'blobs', alg, digest.slice(alg.length + 1));
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(path);
-    } catch (e) {
-      throw new RegistryError(`${this.name}: blob ${digest} is missing (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { registry: this.name, status: 404, cause: e });
-    }
+    // With a descriptor, never more than it says (a larger file cannot hash to its digest anyway).
+    const bytes = await this.read(path, size ?? LIMITS.blobBytes, `blob ${digest}`).catch((e: unknown) => {
+      if (e instanceof RegistryError && e.cause instanceof FileReadError && e.cause.reason === 'too-large' && size !== undefined) {
+        throw new IntegrityError(`${this.name}: blob ${digest} is larger than its descriptor's ${size} bytes`);
+      }
+      throw e;
+    });
     if (size !== undefined && bytes.length !== size) {
       throw new IntegrityError(`${this.name}: blob ${digest} is ${bytes.length} bytes, its descriptor says ${size}`);
     }

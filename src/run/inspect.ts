@@ -8,7 +8,7 @@ import type { ClientOptions } from '../registry/client.js';
 import { resolveFetched, type Resolution } from '../registry/resolve.js';
 import { parseSourceRef } from '../config/rules.js';
 import type { Image } from '../config/spec.js';
-import { Sources } from './sources.js';
+import { mergeRegistries, Sources } from './sources.js';
 
 export interface InspectResult extends Resolution {
   /** The reference as resolved: registry/repository:tag or @digest. */
@@ -23,7 +23,7 @@ export async function inspect(ref: string, opts: { cwd?: string; config?: string
   const cwd = resolve(opts.cwd ?? process.cwd());
   const { image, reference, display } = toImage(ref, cwd);
   const registries = await specRegistries(cwd, opts.config);
-  const sources = new Sources({ ...opts.client, registries: { ...registries, ...opts.client?.registries } });
+  const sources = new Sources({ ...opts.client, registries: mergeRegistries(registries, opts.client?.registries) });
   try {
     const { source, repo } = await sources.forImage(image);
     const fetched = await source.fetchManifest(repo, reference);

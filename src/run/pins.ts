@@ -4,6 +4,7 @@ import { SpecError } from '../errors.js';
 import type { Lock } from '../lock/model.js';
 import { readLock } from '../lock/read.js';
 import { canRunKey } from '../platform.js';
+import { own } from '../safe/dict.js';
 
 export interface PinFilter {
   host?: string;
@@ -27,20 +28,20 @@ export interface PinRow {
 /** The pins a filter selects, from the spec's groups and the lock. Pure; errors are bad input. */
 export function selectPins(spec: Spec, lock: Lock, filter: PinFilter): PinRow[] {
   const fail = (message: string) => new SpecError(message);
-  if (filter.group && !spec.fleet[filter.group]) throw fail(`group ${JSON.stringify(filter.group)} is not in ${spec.file} (groups: ${Object.keys(spec.fleet).join(', ') || 'none'})`);
-  if (filter.image && !spec.images[filter.image]) throw fail(`image ${JSON.stringify(filter.image)} is not in ${spec.file} (images: ${Object.keys(spec.images).join(', ')})`);
+  if (filter.group && !own(spec.fleet, filter.group)) throw fail(`group ${JSON.stringify(filter.group)} is not in ${spec.file} (groups: ${Object.keys(spec.fleet).join(', ') || 'none'})`);
+  if (filter.image && !own(spec.images, filter.image)) throw fail(`image ${JSON.stringify(filter.image)} is not in ${spec.file} (images: ${Object.keys(spec.images).join(', ')})`);
   const groups = Object.values(spec.fleet).filter((g) => (!filter.group || g.id === filter.group) && (!filter.host || g.hosts.some((h) => h.toLowerCase() === filter.host!.toLowerCase())));
   if (filter.host && groups.length === 0) throw fail(`host ${JSON.stringify(filter.host)} is not in any group${filter.group ? ` named ${JSON.stringify(filter.group)}` : ''} of ${spec.file}`);
   const rows: PinRow[] = [];
   for (const g of groups) {
     for (const id of g.images) {
       if (filter.image && id !== filter.image) continue;
-      const pin = lock.fleet[g.id]?.[id];
-      const entry = lock.images[id];
+      const pin = own(own(lock.fleet, g.id), id);
+      const entry = own(lock.images, id);
       const stale = (why: string) => fail(`${spec.lockFile}: ${why}; the lock is stale, run \`lg-pins lock\` (\`lg-pins check\` lists what changed)`);
       if (!pin || !entry) throw stale(`no pin for image ${JSON.stringify(id)} in group ${JSON.stringify(g.id)}`);
       // Never hand a deploy script a digest for another platform or repository than the spec now says.
-      if (entry.ref !== spec.images[id]?.ref) throw stale(`image ${JSON.stringify(id)} is locked from ${entry.ref}, the spec says ${spec.images[id]?.ref ?? '?'}`);
+      if (entry.ref !== own(spec.images, id)?.ref) throw stale(`image ${JSON.stringify(id)} is locked from ${entry.ref}, the spec says ${own(spec.images, id)?.ref ?? '?'}`);
       if (!canRunKey(g.platform, pin.platform)) throw stale(`group ${JSON.stringify(g.id)} is ${g.platformKey}, but its pin of ${JSON.stringify(id)} is for ${pin.platform}`);
       const row: PinRow = {
         group: g.id,

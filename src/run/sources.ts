@@ -1,5 +1,7 @@
 import type { Image, Spec } from '../config/spec.js';
-import { canonicalName } from '../reference.js';
+import { canonicalName, registryKey } from '../reference.js';
+import { dictFrom, type Dict } from '../safe/dict.js';
+import type { RegistrySettings } from '../config/types.js';
 import type { ClientOptions, RegistryClient } from '../registry/client.js';
 import { LayoutSource } from '../registry/layout.js';
 import type { ContentSource } from '../registry/source.js';
@@ -36,6 +38,11 @@ export class Sources {
   }
 
   static forSpec(spec: Spec, opts: ClientOptions = {}): Sources {
-    return new Sources({ ...opts, registries: { ...spec.registries, ...opts.registries } });
+    return new Sources({ ...opts, registries: mergeRegistries(spec.registries, opts.registries) });
   }
+}
+
+/** Registry settings from the spec, overridden by the caller's, keyed by registryKey() (null-prototype). */
+export function mergeRegistries(...layers: Array<Record<string, RegistrySettings> | undefined>): Dict<RegistrySettings> {
+  return dictFrom(layers.flatMap((l) => Object.entries(l ?? {})).map(([k, v]) => [registryKey(k), v] as const));
 }

@@ -8,6 +8,8 @@ import { readLock } from '../lock/read.js';
 import type { ClientOptions } from '../registry/client.js';
 import type { ContentSource } from '../registry/source.js';
 import { verifyCosign } from '../verify/cosign.js';
+import { registryKey } from '../reference.js';
+import { own } from '../safe/dict.js';
 import { Sources } from './sources.js';
 
 export type FindingKind = 'missing' | 'tag-moved' | 'mirror' | 'integrity' | 'signature' | 'unreachable' | 'no-lock';
@@ -66,7 +68,7 @@ function pinnedDigests(id: string, entry: LockImage, lock: Lock): Map<Digest, st
   const out = new Map<Digest, string>([[entry.digest, `${entry.tag} index`]]);
   for (const [key, p] of Object.entries(entry.platforms)) if (!out.has(p.digest)) out.set(p.digest, `${entry.tag} ${key}`);
   for (const [group, pins] of Object.entries(lock.fleet)) {
-    const pin = pins[id];
+    const pin = own(pins, id);
     if (pin && !out.has(pin.digest)) out.set(pin.digest, `${pin.tag ?? entry.tag} ${pin.platform} (held by ${group})`);
   }
   return out;
@@ -82,7 +84,7 @@ function classifyError(e: unknown, image: string, message: string, extra: Partia
 async function verifyImage(id: string, entry: LockImage, spec: Spec, lock: Lock, sources: Sources): Promise<{ report: ImageReport; findings: Finding[] }> {
   const findings: Finding[] = [];
   // Judge the lock as written: its own ref, even when the spec's has changed since (with the spec's key, if any).
-  const specImage = spec.images[id];
+  const specImage = own(spec.images, id);
   const fromLock = specImage?.ref === entry.ref ? specImage : imageFromLock(id, entry, spec);
   const image = fromLock && specImage?.verify && fromLock !== specImage ? { ...fromLock, verify: specImage.verify } : fromLock;
   const report: ImageReport = { image: id, ref: entry.ref, tag: entry.tag, digests: 0, tagOk: false, signature: 'not required', mirrors: [] };
@@ -121,7 +123,7 @@ async function verifyImage(id: string, entry: LockImage, spec: Spec, lock: Lock,
   }
 
   if (image.source.kind === 'registry') {
-    for (const mirror of spec.registries[image.source.ref.registry]?.mirrors ?? []) {
+    for (const mirror of own(spec.registries, registryKey(image.source.ref.registry))?.mirrors ?? []) {
       const { host, prefix } = splitMirror(mirror);
       const mirrorRepo = prefix ? `${prefix}/${image.source.ref.repository}` : image.source.ref.repository;
       const mirrorImage: Image = { ...image, ref: `${host}/${mirrorRepo}`, source: { kind: 'registry', ref: { registry: host, repository: mirrorRepo } } };

@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { FileReadError, readTextSync } from '../safe/files.js';
+import { LIMITS } from '../safe/limits.js';
 
 /**
  * Load a cosign public key (PEM `PUBLIC KEY`, ECDSA P-256, as `cosign generate-key-pair` writes).
@@ -8,9 +9,10 @@ import { readFileSync } from 'node:fs';
 export function loadCosignKey(file: string): { file: string; publicKey: KeyObject; fingerprint: string } | string {
   let pem: string;
   try {
-    pem = readFileSync(file, 'utf8');
+    pem = readTextSync(file, LIMITS.keyFileBytes, 'a public key');
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${(e as Error).message}`;
+    if (!(e instanceof FileReadError)) throw e;
+    return e.reason === 'missing' ? `no such file (${file})` : `cannot read ${file}: ${e.detail}`;
   }
   // createPublicKey would derive a public key from a private one and accept it silently.
   if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) {

@@ -106,7 +106,7 @@ describe('broken locks: parseLock', () => {
     mkdirSync(dir);
     const err = await readLock(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SpecError);
-    expect((err as SpecError).message).toMatch(new RegExp(`^${dir}: cannot read the lock: EISDIR`));
+    expect((err as SpecError).message).toMatch(new RegExp(`^${dir}: cannot read the lock: it is a directory; a lock must be a regular file`));
   });
 });
 
