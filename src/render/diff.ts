@@ -4,6 +4,7 @@ import type { ImageChange } from '../plan/classify.js';
 import type { DiffResult } from '../run/diff.js';
 import { table } from './table.js';
 import { failureJson } from './failure.js';
+import { mdCode, mdFence, mdInert } from './markdown.js';
 
 const short = (d?: string) => (d ? d.slice(0, 19) : '-');
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -82,10 +83,15 @@ export function diffText(r: DiffResult): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Markdown for a pull request: full digests, notes beside their platforms, the lock's unified diff. */
+/**
+ * Markdown for a pull request: full digests, notes beside their platforms, the lock's unified diff.
+ * Every value from a registry or the spec goes through markdown.ts: ids, tags, platforms and
+ * digests as code spans, notes and reasons as prose only when nothing in them can be live.
+ */
 export function diffMarkdown(r: DiffResult, spec: Spec = r.spec): string {
   const out: string[] = [];
-  const code = (s: string) => `\`${s}\``;
+  const code = (s: string) => mdCode(s);
+  const cell = (s: string) => mdCode(s, { table: true });
   if (!r.changes.length) out.push('Nothing to change: the lock matches what the registries serve.', '');
   for (const c of r.changes) {
     out.push(`### ${code(c.image)}: ${headline(c, code)}`, '');
@@ -93,37 +99,33 @@ export function diffMarkdown(r: DiffResult, spec: Spec = r.spec): string {
       out.push(`> [!WARNING]`, `> The tag ${code(c.to?.tag ?? '')} now points at different content (same tag, new index digest). Check that the re-publication was intended.`, '');
     }
     out.push('| | tag | index digest |', '|---|---|---|');
-    if (c.from) out.push(`| before | ${code(c.from.tag)} | ${code(c.from.digest)} |`);
-    if (c.to) out.push(`| after | ${code(c.to.tag)} | ${code(c.to.digest)} |`);
+    if (c.from) out.push(`| before | ${cell(c.from.tag)} | ${cell(c.from.digest)} |`);
+    if (c.to) out.push(`| after | ${cell(c.to.tag)} | ${cell(c.to.digest)} |`);
     out.push('');
     const notes = spec.images[c.image]?.notes ?? {};
     out.push('| platform | change | before | after | note |', '|---|---|---|---|---|');
     for (const [key, change] of Object.entries(c.platforms)) {
       const a = platformDigest(r.previous, c.image, key);
       const b = platformDigest(r.lock, c.image, key);
-      out.push(`| ${code(key)} | ${change} | ${a ? code(a) : '—'} | ${b ? code(b) : '—'} | ${escapeCell(notes[key] ?? '')} |`);
+      out.push(`| ${cell(key)} | ${change} | ${a ? cell(a) : '—'} | ${b ? cell(b) : '—'} | ${mdInert(notes[key] ?? '', { table: true })} |`);
     }
     out.push('');
     if (c.moves.length) {
       out.push('| group | hosts | before | after |', '|---|---|---|---|');
       for (const m of c.moves) {
-        const pin = (p?: { platform: string; digest: string; held?: string }) => (p ? `${code(p.platform)} ${code(p.digest)}${p.held ? ' (held)' : ''}` : '—');
-        out.push(`| ${code(m.group)} | ${spec.fleet[m.group] ? m.hosts : 'removed'} | ${pin(m.from)} | ${pin(m.to)} |`);
+        const pin = (p?: { platform: string; digest: string; held?: string }) => (p ? `${cell(p.platform)} ${cell(p.digest)}${p.held ? ' (held)' : ''}` : '—');
+        out.push(`| ${cell(m.group)} | ${spec.fleet[m.group] ? m.hosts : 'removed'} | ${pin(m.from)} | ${pin(m.to)} |`);
       }
       const total = c.moves.reduce((n, m) => n + m.hosts, 0);
       out.push('', `${plural(c.moves.length, 'group')} and ${hosts(total)} move.`, '');
     }
-    for (const h of c.held) out.push(`- **Held back:** ${code(h.group)} (${hosts(h.hosts)}) stays on ${code(h.tag)}: ${escapeCell(h.reason)}`);
+    for (const h of c.held) out.push(`- **Held back:** ${code(h.group)} (${hosts(h.hosts)}) stays on ${code(h.tag)}: ${mdInert(h.reason)}`);
     if (c.held.length) out.push('');
   }
-  for (const p of r.passedOver) out.push(`- ${code(p.image)}: ${code(p.tag)} is available; cadence \`${p.cadence}\` keeps ${code(p.pinned)}.`);
+  for (const p of r.passedOver) out.push(`- ${code(p.image)}: ${code(p.tag)} is available; cadence ${code(p.cadence)} keeps ${code(p.pinned)}.`);
   if (r.passedOver.length) out.push('');
   if (r.patch) {
-    out.push('<details><summary>Changes to <code>lg-pins.lock.yaml</code></summary>', '', '```diff', r.patch.trimEnd(), '```', '', '</details>', '');
+    out.push('<details><summary>Changes to <code>lg-pins.lock.yaml</code></summary>', '', mdFence(r.patch.trimEnd(), 'diff'), '', '</details>', '');
   }
   return `${out.join('\n')}`;
-}
-
-function escapeCell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }

@@ -1,4 +1,5 @@
 import type { Finding, VerifyResult } from '../run/verify.js';
+import { mdCode, mdInert } from './markdown.js';
 
 const LABEL: Record<Finding['kind'], string> = {
   missing: 'missing',
@@ -34,16 +35,18 @@ export function verifyText(r: VerifyResult): string {
   return `${out.join('\n')}\n`;
 }
 
+/** Markdown tables for a report; registry and spec values go through markdown.ts, so they stay inert. */
 export function verifyMarkdown(r: VerifyResult): string {
+  const cell = (s: string) => mdCode(s, { table: true });
   const out = ['| image | tag | digests | tag at pin | signature | mirrors |', '|---|---|---|---|---|---|'];
   for (const i of r.images) {
-    const mirrors = i.mirrors.map((m) => `\`${m.mirror}\` ${m.complete ? 'complete' : '**incomplete**'}`).join('<br>') || '—';
-    out.push(`| \`${i.image}\` | \`${i.tag}\` | ${i.digests} | ${i.tagOk ? 'yes' : '**no**'} | ${i.signature} | ${mirrors} |`);
+    const mirrors = i.mirrors.map((m) => `${cell(m.mirror)} ${m.complete ? 'complete' : '**incomplete**'}`).join('<br>') || '—';
+    out.push(`| ${cell(i.image)} | ${cell(i.tag)} | ${i.digests} | ${i.tagOk ? 'yes' : '**no**'} | ${i.signature} | ${mirrors} |`);
   }
   out.push('');
   if (r.findings.length) {
     out.push('| image | problem | detail |', '|---|---|---|');
-    for (const f of r.findings) out.push(`| ${f.image ? `\`${f.image}\`` : '—'} | ${LABEL[f.kind]} | ${f.message.replace(/\|/g, '\\|')} |`);
+    for (const f of r.findings) out.push(`| ${f.image ? cell(f.image) : '—'} | ${LABEL[f.kind]} | ${mdInert(f.message, { table: true })} |`);
     out.push('');
   }
   out.push(verdict(r), '');
