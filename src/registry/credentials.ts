@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SpecError } from '../errors.js';
+import { FileReadError, readTextSync } from '../safe/files.js';
+import { parseJson } from '../safe/json.js';
+import { LIMITS, formatBytes } from '../safe/limits.js';
 import { runCredentialHelper } from './cred-helper.js';
 
 export interface Credentials {
@@ -111,27 +113,26 @@ function lookup(f: AuthFile, host: string, registry: string, repository?: string
   return f.auths.get(host) ?? (host === HUB_KEY ? f.auths.get('docker.io') : undefined);
 }
 
+/** An auth file that exists is read (bounded, a regular file only); a missing one is skipped. */
 function pushFile(out: AuthFile[], file: string, namespaces: boolean): void {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return;
+    text = readTextSync(file, LIMITS.authFileBytes, 'an auth file');
+  } catch (e) {
+    if (e instanceof FileReadError && (e.reason === 'missing' || e.errno === 'ENOTDIR')) return;
+    if (e instanceof FileReadError) throw new SpecError(`${file}: ${e.detail}; fix or remove it`);
+    throw e;
   }
   out.push(parseAuthFile(text, file, namespaces));
 }
 
 /** Parse a Docker config.json or containers auth.json. Messages never quote a value: it may be a secret. */
 export function parseAuthFile(text: string, file: string, namespaces: boolean): AuthFile {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    // JSON.parse quotes the text around the error, which may be a credential: say where, never what.
-    const at = /position (\d+)/.exec((e as Error).message);
-    const where = at ? `:${lineColumn(text, Number(at[1]))}` : '';
-    throw new SpecError(`${file}${where}: not valid JSON; fix or remove it`);
-  }
+  if (text.length > LIMITS.authFileBytes) throw new SpecError(`${file}: it is ${formatBytes(text.length)}; lg-pins reads at most ${formatBytes(LIMITS.authFileBytes)} of an auth file`);
+  // Our own locator: JSON.parse's message quotes the text around the error, which may be a credential.
+  const r = parseJson(text);
+  if (!r.ok) throw new SpecError(`${file}:${r.line}:${r.column}: not valid JSON; fix or remove it`);
+  const json = r.value;
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new SpecError(`${file}: must be a JSON object`);
   const root = json as Record<string, unknown>;
   const out: AuthFile = { file, auths: new Map(), credHelpers: new Map(), namespaces };
@@ -180,10 +181,5 @@ function readEntry(server: string, entry: unknown, file: string): Credentials | 
   const creds: Credentials = { username, password, source: file };
   if (identityToken) creds.identityToken = identityToken;
   return creds;
-}
-
-function lineColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset).split('\n');
-  return `${before.length}:${(before[before.length - 1] ?? '').length + 1}`;
 }
 

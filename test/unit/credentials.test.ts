@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -151,5 +152,29 @@ describe('the order of sources, and Podman auth.json', () => {
 
   it('a broken LG_PINS_REGISTRY_AUTH is bad input naming the variable', async () => {
     await expect(credentialStore({ LG_PINS_REGISTRY_AUTH: '{nope' })('x')).rejects.toThrow(/\$LG_PINS_REGISTRY_AUTH(:\d+:\d+)?: not valid JSON/);
+  });
+});
+
+describe('auth files are read with bounds (issue 10, item 4)', () => {
+  it('a config.json that is a FIFO, a device or too large is exit 2 naming it, at once', async () => {
+    const fifoDir = tmp();
+    execFileSync('mkfifo', [join(fifoDir, 'config.json')]);
+    await expect(credentialStore({ DOCKER_CONFIG: fifoDir })('x')).rejects.toThrow(new SpecError(`${join(fifoDir, 'config.json')}: it is a FIFO (named pipe); an auth file must be a regular file; fix or remove it`));
+    const devDir = tmp();
+    symlinkSync('/dev/zero', join(devDir, 'config.json'));
+    await expect(credentialStore({ DOCKER_CONFIG: devDir })('x')).rejects.toThrow(/config\.json: it is a character device/);
+    const bigDir = tmp();
+    writeFileSync(join(bigDir, 'config.json'), '');
+    truncateSync(join(bigDir, 'config.json'), 5 * 1024 * 1024);
+    await expect(credentialStore({ DOCKER_CONFIG: bigDir })('x')).rejects.toThrow(/config\.json: it is 5 MiB; lg-pins reads at most 4 MiB of an auth file/);
+    await expect(credentialStore({ LG_PINS_REGISTRY_AUTH: `{"auths":{"x":{"auth":"${'a'.repeat(5 * 1024 * 1024)}"}}}` })('x')).rejects.toThrow(/\$LG_PINS_REGISTRY_AUTH: it is 5 MiB/);
+  });
+
+  it('a config.json that is not JSON is located, never quoted', async () => {
+    const secret = 'dXNlcjpzM2NyM3Q=';
+    const err = (await credentialStore({ DOCKER_CONFIG: configDir(`{"auths": {"r": {"auth": "${secret}" x}}}`) })('x').then(() => undefined, (e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(SpecError);
+    expect(err.message).toMatch(/config\.json:1:\d+: not valid JSON; fix or remove it$/);
+    expect(err.message).not.toContain(secret.slice(0, 6));
   });
 });
