@@ -12,6 +12,7 @@ import { GitLab } from '../scm/gitlab.js';
 import type { GitHost, PullRequest } from '../scm/host.js';
 import { lockPatch, type DiffResult } from './diff.js';
 import { lock, type LockCallbacks } from './lock.js';
+import { trackTemp, untrackTemp } from '../safe/temp.js';
 
 export const DEFAULT_BRANCH = 'lg-pins/repin';
 export const DEFAULT_AUTHOR = 'lg-pins <lg-pins@users.noreply.github.com>';
@@ -87,6 +88,8 @@ export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult>
   const baseCommit = await runOut(['rev-parse', 'FETCH_HEAD^{commit}']);
 
   const work = await mkdtemp(join(tmpdir(), 'lg-pins-propose-'));
+  // Removed on SIGINT/SIGTERM too (see safe/temp.ts), not only when the run ends.
+  trackTemp(work);
   try {
     const index = join(work, 'index');
     const tree = join(work, 'tree');
@@ -152,6 +155,7 @@ export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult>
     return { ...out, action: open ? 'updated' : 'created', pr };
   } finally {
     await rm(work, { recursive: true, force: true });
+    untrackTemp(work);
   }
 }
 
