@@ -6,7 +6,6 @@
  * report no size).
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { formatBytes } from './limits.js';
 
 export type FileRefusal = 'missing' | 'not-regular' | 'too-large' | 'unreadable';
@@ -85,35 +84,12 @@ export function readBoundedSync(file: string, maxBytes: number, what: string): B
   }
 }
 
-/** The async form of readBoundedSync. */
+/**
+ * The promise form of readBoundedSync, for async callers. Input files are small and bounded, and a
+ * FIFO or device is refused before any read, so a synchronous read never blocks for long.
+ */
 export async function readBounded(file: string, maxBytes: number, what: string): Promise<Buffer> {
-  let handle;
-  try {
-    handle = await open(file, FLAGS);
-  } catch (e) {
-    throw openError(file, e);
-  }
-  try {
-    check(file, await handle.stat(), maxBytes, what);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(256 * 1024, maxBytes + 1 - total));
-      let n: number;
-      try {
-        ({ bytesRead: n } = await handle.read(buf, 0, buf.length, null));
-      } catch (e) {
-        throw openError(file, e);
-      }
-      if (n === 0) break;
-      total += n;
-      if (total > maxBytes) throw tooLarge(file, maxBytes, what);
-      chunks.push(buf.subarray(0, n));
-    }
-    return Buffer.concat(chunks, total);
-  } finally {
-    await handle.close();
-  }
+  return readBoundedSync(file, maxBytes, what);
 }
 
 /** Read as UTF-8 text; bytes that are not UTF-8 become U+FFFD (callers escape what they quote). */

@@ -76,6 +76,16 @@ function locateJsonError(s: string): { offset: number; problem: string } {
     }
     return 'expected a value (an object, array, string, number, true, false or null)';
   };
+  /** A property name and its colon; the problem, or undefined. */
+  const key = (): string | undefined => {
+    if (s[i] !== '"') return end() ?? 'expected a double-quoted property name';
+    const bad = str();
+    if (bad) return bad;
+    ws();
+    if (s[i] !== ':') return end() ?? "expected ':' after a property name";
+    i++;
+    return undefined;
+  };
   // Containers still open: '{' or '['.
   const stack: string[] = [];
   let expectValue = true;
@@ -98,12 +108,8 @@ function locateJsonError(s: string): { offset: number; problem: string } {
           continue;
         }
         if (c === '{') {
-          if (s[i] !== '"') return fail(end() ?? 'expected a double-quoted property name');
-          const bad = str();
+          const bad = key();
           if (bad) return fail(bad);
-          ws();
-          if (s[i] !== ':') return fail(end() ?? "expected ':' after a property name");
-          i++;
         }
         continue;
       }
@@ -122,12 +128,8 @@ function locateJsonError(s: string): { offset: number; problem: string } {
       i++;
       ws();
       if (top === '{') {
-        if (s[i] !== '"') return fail(end() ?? 'expected a double-quoted property name');
-        const bad = str();
+        const bad = key();
         if (bad) return fail(bad);
-        ws();
-        if (s[i] !== ':') return fail(end() ?? "expected ':' after a property name");
-        i++;
       }
       expectValue = true;
       continue;

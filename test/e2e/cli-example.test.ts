@@ -1,22 +1,15 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { ROOT, runCli, STACK } from '../helpers/cli.js';
-
-/** A copy of the bundled example (spec, inventory, OCI layout) without its lock. */
-function exampleDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lgp-e2e-'));
-  cpSync(join(ROOT, 'lg-pins.yaml'), join(dir, 'lg-pins.yaml'));
-  cpSync(join(ROOT, 'examples'), join(dir, 'examples'), { recursive: true });
-  return dir;
-}
+import { exampleDir } from '../helpers/example.js';
 
 describe('the README quick start, offline, on the bundled example', () => {
   let dir: string;
   beforeEach(() => {
-    dir = exampleDir();
+    dir = exampleDir('lgp-e2e-');
   });
 
   it('locks the example into exactly the committed lock, then reruns byte-identically without rewriting', async () => {
@@ -138,7 +131,7 @@ describe('the README quick start, offline, on the bundled example', () => {
 
 describe('progress goes to stderr only on a terminal', () => {
   it('prints one line per image on a TTY, nothing otherwise', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-e2e-');
     const run = async (tty: boolean) => {
       let out = '';
       let err = '';

@@ -4,26 +4,13 @@
  * without bound, and the lock path is written through or refused, never silently replaced.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROOT, runCli, STACK } from '../helpers/cli.js';
+import { editFile, exampleDir } from '../helpers/example.js';
 
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
-/** A copy of the bundled example (spec, inventory, OCI layout) without its lock. */
-function exampleDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lgp-hostile-'));
-  made.push(dir);
-  cpSync(join(ROOT, 'lg-pins.yaml'), join(dir, 'lg-pins.yaml'));
-  cpSync(join(ROOT, 'examples'), join(dir, 'examples'), { recursive: true });
-  return dir;
-}
-const edit = (file: string, from: string, to: string) => writeFileSync(file, readFileSync(file, 'utf8').replace(from, to));
+const edit = editFile;
 const fifo = (path: string) => execFileSync('mkfifo', [path]);
 /** A run that hangs is killed after this and fails its exit-code check. */
 const QUICK = 15_000;
@@ -36,7 +23,7 @@ describe('files full of secrets are never quoted', () => {
     ['a Docker config.json', (dir: string) => writeFileSync(join(dir, 'hosts.txt'), JSON.stringify({ auths: { 'registry.example': { auth: Buffer.from(`user:${SECRET}`).toString('base64'), identitytoken: SECRET } } }, null, 2)), /does not look like a hosts file: \d+ of \d+ lines are not host names; nothing from it is quoted/],
     ['an env file', (dir: string) => writeFileSync(join(dir, 'hosts.txt'), `# deploy secrets\nTOKEN=${SECRET}\nPASSWORD=${SECRET}\nAPI_KEY=${SECRET}\nDB_URL=postgres://u:${SECRET}@db\nX=1\nY=2\n`), /does not look like a hosts file/],
   ])('a hostsFile that is %s is exit 2 naming the file, and prints none of it', async (_name, make, why) => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-hostile-');
     make(dir);
     edit(join(dir, 'lg-pins.yaml'), 'hostsFile: examples/inventory/arm-servers.txt', 'hostsFile: hosts.txt');
     for (const args of [['lock'], ['lock', '--json'], ['check', '--verbose']]) {
@@ -50,7 +37,7 @@ describe('files full of secrets are never quoted', () => {
   });
 
   it('a spec that is a symlink to a secrets file shows at most a short excerpt of the line it stopped at', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-hostile-');
     writeFileSync(join(dir, 'secrets.env'), `TOKEN: "${SECRET}${'x'.repeat(5000)}\n  bad: [\n`);
     rmSync(join(dir, 'lg-pins.yaml'));
     symlinkSync(join(dir, 'secrets.env'), join(dir, 'lg-pins.yaml'));
@@ -61,7 +48,7 @@ describe('files full of secrets are never quoted', () => {
   });
 
   it("an OCI layout's index.json that is a symlink to a token file does not print its first characters (exit 3)", async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-hostile-');
     writeFileSync(join(dir, 'token'), `ghp_${SECRET}\n`);
     rmSync(join(dir, 'examples/linuxguard-agent/index.json'));
     symlinkSync(join(dir, 'token'), join(dir, 'examples/linuxguard-agent/index.json'));
@@ -80,7 +67,7 @@ describe('reads are bounded: no hang, no gigabyte of memory', () => {
     ['a FIFO', (dir: string) => fifo(join(dir, 'hosts.txt')), /it is a FIFO \(named pipe\)/],
     ['a 20 GiB sparse file', (dir: string) => { writeFileSync(join(dir, 'hosts.txt'), ''); truncateSync(join(dir, 'hosts.txt'), 20 * 1024 ** 3); }, /it is 20480 MiB; lg-pins reads at most 16 MiB of a hosts file/],
   ])('a hostsFile that is %s is exit 2 at once', async (_name, make, why) => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-hostile-');
     make(dir);
     edit(join(dir, 'lg-pins.yaml'), 'hostsFile: examples/inventory/arm-servers.txt', 'hostsFile: hosts.txt');
     const r = await runCli(['lock'], dir, {}, QUICK);
@@ -90,7 +77,7 @@ describe('reads are bounded: no hang, no gigabyte of memory', () => {
   });
 
   it('a spec that is a FIFO is exit 2, given with --config or found by discovery', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-hostile-');
     fifo(join(dir, 'other.yaml'));
     const given = await runCli(['check', '--config', 'other.yaml'], dir, {}, QUICK);
     expect(given.code).toBe(2);
@@ -104,7 +91,7 @@ describe('reads are bounded: no hang, no gigabyte of memory', () => {
 
   it('a lock that is a FIFO or a directory is exit 2 for every command that reads it', async () => {
     for (const make of [(f: string) => fifo(f), (f: string) => mkdirSync(f)]) {
-      const dir = exampleDir();
+      const dir = exampleDir('lgp-hostile-');
       make(join(dir, 'lg-pins.lock.yaml'));
       for (const cmd of ['lock', 'check', 'pins', 'diff']) {
         const r = await runCli([cmd], dir, {}, QUICK);
@@ -115,13 +102,13 @@ describe('reads are bounded: no hang, no gigabyte of memory', () => {
   });
 
   it("an OCI layout's index.json that is a FIFO, or a blob that is /dev/zero, fails that image (exit 3 or 4) at once", async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-hostile-');
     rmSync(join(dir, 'examples/linuxguard-agent/index.json'));
     fifo(join(dir, 'examples/linuxguard-agent/index.json'));
     const r = await runCli(['lock'], dir, {}, QUICK);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/index\.json: it is a FIFO/);
-    const dir2 = exampleDir();
+    const dir2 = exampleDir('lgp-hostile-');
     const blob = join(dir2, 'examples/linuxguard-agent/blobs/sha256/e763b4bf2da94c69be146ad1634db18cd84b84b6f3e70ebf29e366f8233b38d8');
     rmSync(blob);
     symlinkSync('/dev/zero', blob);
@@ -133,7 +120,7 @@ describe('reads are bounded: no hang, no gigabyte of memory', () => {
 
 describe('the lock path', () => {
   it('a lock that is a symlink is written through to its target; the link stays', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-hostile-');
     mkdirSync(join(dir, 'state'));
     writeFileSync(join(dir, 'state/pins.yaml'), '');
     symlinkSync('state/pins.yaml', join(dir, 'lg-pins.lock.yaml'));
@@ -155,7 +142,7 @@ describe('the lock path', () => {
 
 describe('messages stay short', () => {
   it('a 200 KB value in the spec gives a capped message', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-hostile-');
     edit(join(dir, 'lg-pins.yaml'), 'ref: oci-layout://examples/linuxguard-agent', `ref: "${'a'.repeat(200_000)}"`);
     const r = await runCli(['check'], dir);
     expect(r.code).toBe(2);
@@ -164,7 +151,7 @@ describe('messages stay short', () => {
   });
 
   it('a hosts file with a 200 KB line quotes a short excerpt of it', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-hostile-');
     writeFileSync(join(dir, 'examples/inventory/arm-servers.txt'), `build-01\n${'bad host '.repeat(25_000)}\nbuild-02\n`);
     const r = await runCli(['check'], dir);
     expect(r.code).toBe(2);
@@ -179,7 +166,7 @@ describe('two registries keys for one registry', () => {
     ['registry.example:443', 'registry.example'],
     ['index.docker.io', 'docker.io'],
   ])('%s and %s with contradicting settings are exit 2 naming both', async (a, b) => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-hostile-');
     edit(join(dir, 'lg-pins.yaml'), 'images:', `registries:\n  ${a}:\n    concurrency: 2\n  ${b}:\n    concurrency: 4\nimages:`);
     const r = await runCli(['check'], dir);
     expect(r.code).toBe(2);
@@ -188,7 +175,7 @@ describe('two registries keys for one registry', () => {
   });
 
   it('the same settings under two spellings are accepted', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-hostile-');
     edit(join(dir, 'lg-pins.yaml'), 'images:', 'registries:\n  Docker.io:\n    concurrency: 2\n  docker.io:\n    concurrency: 2\nimages:');
     expect((await runCli(['lock'], dir)).code).toBe(0);
     expect(existsSync(join(dir, 'lg-pins.lock.yaml'))).toBe(true);

@@ -3,28 +3,15 @@
  * items 8 and 12), through the built CLI on a copy of the bundled example.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BIN, ROOT, runCli } from '../helpers/cli.js';
-
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
-function exampleDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lgp-ids-'));
-  made.push(dir);
-  cpSync(join(ROOT, 'lg-pins.yaml'), join(dir, 'lg-pins.yaml'));
-  cpSync(join(ROOT, 'examples'), join(dir, 'examples'), { recursive: true });
-  return dir;
-}
+import { exampleDir } from '../helpers/example.js';
 
 describe('ids that are Object.prototype names', () => {
   it('constructor, prototype, valueof and hasownproperty work end to end as image, group and registry ids', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-ids-');
     writeFileSync(join(dir, 'lg-pins.yaml'), [
       'version: 1',
       'registries:',
@@ -63,7 +50,7 @@ describe('ids that are Object.prototype names', () => {
   });
 
   it('__proto__ and toString are refused by the schema with exit 2, naming the key', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-ids-');
     writeFileSync(join(dir, 'lg-pins.yaml'), 'version: 1\nimages:\n  __proto__: { ref: oci-layout://examples/linuxguard-agent, tag: v3.0.0 }\n  toString: { ref: oci-layout://examples/linuxguard-agent, tag: v3.0.0 }\n');
     const r = await runCli(['lock'], dir);
     expect(r.code).toBe(2);
@@ -74,7 +61,7 @@ describe('ids that are Object.prototype names', () => {
 
 describe('an interrupted run', () => {
   it.each(['SIGINT', 'SIGTERM'] as const)('%s in the middle of writing the lock leaves no temporary file and the old lock', async (signal) => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-ids-');
     const lockFile = join(dir, 'lg-pins.lock.yaml');
     cpSync(join(ROOT, 'lg-pins.lock.yaml'), lockFile);
     writeFileSync(join(dir, 'lg-pins.yaml'), readFileSync(join(dir, 'lg-pins.yaml'), 'utf8').replace('tag: v3.0.0', 'tag: v3.1.0'));

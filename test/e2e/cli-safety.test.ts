@@ -1,22 +1,16 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runCli, STACK } from '../helpers/cli.js';
+import { runCli, STACK } from '../helpers/cli.js';
+import { exampleDir } from '../helpers/example.js';
 
 /** The bundled example without its lock, in a temp dir. */
-function exampleDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lgp-safe-'));
-  cpSync(join(ROOT, 'lg-pins.yaml'), join(dir, 'lg-pins.yaml'));
-  cpSync(join(ROOT, 'examples'), join(dir, 'examples'), { recursive: true });
-  return dir;
-}
 const edit = (file: string, from: string | RegExp, to: string) => writeFileSync(file, readFileSync(file, 'utf8').replace(from, to));
 
 describe('nothing that was pinned is lost', () => {
   it('a spec with another name gets its own lock beside it and never overwrites lg-pins.lock.yaml', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-safe-');
     expect((await runCli(['lock'], dir)).code).toBe(0);
     const main = readFileSync(join(dir, 'lg-pins.lock.yaml'), 'utf8');
     writeFileSync(join(dir, 'staging.yaml'), 'version: 1\nimages:\n  old: { ref: oci-layout://examples/linuxguard-agent, tag: v2.9.0 }\n');
@@ -28,7 +22,7 @@ describe('nothing that was pinned is lost', () => {
   });
 
   it('keeps the lock file mode when it rewrites it', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-safe-');
     await runCli(['lock'], dir);
     chmodSync(join(dir, 'lg-pins.lock.yaml'), 0o600);
     edit(join(dir, 'lg-pins.yaml'), 'tag: v3.0.0', 'tag: v3.1.0');
@@ -37,7 +31,7 @@ describe('nothing that was pinned is lost', () => {
   });
 
   it('a track image whose older releases cannot all be read still finds the held group a release that ships its platform', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-safe-');
     // Lose the v3.1.0 index blob: that release can no longer be read.
     rmSync(join(dir, 'examples/linuxguard-agent/blobs/sha256/740d6d29daba237ac675edc91c18d313266faee2c19987c9e9be2b3678fb46f6'));
     edit(join(dir, 'lg-pins.yaml'), 'tag: v3.0.0', 'track: "^3.0.0"');
@@ -52,7 +46,7 @@ describe('nothing that was pinned is lost', () => {
 
 describe('lock never writes a lock it could not read back', () => {
   it('a tag that offers only attestation entries fails (exit 3) instead of locking an empty platform list', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-safe-');
     const layout = join(dir, 'examples/linuxguard-agent');
     const blob = (d: string) => join(layout, 'blobs/sha256', d.slice('sha256:'.length));
     type Desc = { digest: string; mediaType: string; size: number; platform?: { os: string }; annotations?: Record<string, string> };
@@ -76,7 +70,7 @@ describe('lock never writes a lock it could not read back', () => {
 
 describe('pins never hands out a digest the spec no longer agrees with', () => {
   it('a group whose arch changed since the lock is exit 2, pointing at the lock and `lg-pins lock`', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-safe-');
     await runCli(['lock'], dir);
     edit(join(dir, 'lg-pins.yaml'), 'arch: x86_64', 'arch: riscv64');
     const r = await runCli(['pins', '--host', 'web-01', '--image', 'agent'], dir);
@@ -86,7 +80,7 @@ describe('pins never hands out a digest the spec no longer agrees with', () => {
   });
 
   it('host names match without regard to case', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-safe-');
     await runCli(['lock'], dir);
     const r = await runCli(['pins', '--host', 'WEB-01', '--image', 'agent'], dir);
     expect(r.code).toBe(0);
@@ -100,7 +94,7 @@ describe('--json always gives scripts one document, errors included', () => {
     [['pins', '--json'], 2, /no lock yet/],
     [['inspect', '--json', 'oci-layout://examples/linuxguard-agent@sha256:xyz'], 2, /is not a digest|needs exactly 64/],
   ])('%j', async (args, code, message) => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-safe-');
     const r = await runCli(args, dir);
     expect(r.code).toBe(code);
     const doc = JSON.parse(r.stdout) as { error: { exitCode: number; message: string } };
@@ -110,7 +104,7 @@ describe('--json always gives scripts one document, errors included', () => {
   });
 
   it('a broken spec lists every issue with file, line and column', async () => {
-    const dir = exampleDir();
+    const dir = exampleDir('lgp-safe-');
     writeFileSync(join(dir, 'lg-pins.yaml'), 'version: 1\nimages:\n  a: { ref: x/y, tag: v1, track: "^1" }\nfleet:\n  g: { platform: linux/amd64/v9 }\n');
     const r = await runCli(['lock', '--json'], dir);
     expect(r.code).toBe(2);
