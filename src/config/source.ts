@@ -1,5 +1,6 @@
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node, type Pair } from 'yaml';
 import { SpecError, type SpecIssue } from '../errors.js';
+import { hasControls, quoteUntrusted } from '../safe/text.js';
 
 export type KeyPath = ReadonlyArray<string | number>;
 
@@ -33,9 +34,10 @@ export class SourceFile {
       if (e.code === 'MULTIPLE_DOCS') {
         return { ...at, path: '', message: 'a second YAML document starts here ("---"); the file must hold exactly one document' };
       }
-      // Quote the line yaml stopped at, so that the message shows what it could not read.
+      // A short escaped excerpt of the line yaml stopped at: enough to find it, never a whole line
+      // (the file may be something else than a spec, reached through a symlink).
       const near = (this.text.split(/\r?\n/)[pos.line - 1] ?? '').trim();
-      return { ...at, path: '', message: `${firstLine(e.message)}${near ? ` (at ${quote(near)})` : ''}` };
+      return { ...at, path: '', message: `${firstLine(e.message)}${near ? ` (at ${quoteUntrusted(near, 40)})` : ''}` };
     });
   }
 
@@ -126,9 +128,12 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
-/** JSON-ish quoting for messages: strings quoted, other values as JSON. */
+/**
+ * JSON-ish quoting for messages: strings quoted, other values as JSON; long or odd ones cut and
+ * escaped (a 200 KB value helps nobody, and a control character must not reach a terminal).
+ */
 export function quote(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return v.length <= 80 && !hasControls(v) ? JSON.stringify(v) : quoteUntrusted(v, 80);
   const s = JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
