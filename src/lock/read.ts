@@ -5,7 +5,7 @@ import { SourceFile } from '../config/source.js';
 import { SpecError } from '../errors.js';
 import { FileReadError, readText } from '../safe/files.js';
 import { LIMITS } from '../safe/limits.js';
-import type { Lock } from './model.js';
+import { normalizeLock, type Lock } from './model.js';
 
 /**
  * Read and validate a lock file. A missing file is `undefined` (nothing locked yet); a broken
@@ -57,12 +57,10 @@ export function parseLock(text: string, file: string): Lock {
   }
   const issues = schemaIssues('lg-pins.lock.schema.json', value, src);
   if (issues.length) throw new SpecError(issues);
-  const lock = value as Lock;
-  lock.fleet ??= {};
-  return lock;
+  return normalizeLock(value as Lock);
 }
 
+/** Every id-keyed record null-prototype, `fleet` present (see lock/model.ts). */
 function withFleet(lock: Lock): Lock {
-  lock.fleet ??= {};
-  return lock;
+  return normalizeLock(lock);
 }
