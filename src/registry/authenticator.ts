@@ -99,7 +99,8 @@ export class Authenticator {
       for (const s of scopes) realm.searchParams.append('scope', s);
       const headers: Record<string, string> = {};
       if (creds && (creds.username || creds.password)) headers.authorization = basic(creds);
-      res = await this.http.send(realm.toString(), { headers, registry, maxBytes: LIMITS.tokenBytes, sensitive: 'token server' });
+      // Anonymous token requests carry nothing to protect and follow redirects like any other.
+      res = await this.http.send(realm.toString(), { headers, registry, maxBytes: LIMITS.tokenBytes, ...(headers.authorization ? { sensitive: 'token server' } : {}) });
       this.onRequest?.({ method: 'GET', url: where, status: res.status });
     }
     if (res.status !== 200) {
