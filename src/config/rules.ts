@@ -203,7 +203,7 @@ export function readHostsFile(file: string, at: (string | number)[], src: Issues
     text = readTextSync(file, LIMITS.hostsFileBytes, 'a hosts file');
   } catch (e) {
     if (!(e instanceof FileReadError)) throw e;
-    issues.push(src.issue(at, `cannot read hosts file ${quote(file)}: ${e.detail}`));
+    issues.push(src.issue(at, `cannot read hosts file ${JSON.stringify(file)}: ${e.detail}`));
     return [];
   }
   const nul = text.indexOf('\0');

@@ -2,6 +2,9 @@ import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Docume
 import { SpecError, type SpecIssue } from '../errors.js';
 import { hasControls, quoteUntrusted } from '../safe/text.js';
 
+/** Longest spec or lock value quoted whole in a message (refs and ids fit; a pasted secret file does not). */
+const QUOTE_MAX = 80;
+
 export type KeyPath = ReadonlyArray<string | number>;
 
 /**
@@ -18,7 +21,8 @@ export class SourceFile {
     readonly text: string,
     readonly base: KeyPath = [],
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+    // stringKeys: a key is its text, so an id such as `007` or `on` stays that id (not 7 or true).
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, stringKeys: true });
   }
 
   /** YAML syntax errors, duplicate keys included, as issues. */
@@ -133,7 +137,7 @@ function firstLine(s: string): string {
  * escaped (a 200 KB value helps nobody, and a control character must not reach a terminal).
  */
 export function quote(v: unknown): string {
-  if (typeof v === 'string') return v.length <= 80 && !hasControls(v) ? JSON.stringify(v) : quoteUntrusted(v, 80);
+  if (typeof v === 'string') return v.length <= QUOTE_MAX && !hasControls(v) ? JSON.stringify(v) : quoteUntrusted(v, QUOTE_MAX);
   const s = JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

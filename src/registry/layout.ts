@@ -5,7 +5,7 @@ import { FileReadError, readBounded } from '../safe/files.js';
 import { parseJsonBytes } from '../safe/json.js';
 import { LIMITS } from '../safe/limits.js';
 import { quoteUntrusted } from '../safe/text.js';
-import { ManifestError, parseDescriptor, type Descriptor } from './manifest.js';
+import { ManifestError, parseDescriptor, unquoted, type Descriptor } from './manifest.js';
 import type { ContentSource, FetchedManifest } from './source.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -36,7 +36,7 @@ export class LayoutSource implements ContentSource {
       const manifests = json.value && typeof json.value === 'object' ? (json.value as { manifests?: unknown }).manifests : undefined;
       if (!Array.isArray(manifests)) throw new RegistryError(`${this.name}: index.json has no "manifests" array`, { registry: this.name });
       try {
-        return manifests.map((d, i) => parseDescriptor(d, `index.json manifests[${i}]`));
+        return manifests.map((d, i) => parseDescriptor(d, `index.json manifests[${i}]`, unquoted));
       } catch (e) {
         if (e instanceof ManifestError) throw new RegistryError(`${this.name}: ${e.message}`, { registry: this.name, cause: e });
         throw e;

@@ -54,15 +54,23 @@ const MEDIA_TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za
 /** A platform field (os, architecture, variant, os.version, a feature): no control characters, bounded. */
 const PLATFORM_FIELD_MAX = 64;
 
-function mediaTypeAt(v: unknown, field: string): string {
+/**
+ * How a bad value is shown: a short escaped excerpt of registry content, or nothing at all for a
+ * file that merely points at content (an OCI layout's index.json may be a symlink to anything).
+ */
+type Shown = (v: string) => string;
+const excerptOf: Shown = (v) => ` ${quoteUntrusted(v)}`;
+export const unquoted: Shown = () => '';
+
+function mediaTypeAt(v: unknown, field: string, shown: Shown = excerptOf): string {
   if (typeof v !== 'string') throw new ManifestError(`${field} must be a string, got ${kindOf(v)}`);
-  if (!MEDIA_TYPE_RE.test(v)) throw new ManifestError(`${field} ${quoteUntrusted(v)} is not a media type`);
+  if (!MEDIA_TYPE_RE.test(v)) throw new ManifestError(`${field}${shown(v)} is not a media type`);
   return v;
 }
 
-function platformField(v: unknown, field: string): string {
+function platformField(v: unknown, field: string, shown: Shown): string {
   if (typeof v !== 'string') throw new ManifestError(`${field} must be a string, got ${kindOf(v)}`);
-  if (v.length > PLATFORM_FIELD_MAX || hasControls(v)) throw new ManifestError(`${field} ${quoteUntrusted(v)} is not a platform name`);
+  if (v.length > PLATFORM_FIELD_MAX || hasControls(v)) throw new ManifestError(`${field}${shown(v)} is not a platform name`);
   return v;
 }
 
@@ -119,31 +127,31 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): Manifest
   };
 }
 
-export function parseDescriptor(d: unknown, where: string): Descriptor {
+export function parseDescriptor(d: unknown, where: string, shown: Shown = excerptOf): Descriptor {
   if (!d || typeof d !== 'object' || Array.isArray(d)) throw new ManifestError(`${where} must be a descriptor object, got ${kindOf(d)}`);
   const r = d as Record<string, unknown>;
-  const mediaType = mediaTypeAt(r.mediaType, at(where, 'mediaType'));
-  if (!isDigest(r.digest)) throw new ManifestError(`${at(where, 'digest')} is not a valid digest${typeof r.digest === 'string' ? ` (${quoteUntrusted(r.digest, 80)})` : ` (got ${kindOf(r.digest)})`}`);
+  const mediaType = mediaTypeAt(r.mediaType, at(where, 'mediaType'), shown);
+  if (!isDigest(r.digest)) throw new ManifestError(`${at(where, 'digest')} is not a valid digest${typeof r.digest === 'string' ? shown(r.digest) : ` (got ${kindOf(r.digest)})`}`);
   if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0) throw new ManifestError(`${at(where, 'size')} must be a whole number of bytes, got ${typeof r.size === 'number' ? String(r.size) : kindOf(r.size)}`);
   const out: Descriptor = { mediaType, digest: r.digest, size: r.size };
-  if (r.platform !== undefined && r.platform !== null) out.platform = parsePlatformObject(r.platform, at(where, 'platform'));
+  if (r.platform !== undefined && r.platform !== null) out.platform = parsePlatformObject(r.platform, at(where, 'platform'), shown);
   if (r.annotations !== undefined && r.annotations !== null) {
     const a = shaped(() => asObject(r.annotations, at(where, 'annotations')));
-    for (const [k, v] of Object.entries(a)) if (typeof v !== 'string') throw new ManifestError(`${at(at(where, 'annotations'), quoteUntrusted(k))} must be a string, got ${kindOf(v)}`);
+    for (const [k, v] of Object.entries(a)) if (typeof v !== 'string') throw new ManifestError(`an annotation of ${where}${shown(k)} must be a string, got ${kindOf(v)}`);
     out.annotations = a as Record<string, string>;
   }
-  if (r.artifactType !== undefined) out.artifactType = mediaTypeAt(r.artifactType, at(where, 'artifactType'));
+  if (r.artifactType !== undefined) out.artifactType = mediaTypeAt(r.artifactType, at(where, 'artifactType'), shown);
   return out;
 }
 
 /** An index entry's (or a config's) platform: os and architecture required, every field checked. */
-function parsePlatformObject(v: unknown, where: string): Platform {
+function parsePlatformObject(v: unknown, where: string, shown: Shown = excerptOf): Platform {
   const p = shaped(() => asObject(v, where));
-  const platform: Platform = { os: platformField(p.os, at(where, 'os')), architecture: platformField(p.architecture, at(where, 'architecture')) };
-  if (p.variant !== undefined && p.variant !== '') platform.variant = platformField(p.variant, at(where, 'variant'));
-  if (p['os.version'] !== undefined) platform.osVersion = platformField(p['os.version'], at(where, 'os.version'));
+  const platform: Platform = { os: platformField(p.os, at(where, 'os'), shown), architecture: platformField(p.architecture, at(where, 'architecture'), shown) };
+  if (p.variant !== undefined && p.variant !== '') platform.variant = platformField(p.variant, at(where, 'variant'), shown);
+  if (p['os.version'] !== undefined) platform.osVersion = platformField(p['os.version'], at(where, 'os.version'), shown);
   if (p['os.features'] !== undefined) {
-    platform.osFeatures = shaped(() => asArray(p['os.features'], at(where, 'os.features'))).map((f, i) => platformField(f, `${at(where, 'os.features')}[${i}]`));
+    platform.osFeatures = shaped(() => asArray(p['os.features'], at(where, 'os.features'))).map((f, i) => platformField(f, `${at(where, 'os.features')}[${i}]`, shown));
   }
   return platform;
 }

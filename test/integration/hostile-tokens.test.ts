@@ -4,18 +4,15 @@
  * credentials it was obtained with; no credential crosses a redirect to another origin.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryError } from '../../src/errors.js';
-import type { Credentials, CredentialStore } from '../../src/registry/credentials.js';
-import { lock } from '../../src/run/lock.js';
+import { runCli } from '../helpers/cli.js';
 import { pushMultiArch, tokenPushTarget } from '../helpers/push.js';
 import { startProxy, type ProxiedResponse, type TamperingProxy } from '../helpers/proxy.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
-import { cleanupWorkspaces, workspace, type SpecInput } from '../helpers/workspace.js';
+import { cleanupWorkspaces, emptyDockerConfigDir, workspace, type SpecInput } from '../helpers/workspace.js';
 
 const FLEET: SpecInput['fleet'] = { datacenter: { arch: 'x86_64', hosts: ['web-01'] } };
 const AMD64 = [{ os: 'linux', architecture: 'amd64' }];
-const FAST = { backoffMs: 10 };
 
 /** The claims of a Bearer JWT the test token server minted. */
 function claims(authorization: string | undefined): { sub?: string; access?: Array<{ name: string }> } {
@@ -23,8 +20,19 @@ function claims(authorization: string | undefined): { sub?: string; access?: Arr
   return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}') as { sub?: string };
 }
 
-/** A store that has credentials for exactly these registries. */
-const storeFor = (byHost: Record<string, Credentials>): CredentialStore => async (registry) => byHost[registry];
+/**
+ * `lg-pins lock` as a user runs it, with credentials for exactly these registries in
+ * LG_PINS_REGISTRY_AUTH (Docker's config.json shape), and no other credential source.
+ */
+function lockWith(dir: string, auths: Record<string, { user?: string; pass?: string; identitytoken?: string }>) {
+  const empty = emptyDockerConfigDir();
+  const entries = Object.fromEntries(Object.entries(auths).map(([host, a]) => [host, {
+    ...(a.user !== undefined ? { auth: Buffer.from(`${a.user}:${a.pass ?? ''}`).toString('base64') } : {}),
+    ...(a.identitytoken ? { identitytoken: a.identitytoken } : {}),
+  }]));
+  return runCli(['lock', '--json'], dir, { LG_PINS_REGISTRY_AUTH: JSON.stringify({ auths: entries }), DOCKER_CONFIG: empty, XDG_CONFIG_HOME: empty, XDG_RUNTIME_DIR: empty });
+}
+const failures = (stdout: string) => (JSON.parse(stdout) as { failures: Array<{ image: string; message: string }> }).failures;
 
 afterAll(() => cleanupWorkspaces());
 
@@ -56,9 +64,8 @@ describe('two registries sharing one token server', () => {
       images: { a: { ref: `${firstProxy.host}/team/app`, tag: 'v1' }, b: { ref: `${secondProxy.host}/team/app`, tag: 'v1' } },
       fleet: FLEET,
     });
-    const credentials = storeFor({ [firstProxy.host]: { username: 'alice', password: 'alice-pw' }, [secondProxy.host]: { username: 'bob', password: 'bob-pw' } });
-    const r = await lock({ cwd: ws.dir, client: { credentials, policy: FAST } });
-    expect(r.failures).toEqual([]);
+    const r = await lockWith(ws.dir, { [firstProxy.host]: { user: 'alice', pass: 'alice-pw' }, [secondProxy.host]: { user: 'bob', pass: 'bob-pw' } });
+    expect(r.code).toBe(0);
     const subjects = (p: TamperingProxy) => new Set(p.requests.filter((x) => x.authorization).map((x) => claims(x.authorization).sub));
     expect(subjects(firstProxy)).toEqual(new Set(['alice']));
     expect(subjects(secondProxy)).toEqual(new Set(['bob']));
@@ -82,9 +89,10 @@ describe('two registries sharing one token server', () => {
       images: { private: { ref: `${firstProxy.host}/team/app`, tag: 'v1' }, evil: { ref: `${hostile.host}/evil/app`, tag: 'v1' } },
       fleet: FLEET,
     });
-    const r = await lock({ cwd: ws.dir, client: { credentials: storeFor({ [firstProxy.host]: { username: 'alice', password: 'alice-pw' } }), policy: FAST } });
-    expect(r.failures.map((f) => f.image)).toEqual(['evil']);
-    expect(r.lock.images.private).toBeDefined();
+    const r = await lockWith(ws.dir, { [firstProxy.host]: { user: 'alice', pass: 'alice-pw' } });
+    expect(r.code).toBe(3);
+    expect(failures(r.stdout).map((f) => f.image)).toEqual(['evil']);
+    expect(ws.lockText()).toMatch(/^ {2}private:/m);
     expect(hostile.requests.some((x) => x.path.startsWith('/v2/evil/'))).toBe(true);
     // It has no credentials of its own, so its token request was anonymous (and refused by this
     // token server): whatever reached it, none of it is the private registry's token.
@@ -125,22 +133,19 @@ describe('token servers that redirect', () => {
   it.each([307, 308, 302])('an identity-token (OAuth2 refresh) exchange answered with %i to another host is exit 3; the refresh token never leaves', async (status) => {
     redirectTo(status, 'POST');
     const ws = workspace({ images: { app: { ref: `${reg.host}/team/app`, tag: 'v1' } }, fleet: FLEET });
-    const credentials = storeFor({ [reg.host]: { username: '', password: '', identityToken: 'refresh-secret-4711' } });
-    const r = await lock({ cwd: ws.dir, client: { credentials, policy: FAST } });
-    expect(r.exitCode).toBe(3);
-    const err = r.failures[0]!.error;
-    expect(err).toBeInstanceOf(RegistryError);
-    expect(err.message).toMatch(/token server http:\/\/127\.0\.0\.1:\d+ redirected to another origin/);
-    expect(err.message).not.toContain('refresh-secret-4711');
+    const r = await lockWith(ws.dir, { [reg.host]: { identitytoken: 'refresh-secret-4711' } });
+    expect(r.code).toBe(3);
+    expect(failures(r.stdout)[0]!.message).toMatch(/token server http:\/\/127\.0\.0\.1:\d+ redirected to another origin/);
+    expect(`${r.stdout}${r.stderr}`).not.toContain('refresh-secret-4711');
     expect(elsewhere.requests).toEqual([]);
   });
 
   it('a Basic-authenticated token request redirected to another host is exit 3; the other host is never asked', async () => {
     redirectTo(302, 'GET');
     const ws = workspace({ images: { app: { ref: `${reg.host}/team/app`, tag: 'v1' } }, fleet: FLEET });
-    const r = await lock({ cwd: ws.dir, client: { credentials: storeFor({ [reg.host]: { username: 'carol', password: 'carol-pw' } }), policy: FAST } });
-    expect(r.exitCode).toBe(3);
-    expect(r.failures[0]!.error.message).toContain('redirected to another origin');
+    const r = await lockWith(ws.dir, { [reg.host]: { user: 'carol', pass: 'carol-pw' } });
+    expect(r.code).toBe(3);
+    expect(failures(r.stdout)[0]!.message).toContain('redirected to another origin');
     expect(elsewhere.requests).toEqual([]);
   });
 
@@ -151,9 +156,8 @@ describe('token servers that redirect', () => {
       respond: () => ({ status: 307, headers: { location: '/token?moved=1' }, body: Buffer.alloc(0) }),
     });
     const ws = workspace({ images: { app: { ref: `${reg.host}/team/app`, tag: 'v1' } }, fleet: FLEET });
-    const credentials = storeFor({ [reg.host]: { username: '', password: '', identityToken: 'refresh-secret-4711' } });
-    const r = await lock({ cwd: ws.dir, client: { credentials, policy: FAST } });
-    expect(r.failures).toEqual([]);
+    const r = await lockWith(ws.dir, { [reg.host]: { identitytoken: 'refresh-secret-4711' } });
+    expect(r.code).toBe(0);
     expect(ts.requests.some((x) => x.method === 'POST' && x.url.includes('moved=1') && x.form?.refresh_token === 'refresh-secret-4711')).toBe(true);
   });
 });

@@ -35,7 +35,7 @@ describe('parseManifest', () => {
     ['a media type with an escape sequence', enc({ ...index, manifests: [desc('a', { mediaType: 'application/x\u001b[31m' })] }), MediaType.ociIndex, /manifests\[0\]\.mediaType "application\/x\\u001b\[31m" is not a media type/],
     ['a platform field with a newline', enc({ ...index, manifests: [desc('a', { platform: { os: 'linux\nfake: line', architecture: 'amd64' } })] }), MediaType.ociIndex, /manifests\[0\]\.platform\.os "linux\\nfake: line" is not a platform name/],
     ['an architecture that is a number', enc({ ...index, manifests: [desc('a', { platform: { os: 'linux', architecture: 64 } })] }), MediaType.ociIndex, /platform\.architecture must be a string, got a number/],
-    ['annotations that are not strings', enc({ ...index, manifests: [desc('a', { annotations: { a: 1 } })] }), MediaType.ociIndex, /annotations\."a" must be a string/],
+    ['annotations that are not strings', enc({ ...index, manifests: [desc('a', { annotations: { a: 1 } })] }), MediaType.ociIndex, /an annotation of manifests\[0\] "a" must be a string/],
     ['layers that are not an array', enc({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: desc('c'), layers: {} }), MediaType.ociManifest, /layers must be an array, got an object/],
   ])('refuses %s', (_n, bytes, ct, why) => {
     expect(() => parseManifest(bytes, ct)).toThrow(ManifestError);
