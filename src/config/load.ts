@@ -170,9 +170,23 @@ function fastSpec(text: string, file: string): Spec | undefined {
     return undefined;
   }
   const raw = basename(file) === 'package.json' ? (whole as Record<string, unknown> | null)?.[MODULE_NAME] : whole;
-  if (!raw || typeof raw !== 'object' || !validator('lg-pins.schema.json')(raw)) return undefined;
+  if (!raw || typeof raw !== 'object' || retypedKey(raw) || !validator('lg-pins.schema.json')(raw)) return undefined;
   const { spec, issues } = applyRules(sanitize(raw), { issue: (path, message) => ({ file, path: path.join('.'), message }) }, file);
   return issues.length ? undefined : spec;
+}
+
+/**
+ * js-yaml turns a plain key such as `007`, `0x10`, `1e3`, `~` or `True` into the text of the number,
+ * boolean or null it reads (`7`, `16`, `1000`, `null`, `true`), so the id is lost. A key that looks
+ * like such a text may have been retyped: the located reader, which keeps every key's own text,
+ * decides then (a spec with ids like these is rare; the cost is only speed).
+ */
+const RETYPED = /^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:e[-+][0-9]+)?|-?Infinity|NaN|true|false|null)$/;
+function retypedKey(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some((x) => typeof x === 'object' && x !== null && retypedKey(x));
+  if (typeof v !== 'object' || v === null) return false;
+  for (const [k, x] of Object.entries(v)) if (RETYPED.test(k) || (typeof x === 'object' && x !== null && retypedKey(x))) return true;
+  return false;
 }
 
 /** Keep only shapes the rules can read; schema errors already report the rest. */

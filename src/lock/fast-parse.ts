@@ -5,11 +5,13 @@
  * (a hand-edited lock, a YAML feature lg-pins never writes), and the caller falls back to the full
  * YAML parser; whatever it returns is still validated against the lock schema.
  */
-const NUMBER_LIKE = /^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F]+|0o[0-7]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
-const SPECIAL = /^(?:true|True|TRUE|false|False|FALSE|null|Null|NULL|~|)$/;
-const LINE = /^( *)([^\s:#"'{}[\],][^:#]*?):(?: (.*))?$/;
+import { dict, put, type Dict } from '../safe/dict.js';
+import { hasUnescaped, plainOk } from './yaml-scalar.js';
 
-type Obj = Record<string, unknown>;
+// A key is plain, or double-quoted as serializeLock quotes an id YAML would read as something else.
+const LINE = /^( *)("(?:[^"\\]|\\.)*"|[^\s:#"'{}[\],][^:#]*?):(?: (.*))?$/;
+
+type Obj = Dict<unknown>;
 
 /** A scalar as serializeLock writes it: plain, or double-quoted (JSON-compatible). Undefined when unsure. */
 function scalar(raw: string, flow: boolean): string | undefined {
@@ -19,6 +21,8 @@ function scalar(raw: string, flow: boolean): string | undefined {
     return raw.slice(1, -1).replace(/''/g, "'");
   }
   if (raw.startsWith('"')) {
+    // JSON.parse would take a raw DEL or line separator that serializeLock escapes: let YAML decide.
+    if (hasUnescaped(raw)) return undefined;
     try {
       const v: unknown = JSON.parse(raw);
       return typeof v === 'string' ? v : undefined;
@@ -26,17 +30,15 @@ function scalar(raw: string, flow: boolean): string | undefined {
       return undefined;
     }
   }
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what must not be plain
-  if (raw !== raw.trim() || /[\u0000-\u001f\u007f]/.test(raw) || SPECIAL.test(raw) || NUMBER_LIKE.test(raw) || /^[-?:,[\]{}#&*!|>'"%@`]/.test(raw)) return undefined;
-  if (raw.includes(': ') || raw.includes(' #') || raw.endsWith(':') || (flow && /[,[\]{}]/.test(raw))) return undefined;
-  return raw;
+  // A plain scalar some YAML reader would retype (`007`, `on`, a date) is not one serializeLock wrote.
+  return plainOk(raw, flow) ? raw : undefined;
 }
 
 /** `{ platform: x, digest: y, tag: z, held: text }` with plain or double-quoted values. */
 function flowMap(raw: string): Obj | undefined {
-  if (raw === '{}') return {};
+  const out: Obj = dict();
+  if (raw === '{}') return out;
   if (!raw.startsWith('{ ') || !raw.endsWith(' }')) return undefined;
-  const out: Obj = {};
   let rest = raw.slice(2, -2);
   while (rest.length) {
     const m = /^([A-Za-z]+): /.exec(rest);
@@ -60,8 +62,8 @@ function flowMap(raw: string): Obj | undefined {
       value = scalar(end < 0 ? rest : rest.slice(0, end), true);
       rest = end < 0 ? '' : rest.slice(end);
     }
-    if (value === undefined) return undefined;
-    out[m[1]!] = value;
+    if (value === undefined || Object.prototype.hasOwnProperty.call(out, m[1]!)) return undefined;
+    put<unknown>(out, m[1]!, value);
     if (rest.startsWith(', ')) rest = rest.slice(2);
     else if (rest.length) return undefined;
   }
@@ -69,7 +71,7 @@ function flowMap(raw: string): Obj | undefined {
 }
 
 export function fastParseLock(text: string): unknown {
-  const root: Obj = {};
+  const root: Obj = dict();
   // The open maps, one per indentation level (0, 2, 4, ...).
   const stack: Obj[] = [root];
   for (const line of text.split('\n')) {
@@ -80,30 +82,25 @@ export function fastParseLock(text: string): unknown {
     if (indent % 2 !== 0 || indent / 2 >= stack.length) return undefined;
     stack.length = indent / 2 + 1;
     const parent = stack[stack.length - 1]!;
-    const key = m[2]!;
-    if (Object.prototype.hasOwnProperty.call(parent, key) || key === '__proto__') return undefined;
+    const key = scalar(m[2]!, false);
+    if (key === undefined || Object.prototype.hasOwnProperty.call(parent, key)) return undefined;
     const raw = m[3];
     if (raw === undefined || raw === '') {
-      const child: Obj = {};
-      parent[key] = child;
+      const child: Obj = dict();
+      put<unknown>(parent, key, child);
       stack.push(child);
     } else if (raw.startsWith('{')) {
       const map = flowMap(raw);
       if (!map) return undefined;
-      parent[key] = map;
+      put<unknown>(parent, key, map);
     } else if (key === 'size' || key === 'lockVersion') {
       if (!/^(?:0|[1-9][0-9]*)$/.test(raw)) return undefined;
-      parent[key] = Number(raw);
+      put<unknown>(parent, key, Number(raw));
     } else {
       const value = scalar(raw, false);
       if (value === undefined) return undefined;
-      parent[key] = value;
+      put<unknown>(parent, key, value);
     }
   }
   return root;
-}
-
-/** `value` when YAML reads it back as the same plain string in this context; undefined when it needs quotes. */
-export function plainScalar(value: string, flow: boolean): string | undefined {
-  return value.startsWith('"') || value.startsWith("'") ? undefined : scalar(value, flow);
 }

@@ -39,7 +39,8 @@ export function parseLock(text: string, file: string): Lock {
   const fast = fastParseLock(text);
   if (valid(fast)) return withFleet(fast);
   try {
-    const value: unknown = parse(text, { uniqueKeys: true, maxAliasCount: 0 });
+    // stringKeys: an id key stays its text (`007`, `on`), as in the lock lg-pins wrote and the spec.
+    const value: unknown = parse(text, { uniqueKeys: true, maxAliasCount: 0, stringKeys: true });
     if (valid(value)) return withFleet(value);
   } catch {
     // fall through to the located diagnosis
