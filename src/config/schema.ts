@@ -67,13 +67,21 @@ export function schemaIssues(name: string, value: unknown, src: SourceFile): Spe
   return out;
 }
 
-function pointerToPath(pointer: string): (string | number)[] {
+/**
+ * A JSON pointer as a key path: a segment is an index only where the value it indexes is an array
+ * (an image or group id such as `007` or `16` stays a key).
+ */
+function pointerToPath(pointer: string, root: unknown): (string | number)[] {
   if (!pointer) return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const out: (string | number)[] = [];
+  let v = root;
+  for (const raw of pointer.slice(1).split('/')) {
+    const s = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const k = Array.isArray(v) && /^\d+$/.test(s) ? Number(s) : s;
+    out.push(k);
+    v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[String(k)] : undefined;
+  }
+  return out;
 }
 
 function valueAt(root: unknown, path: KeyPath): unknown {
@@ -83,7 +91,7 @@ function valueAt(root: unknown, path: KeyPath): unknown {
 }
 
 function toIssue(e: ErrorObject, root: unknown, src: SourceFile): SpecIssue {
-  const path = pointerToPath(e.instancePath);
+  const path = pointerToPath(e.instancePath, root);
   const value = valueAt(root, path);
   const p = e.params as Record<string, unknown>;
   const propertyName = (e as ErrorObject & { propertyName?: string }).propertyName;

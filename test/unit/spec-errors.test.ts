@@ -225,6 +225,11 @@ const cases: Case[] = [
     issues: [{ line: 3, column: 3, path: 'images.Agent', message: /^image id "Agent" must be lowercase letters, digits/ }],
   },
   {
+    name: 'an all-digit image id is a key, not an array index, in the path',
+    text: y('version: 1', 'images:', '  "16":', '    ref: example.com/agent', '    tag: v1', '    cadense: minor'),
+    issues: [{ line: 6, column: 5, path: 'images.16.cadense', message: /^unknown key "cadense" \(did you mean "cadence"\?\)$/ }],
+  },
+  {
     name: 'image id too long',
     text: y('version: 1', 'images:', `  ${'a'.repeat(64)}:`, '    ref: example.com/agent', '    tag: v1'),
     issues: [{ line: 3, column: 3, path: `images.${'a'.repeat(64)}`, message: /^image id "a{64}" is 64 characters long; at most 63 are allowed$/ }],
