@@ -144,3 +144,36 @@ describe('planLock', () => {
   });
 });
 
+
+describe('planLock with ids that are Object.prototype names', () => {
+  const PROTO = parseSpec(`
+version: 1
+images:
+  constructor: { ref: reg.example/agent, tag: v2 }
+  prototype: { ref: reg.example/tool, tag: v1 }
+fleet:
+  constructor: { arch: x86_64, hosts: [a] }
+  hasownproperty: { arch: riscv64, hosts: [r1], onMissing: hold, images: [constructor] }
+`, '/fleet/lg-pins.yaml');
+
+  it('pins them like any id, keeps a failed one, and touches no prototype', () => {
+    const first = planLock(PROTO, undefined, new Map([
+      ['constructor', ok(resolution('v1', ['linux/amd64', 'linux/riscv64']))],
+      ['prototype', ok(resolution('v1', ['linux/amd64']))],
+    ]));
+    expect(first.failures).toEqual([]);
+    expect(Object.keys(first.lock.images)).toEqual(['constructor', 'prototype']);
+    expect(Object.keys(first.lock.fleet)).toEqual(['constructor', 'hasownproperty']);
+    expect(Object.keys(first.lock.fleet.constructor!)).toEqual(['constructor', 'prototype']);
+    // v2 drops riscv64: the held group keeps its pin; a failed image keeps its entry.
+    const next = planLock(PROTO, first.lock, new Map<string, ImageOutcome>([
+      ['constructor', ok(resolution('v2', ['linux/amd64']))],
+      ['prototype', { ok: false, error: new RegistryError('down') }],
+    ]));
+    expect(next.lock.fleet.hasownproperty!.constructor).toMatchObject({ tag: 'v1', held: 'linux/riscv64 is not in v2' });
+    expect(next.lock.images.prototype).toEqual(first.lock.images.prototype);
+    expect(next.lock.fleet.constructor!.prototype).toEqual(first.lock.fleet.constructor!.prototype);
+    expect(Object.prototype.hasOwnProperty.call(Object, 'constructor')).toBe(false);
+    expect((Object as unknown as Record<string, unknown>).prototype).toBe(Object.prototype);
+  });
+});
