@@ -18,11 +18,20 @@ export type { Resolution, PlatformEntry } from './registry/resolve.js';
 export {
   ExitCode,
   LgPinsError,
-  SpecError,
+  BadInputError,
   UsageError,
+  SpecError,
+  LockError,
+  AuthConfigError,
+  FileError,
+  PlatformError,
+  InvalidReferenceError,
+  UnavailableError,
   RegistryError,
+  GitHostError,
   CoverageError,
   IntegrityError,
+  InternalError,
   type SpecIssue,
 } from './errors.js';
 export { VERSION } from './version.js';

@@ -6,7 +6,9 @@
  * takes v7, then v6, then v5) but, on purpose, never crosses architectures: no 386 for amd64,
  * no 32-bit arm for arm64.
  */
-import { ExitCode, LgPinsError } from './errors.js';
+import { PlatformError } from './errors.js';
+
+export { PlatformError };
 
 export interface Platform {
   os: string;
@@ -18,10 +20,6 @@ export interface Platform {
   osFeatures?: string[];
 }
 
-/** A platform string that cannot be understood (bad input, exit 2). */
-export class PlatformError extends LgPinsError {
-  readonly exitCode = ExitCode.badInput;
-}
 
 /** GOOS values, plus containerd's `macos` alias. */
 const KNOWN_OS: ReadonlySet<string> = new Set([

@@ -6,7 +6,7 @@
  * neither tag nor digest keeps `tag` undefined: callers decide whether that means `latest`.
  */
 import { digestProblem, type Digest } from './digest.js';
-import { ExitCode, LgPinsError } from './errors.js';
+import { InvalidReferenceError } from './errors.js';
 
 /** A parsed, normalised image reference. */
 export interface ImageRef {
@@ -16,17 +16,6 @@ export interface ImageRef {
   repository: string;
   tag?: string;
   digest?: Digest;
-}
-
-/** A string that is not a valid image reference (bad input, exit 2). */
-export class ReferenceError extends LgPinsError {
-  readonly exitCode = ExitCode.badInput;
-  /** The string that failed to parse, exactly as given. */
-  readonly input: string;
-  constructor(input: string, problem: string) {
-    super(`invalid image reference "${input}": ${problem}`);
-    this.input = input;
-  }
 }
 
 /** The registry Docker Hub references normalise to. */
@@ -146,11 +135,11 @@ function analyse(input: string): ImageRef | string {
 
 /**
  * Parse and normalise an image reference. `name:tag@digest` keeps both parts; resolve by the
- * digest. No tag is added when there is none. Throws {@link ReferenceError}.
+ * digest. No tag is added when there is none. Throws {@link InvalidReferenceError}.
  */
 export function parseReference(input: string): ImageRef {
   const result = analyse(input);
-  if (typeof result === 'string') throw new ReferenceError(input, result);
+  if (typeof result === 'string') throw new InvalidReferenceError(input, result);
   return result;
 }
 
@@ -160,14 +149,14 @@ export function referenceProblem(input: string): string | undefined {
   return typeof result === 'string' ? result : undefined;
 }
 
-/** Parse a repository: a reference with no tag and no digest. Throws {@link ReferenceError}. */
+/** Parse a repository: a reference with no tag and no digest. Throws {@link InvalidReferenceError}. */
 export function parseRepository(input: string): ImageRef {
   const ref = parseReference(input);
   const extra = [ref.tag !== undefined ? `tag "${ref.tag}"` : '', ref.digest !== undefined ? `digest "${ref.digest}"` : '']
     .filter((s) => s !== '')
     .join(' and ');
   if (extra !== '') {
-    throw new ReferenceError(input, `expected a repository (no tag, no digest) but it has ${extra}`);
+    throw new InvalidReferenceError(input, `expected a repository (no tag, no digest) but it has ${extra}`);
   }
   return ref;
 }

@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ExitCode, LgPinsError, SpecError } from '../errors.js';
+import { BadInputError, ExitCode, LgPinsError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { colours, processIo, safeIo, type Io } from './io.js';
 import { runCheck, runDiff, runInspect, runLock, runPins, runPropose, runVerify } from './commands.js';
@@ -133,10 +133,10 @@ export function reportError(e: unknown, io: Io, verbose: boolean, json = false):
   const err = e instanceof Error ? e : new Error(String(e));
   const code = e instanceof LgPinsError ? e.exitCode : ExitCode.internal;
   if (json) {
-    const issues = e instanceof SpecError ? e.issues : [];
+    const issues = e instanceof BadInputError ? e.issues : [];
     io.stdout.write(`${JSON.stringify({ error: { exitCode: code, message: err.message, ...(issues.length ? { issues } : {}) } }, null, 2)}\n`);
   }
-  if (e instanceof SpecError && e.issues.length > 1) {
+  if (e instanceof BadInputError && e.issues.length > 1) {
     io.stderr.write(`${c.red('error:')} ${e.issues.length} problems:\n${e.message.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
   } else if (e instanceof LgPinsError && code !== ExitCode.internal) {
     io.stderr.write(`${c.red('error:')} ${e.message}\n`);

@@ -1,5 +1,5 @@
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node, type Pair } from 'yaml';
-import { SpecError, type SpecIssue } from '../errors.js';
+import { SpecError, type BadInputError, type SpecIssue } from '../errors.js';
 import { hasControls, quoteUntrusted } from '../safe/text.js';
 
 /** Longest spec or lock value quoted whole in a message (refs and ids fit; a pasted secret file does not). */
@@ -20,6 +20,8 @@ export class SourceFile {
     readonly file: string,
     readonly text: string,
     readonly base: KeyPath = [],
+    /** The error for this file's problems: a SpecError for the spec, a LockError for the lock. */
+    private readonly fail: (issues: SpecIssue[], cause?: unknown) => BadInputError = (issues, cause) => new SpecError(issues, { cause }),
   ) {
     // stringKeys: a key is its text, so an id such as `007` or `on` stays that id (not 7 or true).
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, stringKeys: true });
@@ -75,7 +77,7 @@ export class SourceFile {
       whole = this.doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
       // yaml refuses alias expansions beyond maxAliasCount ("billion laughs"); that is bad input, not a crash.
-      throw new SpecError([{ file: this.file, line: 1, column: 1, path: '', message: `cannot expand the YAML aliases: ${(e as Error).message}` }], { cause: e });
+      throw this.fail([{ file: this.file, line: 1, column: 1, path: '', message: `cannot expand the YAML aliases: ${(e as Error).message}` }], e);
     }
     let v = whole;
     for (const k of this.base) v = isRecord(v) ? v[String(k)] : undefined;

@@ -2,7 +2,7 @@ import { parse } from 'yaml';
 import { fastParseLock } from './fast-parse.js';
 import { schemaIssues, validator } from '../config/schema.js';
 import { SourceFile } from '../config/source.js';
-import { SpecError } from '../errors.js';
+import { LockError } from '../errors.js';
 import { FileReadError, readText } from '../safe/files.js';
 import { LIMITS } from '../safe/limits.js';
 import { normalizeLock, type Lock } from './model.js';
@@ -25,7 +25,7 @@ export async function readLockFile(file: string): Promise<{ text: string; lock: 
   } catch (e) {
     if (!(e instanceof FileReadError)) throw e;
     if (e.reason === 'missing') return undefined;
-    throw new SpecError(`${file}: cannot read the lock: ${e.detail}`, { cause: e });
+    throw new LockError(`${file}: cannot read the lock: ${e.detail}`, { cause: e });
   }
   return { text, lock: parseLock(text, file) };
 }
@@ -45,19 +45,19 @@ export function parseLock(text: string, file: string): Lock {
   } catch {
     // fall through to the located diagnosis
   }
-  const src = new SourceFile(file, text);
+  const src = new SourceFile(file, text, [], (issues) => new LockError(issues));
   const syntax = src.syntaxIssues();
-  if (syntax.length) throw new SpecError(syntax.map((i) => ({ ...i, message: `${i.message} (the lock is damaged; restore it from git or delete it and run \`lg-pins lock\`)` })));
+  if (syntax.length) throw new LockError(syntax.map((i) => ({ ...i, message: `${i.message} (the lock is damaged; restore it from git or delete it and run \`lg-pins lock\`)` })));
   const value = src.value();
   if (value === null || value === undefined) {
-    throw new SpecError([{ file, path: '', message: 'the lock is empty; restore it from git or delete it and run `lg-pins lock`' }]);
+    throw new LockError([{ file, path: '', message: 'the lock is empty; restore it from git or delete it and run `lg-pins lock`' }]);
   }
   const version = (value as { lockVersion?: unknown }).lockVersion;
   if (typeof version === 'number' && version !== 1) {
-    throw new SpecError([src.issue(['lockVersion'], `lockVersion ${version} is not supported by this lg-pins (it reads lockVersion 1); upgrade lg-pins or re-create the lock`)]);
+    throw new LockError([src.issue(['lockVersion'], `lockVersion ${version} is not supported by this lg-pins (it reads lockVersion 1); upgrade lg-pins or re-create the lock`)]);
   }
   const issues = schemaIssues('lg-pins.lock.schema.json', value, src);
-  if (issues.length) throw new SpecError(issues);
+  if (issues.length) throw new LockError(issues);
   return normalizeLock(value as Lock);
 }
 

@@ -240,9 +240,9 @@ class RemoteSource implements ContentSource {
     const status = `HTTP ${res.status}${code ? ` ${code}` : ''}`;
     if (res.status === 404) {
       const thing = what === 'manifest' && !isDigest(reference) ? `tag ${quoteUntrusted(reference)}` : `${what} ${reference}`;
-      throw new RegistryError(`${thing} not found in ${this.name}/${repo} (${status})`, { registry: this.name, status: res.status });
+      throw new RegistryError(`${thing} not found in ${this.name}/${repo} (${status})`, { registry: this.name, status: res.status, code });
     }
-    throw new RegistryError(`registry ${this.name}: ${what} ${repo}:${reference} failed (${status})`, { registry: this.name, status: res.status });
+    throw new RegistryError(`registry ${this.name}: ${what} ${repo}:${reference} failed (${status})`, { registry: this.name, status: res.status, code });
   }
 }
 

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { SpecError } from '../errors.js';
+import { AuthConfigError } from '../errors.js';
 import { FileReadError, readTextSync } from '../safe/files.js';
 import { parseJson } from '../safe/json.js';
 import { LIMITS, formatBytes } from '../safe/limits.js';
@@ -120,7 +120,7 @@ function pushFile(out: AuthFile[], file: string, namespaces: boolean): void {
     text = readTextSync(file, LIMITS.authFileBytes, 'an auth file');
   } catch (e) {
     if (e instanceof FileReadError && (e.reason === 'missing' || e.errno === 'ENOTDIR')) return;
-    if (e instanceof FileReadError) throw new SpecError(`${file}: ${e.detail}; fix or remove it`);
+    if (e instanceof FileReadError) throw new AuthConfigError(`${file}: ${e.detail}; fix or remove it`);
     throw e;
   }
   out.push(parseAuthFile(text, file, namespaces));
@@ -128,18 +128,18 @@ function pushFile(out: AuthFile[], file: string, namespaces: boolean): void {
 
 /** Parse a Docker config.json or containers auth.json. Messages never quote a value: it may be a secret. */
 export function parseAuthFile(text: string, file: string, namespaces: boolean): AuthFile {
-  if (text.length > LIMITS.authFileBytes) throw new SpecError(`${file}: it is ${formatBytes(text.length)}; lg-pins reads at most ${formatBytes(LIMITS.authFileBytes)} of an auth file`);
+  if (text.length > LIMITS.authFileBytes) throw new AuthConfigError(`${file}: it is ${formatBytes(text.length)}; lg-pins reads at most ${formatBytes(LIMITS.authFileBytes)} of an auth file`);
   // Our own locator: JSON.parse's message quotes the text around the error, which may be a credential.
   const r = parseJson(text);
-  if (!r.ok) throw new SpecError(`${file}:${r.line}:${r.column}: not valid JSON; fix or remove it`);
+  if (!r.ok) throw new AuthConfigError(`${file}:${r.line}:${r.column}: not valid JSON; fix or remove it`);
   const json = r.value;
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new SpecError(`${file}: must be a JSON object`);
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new AuthConfigError(`${file}: must be a JSON object`);
   const root = json as Record<string, unknown>;
   const out: AuthFile = { file, auths: new Map(), credHelpers: new Map(), namespaces };
   const objectAt = (key: string): Record<string, unknown> | undefined => {
     const v = root[key];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'object' || Array.isArray(v)) throw new SpecError(`${file}: "${key}" must be an object`);
+    if (typeof v !== 'object' || Array.isArray(v)) throw new AuthConfigError(`${file}: "${key}" must be an object`);
     return v as Record<string, unknown>;
   };
   for (const [server, entry] of Object.entries(objectAt('auths') ?? {})) {
@@ -150,11 +150,11 @@ export function parseAuthFile(text: string, file: string, namespaces: boolean): 
     if (creds && !out.auths.has(key)) out.auths.set(key, creds);
   }
   for (const [server, helper] of Object.entries(objectAt('credHelpers') ?? {})) {
-    if (typeof helper !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(helper)) throw new SpecError(`${file}: credHelpers.${JSON.stringify(server)} must name a helper (docker-credential-<name>)`);
+    if (typeof helper !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(helper)) throw new AuthConfigError(`${file}: credHelpers.${JSON.stringify(server)} must name a helper (docker-credential-<name>)`);
     out.credHelpers.set(authKey(server), helper);
   }
   if (root.credsStore !== undefined && root.credsStore !== '') {
-    if (typeof root.credsStore !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(root.credsStore)) throw new SpecError(`${file}: "credsStore" must name a helper (docker-credential-<name>)`);
+    if (typeof root.credsStore !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(root.credsStore)) throw new AuthConfigError(`${file}: "credsStore" must name a helper (docker-credential-<name>)`);
     out.credsStore = root.credsStore;
   }
   return out;
@@ -169,7 +169,7 @@ function readEntry(server: string, entry: unknown, file: string): Credentials | 
   if (typeof e.auth === 'string' && e.auth) {
     const decoded = Buffer.from(e.auth, 'base64').toString('utf8').replace(/\0+$/, '');
     const colon = decoded.indexOf(':');
-    if (colon < 0) throw new SpecError(`${where}.auth is not base64 of "user:password"`);
+    if (colon < 0) throw new AuthConfigError(`${where}.auth is not base64 of "user:password"`);
     username = decoded.slice(0, colon);
     password = decoded.slice(colon + 1);
   } else if (typeof e.username === 'string' && typeof e.password === 'string') {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Agent, request, type Dispatcher } from 'undici';
-import { RegistryError } from '../errors.js';
+import { DeadlineError, RegistryError } from '../errors.js';
 import { LIMITS, formatBytes } from '../safe/limits.js';
 import { USER_AGENT } from '../version.js';
 
@@ -199,17 +199,6 @@ export class Http {
     } finally {
       clearTimeout(timer);
     }
-  }
-}
-
-/** The try's deadline passed (headers and body together). Retried like a timeout. */
-export class DeadlineError extends Error {
-  readonly code = 'LG_PINS_DEADLINE';
-  constructor(ms: number, reading: boolean) {
-    super(reading
-      ? `timed out reading the response (the whole answer must arrive within ${ms / 1000} s, the --timeout of each try)`
-      : `timed out waiting for the response (no answer within ${ms / 1000} s, the --timeout of each try)`);
-    this.name = 'DeadlineError';
   }
 }
 

@@ -1,6 +1,9 @@
 import { isDigest, type Digest } from '../digest.js';
 import type { Platform } from '../platform.js';
-import { asArray, asObject, at, kindOf, parseJsonBytes, ShapeError } from '../safe/json.js';
+import { ManifestError, ShapeError } from '../errors.js';
+import { asArray, asObject, at, kindOf, parseJsonBytes } from '../safe/json.js';
+
+export { ManifestError };
 import { hasControls, quoteUntrusted } from '../safe/text.js';
 
 export const MediaType = {
@@ -33,16 +36,6 @@ export interface Descriptor {
 export type Manifest =
   | { kind: 'index'; mediaType: string; manifests: Descriptor[] }
   | { kind: 'image'; mediaType: string; config: Descriptor; layers: Descriptor[] };
-
-/** A manifest we cannot use. `unsupported` marks valid content of a kind lg-pins does not pin (schema 1). */
-export class ManifestError extends Error {
-  constructor(
-    message: string,
-    readonly unsupported = false,
-  ) {
-    super(message);
-  }
-}
 
 /** Strip parameters: `application/json; charset=utf-8` → `application/json`. */
 export function bareMediaType(contentType: string | undefined): string {

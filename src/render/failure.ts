@@ -10,5 +10,6 @@ export function failureJson(f: ImageFailure): object {
     message: e.message,
     ...(e instanceof RegistryError && e.registry ? { registry: e.registry } : {}),
     ...(e instanceof RegistryError && e.status ? { status: e.status } : {}),
+    ...(e instanceof RegistryError && e.code ? { code: e.code } : {}),
   };
 }

@@ -2,8 +2,8 @@ import { resolve } from 'node:path';
 import { digestProblem, isDigest } from '../digest.js';
 import { loadSpec } from '../config/load.js';
 import type { RegistrySettings } from '../config/types.js';
-import { UsageError } from '../errors.js';
-import { parseReference, canonicalName, ReferenceError } from '../reference.js';
+import { InvalidReferenceError, UsageError } from '../errors.js';
+import { parseReference, canonicalName } from '../reference.js';
 import type { ClientOptions } from '../registry/client.js';
 import { resolveFetched, type Resolution } from '../registry/resolve.js';
 import { parseSourceRef } from '../config/rules.js';
@@ -74,7 +74,7 @@ function toImage(ref: string, cwd: string): { image: Image; reference: string; d
     const display = `${canonicalName(repoOnly)}${parsed.digest ? `@${parsed.digest}` : `:${reference}`}`;
     return { image: { ...base, ref, source: { kind: 'registry', ref: repoOnly } }, reference, display };
   } catch (e) {
-    if (e instanceof ReferenceError) throw new UsageError(e.message);
+    if (e instanceof InvalidReferenceError) throw new UsageError(e.message);
     throw e;
   }
 }

@@ -1,6 +1,6 @@
 import { loadSpec, type LoadOptions } from '../config/load.js';
 import type { Spec } from '../config/spec.js';
-import { SpecError } from '../errors.js';
+import { LockError, UsageError } from '../errors.js';
 import type { Lock } from '../lock/model.js';
 import { readLock } from '../lock/read.js';
 import { canRunKey } from '../platform.js';
@@ -27,7 +27,7 @@ export interface PinRow {
 
 /** The pins a filter selects, from the spec's groups and the lock. Pure; errors are bad input. */
 export function selectPins(spec: Spec, lock: Lock, filter: PinFilter): PinRow[] {
-  const fail = (message: string) => new SpecError(message);
+  const fail = (message: string) => new UsageError(message);
   if (filter.group && !own(spec.fleet, filter.group)) throw fail(`group ${JSON.stringify(filter.group)} is not in ${spec.file} (groups: ${Object.keys(spec.fleet).join(', ') || 'none'})`);
   if (filter.image && !own(spec.images, filter.image)) throw fail(`image ${JSON.stringify(filter.image)} is not in ${spec.file} (images: ${Object.keys(spec.images).join(', ')})`);
   const groups = Object.values(spec.fleet).filter((g) => (!filter.group || g.id === filter.group) && (!filter.host || g.hosts.some((h) => h.toLowerCase() === filter.host!.toLowerCase())));
@@ -38,7 +38,7 @@ export function selectPins(spec: Spec, lock: Lock, filter: PinFilter): PinRow[] 
       if (filter.image && id !== filter.image) continue;
       const pin = own(own(lock.fleet, g.id), id);
       const entry = own(lock.images, id);
-      const stale = (why: string) => fail(`${spec.lockFile}: ${why}; the lock is stale, run \`lg-pins lock\` (\`lg-pins check\` lists what changed)`);
+      const stale = (why: string) => new LockError(`${spec.lockFile}: ${why}; the lock is stale, run \`lg-pins lock\` (\`lg-pins check\` lists what changed)`);
       if (!pin || !entry) throw stale(`no pin for image ${JSON.stringify(id)} in group ${JSON.stringify(g.id)}`);
       // Never hand a deploy script a digest for another platform or repository than the spec now says.
       if (entry.ref !== own(spec.images, id)?.ref) throw stale(`image ${JSON.stringify(id)} is locked from ${entry.ref}, the spec says ${own(spec.images, id)?.ref ?? '?'}`);
@@ -65,7 +65,7 @@ export function selectPins(spec: Spec, lock: Lock, filter: PinFilter): PinRow[] 
 export async function pins(opts: LoadOptions & PinFilter = {}): Promise<PinRow[]> {
   const spec = await loadSpec(opts);
   const lock = await readLock(spec.lockFile);
-  if (!lock) throw new SpecError(`${spec.lockFile}: no lock yet; run \`lg-pins lock\` first`);
+  if (!lock) throw new LockError(`${spec.lockFile}: no lock yet; run \`lg-pins lock\` first`);
   return selectPins(spec, lock, opts);
 }
 

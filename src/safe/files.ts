@@ -6,23 +6,10 @@
  * report no size).
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { FileReadError } from '../errors.js';
 import { formatBytes } from './limits.js';
 
-export type FileRefusal = 'missing' | 'not-regular' | 'too-large' | 'unreadable';
-
-/** Why a file could not be read; the message names the file and never holds its content. */
-export class FileReadError extends Error {
-  constructor(
-    readonly file: string,
-    readonly reason: FileRefusal,
-    /** The reason without the file name, e.g. "it is a FIFO (named pipe); a lock must be a regular file". */
-    readonly detail: string,
-    readonly errno?: string,
-  ) {
-    super(`${file}: ${detail}`);
-    this.name = 'FileReadError';
-  }
-}
+export { FileReadError };
 
 // O_NONBLOCK: opening a FIFO with no writer returns at once (then fstat refuses it) instead of blocking.
 const FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;

@@ -3,6 +3,9 @@
  * quoting its text (V8's messages quote the input, which may be a token), and read through shape
  * checks that name the field and what was expected instead of failing with a TypeError.
  */
+import { ShapeError } from '../errors.js';
+
+export { ShapeError };
 
 export type JsonResult = { ok: true; value: unknown } | { ok: false; problem: string; line: number; column: number; offset: number };
 
@@ -140,18 +143,6 @@ function locateJsonError(s: string): { offset: number; problem: string } {
       continue;
     }
     return fail(top === '{' ? "expected ',' or '}' after a property value" : "expected ',' or ']' after an array element");
-  }
-}
-
-/** A value of the wrong shape: names the field, what was expected and what came (never the value). */
-export class ShapeError extends Error {
-  constructor(
-    readonly field: string,
-    readonly expected: string,
-    readonly got: string,
-  ) {
-    super(`${field || 'the document'} must be ${expected}, got ${got}`);
-    this.name = 'ShapeError';
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Bad input (issue 4 §7): a corpus of broken lock files and broken Docker config / containers
- * auth.json files. Each is bad input: exit 2 (SpecError), a message naming the file and the line
+ * auth.json files. Each is bad input: exit 2 (LockError, AuthConfigError), a message naming the file and the line
  * and key path where there is one, and never a secret from the file. Locks go through parseLock
  * and through the CLI (which must also leave the broken lock untouched); credential files through
  * credentialStore, the way a run reads them. serialize.test.ts and credentials.test.ts hold the
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { ExitCode, SpecError } from '../../src/errors.js';
+import { AuthConfigError, ExitCode, LockError } from '../../src/errors.js';
 import { parseLock, readLock } from '../../src/lock/read.js';
 import { credentialStore } from '../../src/registry/credentials.js';
 import { ROOT } from '../helpers/cli.js';
@@ -39,12 +39,12 @@ function edit(text: string, from: string | RegExp, to: string): string {
   return text.replace(from, to);
 }
 
-function lockError(text: string): SpecError {
+function lockError(text: string): LockError {
   try {
     parseLock(text, FILE);
   } catch (e) {
-    expect(e).toBeInstanceOf(SpecError);
-    return e as SpecError;
+    expect(e).toBeInstanceOf(LockError);
+    return e as LockError;
   }
   throw new Error('parseLock accepted a broken lock');
 }
@@ -105,8 +105,8 @@ describe('broken locks: parseLock', () => {
     const dir = join(tmp(), 'lg-pins.lock.yaml');
     mkdirSync(dir);
     const err = await readLock(dir).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SpecError);
-    expect((err as SpecError).message).toMatch(new RegExp(`^${dir}: cannot read the lock: it is a directory; a lock must be a regular file`));
+    expect(err).toBeInstanceOf(LockError);
+    expect((err as LockError).message).toMatch(new RegExp(`^${dir}: cannot read the lock: it is a directory; a lock must be a regular file`));
   });
 });
 
@@ -162,7 +162,7 @@ describe('broken Docker config.json and containers auth.json', () => {
   const spellings = [SECRET, secretAuth, secretAuth.slice(0, 12)];
 
   /** The error reading `text` as $DOCKER_CONFIG/config.json, and the file's path. */
-  async function dockerError(text: string): Promise<{ err: SpecError; file: string }> {
+  async function dockerError(text: string): Promise<{ err: AuthConfigError; file: string }> {
     const dir = tmp();
     const file = join(dir, 'config.json');
     writeFileSync(file, text);
@@ -170,8 +170,8 @@ describe('broken Docker config.json and containers auth.json', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err, 'a broken file must be refused').toBeInstanceOf(SpecError);
-    return { err: err as SpecError, file };
+    expect(err, 'a broken file must be refused').toBeInstanceOf(AuthConfigError);
+    return { err: err as AuthConfigError, file };
   }
 
   const withSecret = (extra: object) => JSON.stringify({ auths: { 'reg.example:5000': { auth: secretAuth } }, ...extra });
@@ -214,7 +214,7 @@ describe('broken Docker config.json and containers auth.json', () => {
     const explicit = join(tmp(), 'auth.json');
     writeFileSync(explicit, JSON.stringify({ auths: { 'quay.example/team': { auth: 'bm90LWEtcGFpcg==' } } }));
     const viaEnv = await credentialStore({ REGISTRY_AUTH_FILE: explicit, HOME: tmp() })('quay.example', 'team/app').catch((e: unknown) => e);
-    expect(viaEnv).toBeInstanceOf(SpecError);
+    expect(viaEnv).toBeInstanceOf(AuthConfigError);
     expect((viaEnv as Error).message).toBe(`${explicit}: auths."quay.example/team".auth is not base64 of "user:password"`);
 
     const run = tmp();
@@ -226,7 +226,7 @@ describe('broken Docker config.json and containers auth.json', () => {
 
   it('a broken DOCKER_AUTH_CONFIG is named by its variable, never shown', async () => {
     const err = await credentialStore({ DOCKER_AUTH_CONFIG: `{"auths": {"r.example": {"auth": "${secretAuth}"}}`, HOME: tmp() })('r.example').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SpecError);
+    expect(err).toBeInstanceOf(AuthConfigError);
     expect((err as Error).message).toMatch(/^\$DOCKER_AUTH_CONFIG(:\d+:\d+)?: not valid JSON; fix or remove it$/);
     const shape = await credentialStore({ LG_PINS_REGISTRY_AUTH: JSON.stringify({ credHelpers: { 'r.example': 'a b' } }), HOME: tmp() })('r.example').catch((e: unknown) => e);
     expect((shape as Error).message).toBe('$LG_PINS_REGISTRY_AUTH: credHelpers."r.example" must name a helper (docker-credential-<name>)');

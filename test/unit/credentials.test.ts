@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, truncate
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RegistryError, SpecError } from '../../src/errors.js';
+import { AuthConfigError, RegistryError } from '../../src/errors.js';
 import { authKey, credentialStore } from '../../src/registry/credentials.js';
 import { fakeCredentialHelper } from '../helpers/cred-helper.js';
 
@@ -50,7 +50,7 @@ describe('Docker config: auths', () => {
   });
 
   it('reports a broken file as bad input naming the file, without echoing secrets', async () => {
-    await expect(credentialStore({ DOCKER_CONFIG: configDir('{"auths": {') })('x')).rejects.toThrow(SpecError);
+    await expect(credentialStore({ DOCKER_CONFIG: configDir('{"auths": {') })('x')).rejects.toThrow(AuthConfigError);
     await expect(credentialStore({ DOCKER_CONFIG: configDir('{"auths": {') })('x')).rejects.toThrow(/config\.json(:\d+:\d+)?: not valid JSON; fix or remove it/);
     const err = await credentialStore({ DOCKER_CONFIG: configDir({ auths: { 'r.example': { auth: b64('hunter2') } } }) })('r.example').catch((e: Error) => e);
     expect((err as Error).message).toMatch(/auths\."r\.example"\.auth is not base64 of "user:password"/);
@@ -159,7 +159,7 @@ describe('auth files are read with bounds (issue 10, item 4)', () => {
   it('a config.json that is a FIFO, a device or too large is exit 2 naming it, at once', async () => {
     const fifoDir = tmp();
     execFileSync('mkfifo', [join(fifoDir, 'config.json')]);
-    await expect(credentialStore({ DOCKER_CONFIG: fifoDir })('x')).rejects.toThrow(new SpecError(`${join(fifoDir, 'config.json')}: it is a FIFO (named pipe); an auth file must be a regular file; fix or remove it`));
+    await expect(credentialStore({ DOCKER_CONFIG: fifoDir })('x')).rejects.toThrow(new AuthConfigError(`${join(fifoDir, 'config.json')}: it is a FIFO (named pipe); an auth file must be a regular file; fix or remove it`));
     const devDir = tmp();
     symlinkSync('/dev/zero', join(devDir, 'config.json'));
     await expect(credentialStore({ DOCKER_CONFIG: devDir })('x')).rejects.toThrow(/config\.json: it is a character device/);
@@ -173,7 +173,7 @@ describe('auth files are read with bounds (issue 10, item 4)', () => {
   it('a config.json that is not JSON is located, never quoted', async () => {
     const secret = 'dXNlcjpzM2NyM3Q=';
     const err = (await credentialStore({ DOCKER_CONFIG: configDir(`{"auths": {"r": {"auth": "${secret}" x}}}`) })('x').then(() => undefined, (e: unknown) => e)) as Error;
-    expect(err).toBeInstanceOf(SpecError);
+    expect(err).toBeInstanceOf(AuthConfigError);
     expect(err.message).toMatch(/config\.json:1:\d+: not valid JSON; fix or remove it$/);
     expect(err.message).not.toContain(secret.slice(0, 6));
   });

@@ -15,9 +15,9 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseSpec } from '../../src/config/load.js';
-import { ExitCode, SpecError } from '../../src/errors.js';
+import { ExitCode, InvalidReferenceError, SpecError } from '../../src/errors.js';
 import { normalizePlatform, parsePlatform, PlatformError, platformKey } from '../../src/platform.js';
-import { formatReference, parseReference, ReferenceError, referenceProblem, type ImageRef } from '../../src/reference.js';
+import { formatReference, parseReference, referenceProblem, type ImageRef } from '../../src/reference.js';
 import { parseChallenges } from '../../src/registry/auth.js';
 
 const RUNS = { numRuns: 500 };
@@ -55,16 +55,16 @@ describe('image references', () => {
   /** The ref's registry is recognisable as one when written back (see the note in the report). */
   const domainLike = (r: ImageRef) => /[.:]/.test(r.registry) || r.registry === 'localhost';
 
-  it('parseReference throws nothing but ReferenceError (exit 2, quoting the input), and agrees with referenceProblem', () => {
+  it('parseReference throws nothing but InvalidReferenceError (exit 2, quoting the input), and agrees with referenceProblem', () => {
     fc.assert(
       fc.property(refs, (s) => {
         let parsed: ImageRef | undefined;
         try {
           parsed = parseReference(s);
         } catch (e) {
-          expect(e).toBeInstanceOf(ReferenceError);
-          expect((e as ReferenceError).exitCode).toBe(ExitCode.badInput);
-          expect((e as ReferenceError).input).toBe(s);
+          expect(e).toBeInstanceOf(InvalidReferenceError);
+          expect((e as InvalidReferenceError).exitCode).toBe(ExitCode.badInput);
+          expect((e as InvalidReferenceError).input).toBe(s);
         }
         const problem = referenceProblem(s);
         expect(problem === undefined).toBe(parsed !== undefined);

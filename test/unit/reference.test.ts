@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
+import { InvalidReferenceError } from '../../src/errors.js';
 import {
-  ReferenceError,
   canonicalName,
   formatReference,
   isLoopbackHost,
@@ -96,7 +96,7 @@ describe('parseReference: errors', () => {
     const problem = referenceProblem(input);
     expect(problem).toBeDefined();
     expect(problem).toMatch(message);
-    expect(() => parseReference(input)).toThrow(ReferenceError);
+    expect(() => parseReference(input)).toThrow(InvalidReferenceError);
     expect(() => parseReference(input)).toThrow(`invalid image reference "${input}": ${problem}`);
   });
 
@@ -117,12 +117,12 @@ describe('parseReference: errors', () => {
       parseReference('Bad/Name');
       expect.unreachable();
     } catch (err) {
-      expect(err).toBeInstanceOf(ReferenceError);
+      expect(err).toBeInstanceOf(InvalidReferenceError);
       expect(err).toBeInstanceOf(Error);
-      const e = err as ReferenceError;
+      const e = err as InvalidReferenceError;
       expect(e.input).toBe('Bad/Name');
       expect(e.exitCode).toBe(ExitCode.badInput);
-      expect(e.name).toBe('ReferenceError');
+      expect(e.name).toBe('InvalidReferenceError');
       expect(e.message).toBe('invalid image reference "Bad/Name": repository name must be lowercase (component "Name")');
     }
   });
@@ -140,7 +140,7 @@ describe('parseRepository', () => {
     expect(() => parseRepository('app:v1')).toThrow(/no tag, no digest.*tag "v1"/);
     expect(() => parseRepository(`app@${DIGEST}`)).toThrow(/digest "sha256:/);
     expect(() => parseRepository(`app:v1@${DIGEST}`)).toThrow(/tag "v1" and digest/);
-    expect(() => parseRepository('app:v1')).toThrow(ReferenceError);
+    expect(() => parseRepository('app:v1')).toThrow(InvalidReferenceError);
   });
   it('rejects what parseReference rejects', () => {
     expect(() => parseRepository('App')).toThrow(/must be lowercase/);

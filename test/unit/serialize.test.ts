@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeDigest, type Digest } from '../../src/digest.js';
-import { SpecError } from '../../src/errors.js';
+import { LockError } from '../../src/errors.js';
 import type { Lock } from '../../src/lock/model.js';
 import { parseLock } from '../../src/lock/read.js';
 import { LOCK_HEADER, serializeLock } from '../../src/lock/serialize.js';
@@ -76,8 +76,8 @@ describe('parseLock refuses damaged locks with file, line and key', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(SpecError);
-    expect((err as SpecError).exitCode).toBe(2);
-    expect((err as SpecError).message).toMatch(message);
+    expect(err).toBeInstanceOf(LockError);
+    expect((err as LockError).exitCode).toBe(2);
+    expect((err as LockError).message).toMatch(message);
   });
 });
