@@ -1,5 +1,6 @@
 /** lg-pins programmatic API. The CLI is a thin layer over these functions. */
-export { lock, resolveImages, type LockOptions, type LockResult, type LockCallbacks } from './run/lock.js';
+export { lock, type LockOptions, type LockResult, type LockCallbacks } from './run/lock.js';
+export { resolveImages } from './run/resolve.js';
 export { pins, selectPins, type PinFilter, type PinRow } from './run/pins.js';
 export { inspect, type InspectResult } from './run/inspect.js';
 export { loadSpec, parseSpec, findSpec, type LoadOptions } from './config/load.js';

@@ -14,7 +14,7 @@ import { quote, type SourceFile } from './source.js';
 /** What the rules need of a source: to turn a key path and a message into an issue. */
 type Issues = Pick<SourceFile, 'issue'>;
 import type { CosignKey, Group, Image, SourceRef, Spec } from './spec.js';
-import { loadCosignKey } from '../verify/keys.js';
+import { loadCosignKey } from '../trust/keys.js';
 import type { GroupSpec, ImageSpec, RegistrySettings, SpecFile } from './types.js';
 
 const HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9._:-]*[A-Za-z0-9_])?$/;

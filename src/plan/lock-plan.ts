@@ -1,5 +1,5 @@
 import type { Group, Image, Spec } from '../config/spec.js';
-import { CoverageError, type LgPinsError } from '../errors.js';
+import { CoverageError, IntegrityError, InternalError, type LgPinsError } from '../errors.js';
 import type { FleetPin, Lock, LockImage } from '../lock/model.js';
 import type { PlatformEntry, Resolution } from '../registry/resolve.js';
 import { canRunKey } from '../platform.js';
@@ -134,4 +134,44 @@ function groupPins(lock: Lock, group: string): Record<string, FleetPin> {
   let pins = own(lock.fleet, group);
   if (!pins) put(lock.fleet, group, (pins = dict<FleetPin>()));
   return pins;
+}
+
+/**
+ * Plan, and never produce a lock lg-pins would refuse to read back: an image whose planned entry
+ * fails `problem` (the lock schema; registry content that got past the checks at the boundary)
+ * fails alone with exit 4 and keeps its previous pin; every other image is still pinned.
+ */
+export function planValidLock(spec: Spec, previous: Lock | undefined, outcomes: ReadonlyMap<string, ImageOutcome>, problem: (lock: Lock) => string | undefined): LockPlan {
+  const plan = planLock(spec, previous, outcomes);
+  if (problem(plan.lock) === undefined) return plan;
+  const next = new Map(outcomes);
+  for (const [id, entry] of Object.entries(plan.lock.images)) {
+    const fleet = dictFrom(Object.entries(plan.lock.fleet).flatMap(([g, pins]) => (own(pins, id) ? [[g, dictFrom([[id, own(pins, id)!]])] as const] : [])));
+    const why = problem({ lockVersion: 1, images: dictFrom([[id, entry]]), fleet });
+    if (why !== undefined) next.set(id, { ok: false, error: new IntegrityError(`${entry.ref}: the registry's answer would not make a valid lock entry (${why}); nothing of it is pinned`) });
+  }
+  const replanned = planLock(spec, previous, next);
+  // Never write a lock that lg-pins itself would refuse to read back.
+  if (problem(replanned.lock) !== undefined) throw new InternalError('the next lock does not match schemas/lg-pins.lock.schema.json; nothing was written');
+  return replanned;
+}
+
+/**
+ * Whether a run writes its lock: only when it changed, never when every image failed (the file
+ * system stays as it was), and a first run that pinned nothing creates no lock.
+ */
+export function shouldWrite(spec: Spec, plan: LockPlan, changed: boolean, lockExists: boolean): boolean {
+  const imageCount = Object.keys(spec.images).length;
+  const allFailed = imageCount > 0 && plan.failures.length === imageCount;
+  return changed && !allFailed && (lockExists || Object.keys(plan.lock.images).length > 0);
+}
+
+/** Newer releases the cadence passed over: not changes, but worth a mention. */
+export function passedOver(spec: Spec, outcomes: ReadonlyMap<string, ImageOutcome>): Array<{ image: string; tag: string; pinned: string; cadence: string }> {
+  const out: Array<{ image: string; tag: string; pinned: string; cadence: string }> = [];
+  for (const [image, o] of outcomes) {
+    const cadence = own(spec.images, image)?.cadence;
+    if (o.ok && o.passedOver && cadence) out.push({ image, tag: o.passedOver, pinned: o.resolution.tag, cadence });
+  }
+  return out;
 }

@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { findSpec, type LoadOptions } from '../config/load.js';
 import { GitHostError, UsageError, worstExitCode, type ExitCode } from '../errors.js';
-import { classify } from '../plan/classify.js';
+import { shouldWrite } from '../plan/lock-plan.js';
 import { proposalText } from '../render/proposal.js';
 import type { ClientOptions } from '../registry/client.js';
 import { git, gitOut, type GitOptions, type GitResult } from '../scm/git.js';
 import { GitHub } from '../scm/github.js';
 import { GitLab } from '../scm/gitlab.js';
 import type { GitHost, PullRequest } from '../scm/host.js';
-import { lockPatch, type DiffResult } from './diff.js';
-import { lock, type LockCallbacks } from './lock.js';
+import { diff, type DiffResult } from './diff.js';
+import type { LockCallbacks } from './lock.js';
 import { trackTemp, untrackTemp } from '../safe/temp.js';
 
 export const DEFAULT_BRANCH = 'lg-pins/repin';
@@ -99,23 +99,21 @@ export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult>
     const gitDir = await runOut(['rev-parse', '--absolute-git-dir']);
     await mkdir(tree);
     await git(['--git-dir', gitDir, '--work-tree', tree, 'checkout-index', '--all', '--force'], { cwd: tree, baseEnv: env, env: gitEnv });
-    const result = await lock({ cwd: join(tree, dirname(relSpec)), config: join(tree, relSpec), client: opts.client, callbacks: opts.callbacks });
-    const changes = classify(result.spec, result.previous, result.lock);
-    const diff: DiffResult = {
-      ...result,
-      changes,
-      patch: result.written ? lockPatch(result.previousText ?? '', result.text) : '',
-      exitCode: worstExitCode(result.failures.map((f) => f.error.exitCode)),
-    };
-    const text = proposalText(diff, { base, spec: relSpec, labels: opts.labels ?? [] });
-    const out: ProposeResult = { action: 'nothing', changed: false, ...text, patch: diff.patch, branch, base, remote, diff, exitCode: diff.exitCode };
+    // The same plan as `diff`: resolved fresh, nothing written; the commit carries the planned text.
+    const planned = await diff({ cwd: join(tree, dirname(relSpec)), config: join(tree, relSpec), client: opts.client, callbacks: opts.callbacks });
+    // What `lock` would write is what is proposed (never a lock in which every image failed).
+    const proposes = shouldWrite(planned.spec, planned, planned.changed, planned.previous !== undefined);
+    const exitCode = worstExitCode(planned.failures.map((f) => f.error.exitCode));
+    const view: DiffResult = { ...planned, patch: proposes ? planned.patch : '', exitCode };
+    const text = proposalText(view, { base, spec: relSpec, labels: opts.labels ?? [] });
+    const out: ProposeResult = { action: 'nothing', changed: false, ...text, patch: view.patch, branch, base, remote, diff: view, exitCode };
     if (host) out.host = `${host.kind} ${host.project}`;
 
-    if (!result.written) {
+    if (!proposes) {
       if (opts.dryRun) return { ...out, action: 'dry-run' };
       // Nothing to change: a pull request left open for the branch has become empty. Not when images
       // failed: what they would change is unknown (a registry outage must not close the pull request).
-      const open = host && !diff.failures.length ? await host.findOpen(branch, base) : undefined;
+      const open = host && !planned.failures.length ? await host.findOpen(branch, base) : undefined;
       if (host && open) {
         await host.close(open, `Closed by lg-pins: ${base} already has everything this pull request proposed, or it no longer applies.`);
         // The branch served only this pull request; a failure to delete it is not worth failing the run.
@@ -128,8 +126,8 @@ export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult>
     out.changed = true;
     // A dry run stops here: no object written, nothing pushed, no API call.
     if (opts.dryRun) return { ...out, action: 'dry-run' };
-    const relLock = relative(tree, result.lockFile).split(sep).join('/');
-    const blob = await runOut(['hash-object', '-w', '--stdin'], { input: result.text });
+    const relLock = relative(tree, planned.lockFile).split(sep).join('/');
+    const blob = await runOut(['hash-object', '-w', '--stdin'], { input: planned.text });
     const mode = (await runOut(['ls-tree', baseCommit, '--', relLock])).split(' ')[0] || '100644';
     await run(['update-index', '--add', '--cacheinfo', `${mode},${blob},${relLock}`], { env: gitEnv });
     const newTree = await runOut(['write-tree'], { env: gitEnv });

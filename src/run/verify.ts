@@ -7,7 +7,7 @@ import type { Lock, LockImage } from '../lock/model.js';
 import { readLock } from '../lock/read.js';
 import type { ClientOptions } from '../registry/client.js';
 import type { ContentSource } from '../registry/source.js';
-import { verifyCosign } from '../verify/cosign.js';
+import { verifyCosign } from '../trust/cosign.js';
 import { registryKey } from '../reference.js';
 import { own } from '../safe/dict.js';
 import { Sources } from './sources.js';

@@ -12,8 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadSpec } from '../../src/config/load.js';
 import { parseDigest } from '../../src/digest.js';
 import { ExitCode, SpecError } from '../../src/errors.js';
-import { signatureTag } from '../../src/verify/cosign.js';
-import { keyFingerprint, loadCosignKey } from '../../src/verify/keys.js';
+import { signatureTag } from '../../src/trust/cosign.js';
+import { keyFingerprint, loadCosignKey } from '../../src/trust/keys.js';
 import { cosignTag, generateCosignKeyPair, pae, simpleSigningPayload, spkiFingerprint } from '../helpers/cosign.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lg-pins-cosign-'));

@@ -21,8 +21,8 @@ import { LayoutSource } from '../../src/registry/layout.js';
 import { ManifestError, MediaType, parseManifest, platformFromConfig } from '../../src/registry/manifest.js';
 import { resolveFetched } from '../../src/registry/resolve.js';
 import type { ContentSource } from '../../src/registry/source.js';
-import { keyFingerprint } from '../../src/verify/keys.js';
-import { verifyCosign } from '../../src/verify/cosign.js';
+import { keyFingerprint } from '../../src/trust/keys.js';
+import { verifyCosign } from '../../src/trust/cosign.js';
 
 const RUNS = { numRuns: 300 };
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));

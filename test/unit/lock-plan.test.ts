@@ -3,7 +3,7 @@ import { parseSpec } from '../../src/config/load.js';
 import { computeDigest, type Digest } from '../../src/digest.js';
 import { CoverageError, RegistryError } from '../../src/errors.js';
 import type { Lock } from '../../src/lock/model.js';
-import { planLock, type ImageOutcome } from '../../src/plan/lock-plan.js';
+import { planLock, planValidLock, shouldWrite, type ImageOutcome } from '../../src/plan/lock-plan.js';
 import { parsePlatform, platformKey } from '../../src/platform.js';
 import type { Resolution } from '../../src/registry/resolve.js';
 
@@ -175,5 +175,35 @@ fleet:
     expect(next.lock.fleet.constructor!.prototype).toEqual(first.lock.fleet.constructor!.prototype);
     expect(Object.prototype.hasOwnProperty.call(Object, 'constructor')).toBe(false);
     expect((Object as unknown as Record<string, unknown>).prototype).toBe(Object.prototype);
+  });
+});
+
+describe('planValidLock and shouldWrite', () => {
+  it('an image whose entry fails the check fails alone (exit 4), keeping its previous pin; the others are planned', () => {
+    const previous = firstLock();
+    const outcomes = new Map([
+      ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7', 'linux/riscv64']))],
+      ['tool', ok(resolution('v2', ['linux/amd64', 'linux/arm/v6']))],
+    ]);
+    // A stand-in for the lock schema: refuses any lock that holds tool at v2.
+    const problem = (l: Lock) => (l.images.tool?.tag === 'v2' ? '/images/tool/tag must not be v2' : undefined);
+    const plan = planValidLock(spec, previous, outcomes, problem);
+    expect(plan.failures.map((f) => [f.image, f.error.exitCode])).toEqual([['tool', 4]]);
+    expect(plan.failures[0]!.error.message).toContain('would not make a valid lock entry (/images/tool/tag must not be v2)');
+    expect(plan.lock.images.tool).toEqual(previous.images.tool);
+    expect(plan.lock.images.agent!.tag).toBe('v2');
+  });
+
+  it.each([
+    ['a change is written', { changed: true, exists: true, failed: 0 }, true],
+    ['no change is not', { changed: false, exists: true, failed: 0 }, false],
+    ['a run in which every image failed leaves the file system as it was', { changed: true, exists: true, failed: 2 }, false],
+    ['a first run that pinned nothing creates no lock', { changed: true, exists: false, failed: 2 }, false],
+    ['a first run with one image pinned writes', { changed: true, exists: false, failed: 1 }, true],
+  ])('shouldWrite: %s', (_name, c, want) => {
+    const lock = firstLock();
+    const failures = ['agent', 'tool'].slice(0, c.failed).map((image) => ({ image, error: new RegistryError('down') }));
+    const images = c.exists || c.failed < 2 ? lock.images : {};
+    expect(shouldWrite(spec, { lock: { ...lock, images }, failures }, c.changed, c.exists)).toBe(want);
   });
 });
