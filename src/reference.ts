@@ -18,14 +18,34 @@ export interface ImageRef {
   digest?: Digest;
 }
 
-/** The registry Docker Hub references normalise to. */
-export const DOCKER_HUB = 'docker.io';
-const DOCKER_HUB_LEGACY = 'index.docker.io';
-const DOCKER_HUB_API = 'registry-1.docker.io';
+/** Docker Hub's names, in one table: references, its API host, and Docker's credential key. */
+export const DOCKER_HUB = {
+  /** What Docker Hub references normalise to. */
+  canonical: 'docker.io',
+  /** The legacy name, rewritten to `docker.io`. */
+  legacy: 'index.docker.io',
+  /** The host that serves the registry API. */
+  api: 'registry-1.docker.io',
+  /** The key Docker's config.json and credential helpers use for Docker Hub. */
+  authKey: 'https://index.docker.io/v1/',
+} as const;
+
+/** Any of Docker Hub's host names (lowercase). */
+export function isDockerHub(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === DOCKER_HUB.canonical || h === DOCKER_HUB.legacy || h === DOCKER_HUB.api;
+}
+
 /** Longest repository path accepted (distribution/reference v0.6.0 `NameTotalLengthMax`). */
 const MAX_PATH_LENGTH = 255;
 
-const TAG_RE = /^[\w][\w.-]{0,127}$/;
+/** A tag a registry can hold (distribution-spec): the one tag grammar of lg-pins. */
+export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** True when `s` is a tag a registry can hold. */
+export function isTag(s: unknown): s is string {
+  return typeof s === 'string' && TAG_RE.test(s);
+}
 const COMPONENT_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 const DNS_LABEL_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 const IPV6_RE = /^\[[a-fA-F0-9:]+\]$/;
@@ -109,7 +129,7 @@ function analyse(input: string): ImageRef | string {
   if (name === '') return 'the repository name is empty';
   if (IMAGE_ID_RE.test(name)) return `"${name}" is a 64-hex image ID, not a repository name`;
 
-  let registry = DOCKER_HUB;
+  let registry: string = DOCKER_HUB.canonical;
   let path = name;
   const slash = name.indexOf('/');
   if (slash >= 0) {
@@ -119,10 +139,10 @@ function analyse(input: string): ImageRef | string {
       if (problem) return problem;
       registry = first.toLowerCase();
       path = name.slice(slash + 1);
-      if (registry === DOCKER_HUB_LEGACY) registry = DOCKER_HUB;
+      if (registry === DOCKER_HUB.legacy) registry = DOCKER_HUB.canonical;
     }
   }
-  if (registry === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
+  if (registry === DOCKER_HUB.canonical && !path.includes('/')) path = `library/${path}`;
 
   const problem = pathProblem(path);
   if (problem) return problem;
@@ -174,7 +194,7 @@ export function canonicalName(r: ImageRef): string {
 /** The host that serves the registry API: Docker Hub's is `registry-1.docker.io`; others unchanged. */
 export function registryApiHost(registry: string): string {
   const lower = registry.toLowerCase();
-  return lower === DOCKER_HUB || lower === DOCKER_HUB_LEGACY ? DOCKER_HUB_API : registry;
+  return lower === DOCKER_HUB.canonical || lower === DOCKER_HUB.legacy ? DOCKER_HUB.api : registry;
 }
 
 /**
@@ -184,7 +204,7 @@ export function registryApiHost(registry: string): string {
 export function registryKey(registry: string): string {
   let key = registry.toLowerCase();
   if (key.endsWith(':443')) key = key.slice(0, -4);
-  return key === DOCKER_HUB_LEGACY || key === DOCKER_HUB_API ? DOCKER_HUB : key;
+  return isDockerHub(key) ? DOCKER_HUB.canonical : key;
 }
 
 /**
@@ -199,4 +219,41 @@ export function isLoopbackHost(registry: string): boolean {
     return false;
   }
   return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** The two spellings of a reference to an OCI image layout on disk. */
+const LAYOUT_PREFIXES = ['oci-layout://', 'oci:'] as const;
+
+/** `oci-layout://PATH[/repo]` (or `oci:PATH`), parsed. */
+export interface LayoutReference {
+  /** As written: `oci-layout://` or `oci:`. */
+  scheme: string;
+  /** The layout directory, and a repository inside it, as written (relative to the spec or cwd). */
+  path: string;
+  tag?: string;
+  digest?: Digest;
+}
+
+/**
+ * A layout reference: `oci-layout://PATH` or `oci:PATH`; with `withTag`, a `:tag` or `@digest` may
+ * follow the last path component (as `inspect` takes it). Undefined when `input` is not a layout
+ * reference at all, the problem when it is a bad one. Finding the layout on disk is
+ * registry/layout.ts's business.
+ */
+export function parseLayoutReference(input: string, withTag = false): LayoutReference | string | undefined {
+  const scheme = LAYOUT_PREFIXES.find((p) => input.startsWith(p));
+  if (!scheme) return undefined;
+  const rest = input.slice(scheme.length);
+  if (rest === '') return 'the layout path is empty';
+  if (!withTag) return { scheme, path: rest };
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    const digest = rest.slice(at + 1);
+    const problem = digestProblem(digest);
+    if (problem) return `${JSON.stringify(digest)} is ${problem}`;
+    return { scheme, path: rest.slice(0, at), digest: digest as Digest };
+  }
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) return { scheme, path: rest.slice(0, colon), tag: rest.slice(colon + 1) };
+  return { scheme, path: rest };
 }

@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { cosmiconfig, type Loader } from 'cosmiconfig';
 import { SpecError, type SpecIssue } from '../errors.js';
 import { applyRules } from './rules.js';
+import { MODULE_NAME, SEARCH_PLACES } from './names.js';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { schemaIssues, validator } from './schema.js';
 import { quote, SourceFile } from './source.js';
@@ -14,16 +15,6 @@ import { quoteUntrusted } from '../safe/text.js';
 import type { Spec } from './spec.js';
 import type { SpecFile } from './types.js';
 
-export const MODULE_NAME = 'lg-pins';
-export const SEARCH_PLACES = [
-  'lg-pins.yaml',
-  'lg-pins.yml',
-  '.lg-pinsrc',
-  '.lg-pinsrc.yaml',
-  '.lg-pinsrc.yml',
-  '.lg-pinsrc.json',
-  'package.json',
-] as const;
 
 export interface LoadOptions {
   /** Where discovery starts (searching upward). Default: process.cwd(). */

@@ -1,9 +1,10 @@
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import * as semver from '../semver.js';
 import type { SpecIssue } from '../errors.js';
 import { parsePlatform, PlatformError, platformKey, unameToPlatform, UNAME_MACHINES, variantProblem, type Platform } from '../platform.js';
-import { parseRepository, registryKey } from '../reference.js';
+import { registryKey } from '../reference.js';
+import { lockFileFor } from './names.js';
+import { parseSourceRef } from './refs.js';
 import { dict, own, put } from '../safe/dict.js';
 import { FileReadError, readTextSync } from '../safe/files.js';
 import { LIMITS } from '../safe/limits.js';
@@ -97,36 +98,6 @@ function checkImage(id: string, img: ImageSpec, src: Issues, dir: string, issues
   if (img.track !== undefined) out.track = img.track;
   if (cosign) out.verify = { cosign };
   return out;
-}
-
-/** `oci-layout://<dir>[/<repo>]`, `oci:<dir>`, or a registry repository. Returns a problem string when invalid. */
-export function parseSourceRef(ref: string, specDir: string): SourceRef | string {
-  const layout = /^oci-layout:\/\/(.+)$/.exec(ref) ?? /^oci:(.+)$/.exec(ref);
-  if (layout) return parseLayoutRef(layout[1]!, specDir);
-  try {
-    return { kind: 'registry', ref: parseRepository(ref) };
-  } catch (e) {
-    // The caller quotes the ref; drop ReferenceError's own `invalid image reference "<ref>": ` prefix.
-    const message = (e as Error).message;
-    const prefix = `invalid image reference "${ref}": `;
-    return message.startsWith(prefix) ? message.slice(prefix.length) : message;
-  }
-}
-
-function parseLayoutRef(path: string, specDir: string): SourceRef | string {
-  const full = isAbsolute(path) ? path : resolve(specDir, path);
-  // The layout directory is the longest prefix holding an `oci-layout` file; the rest names a repository in it.
-  let dir = full;
-  for (;;) {
-    if (existsSync(join(dir, 'oci-layout')) && statSync(dir).isDirectory()) break;
-    const up = dirname(dir);
-    if (up === dir) {
-      return `no OCI image layout found at ${full} (a layout directory holds an "oci-layout" file and index.json)`;
-    }
-    dir = up;
-  }
-  const repo = relative(dir, full).split('\\').join('/');
-  return repo ? { kind: 'layout', dir, repo } : { kind: 'layout', dir };
 }
 
 function checkGroup(
@@ -271,19 +242,6 @@ function parseSpecPlatform(s: string): Platform {
   const problem = variantProblem(p);
   if (problem) throw new PlatformError(`invalid platform "${s}": ${problem}`);
   return p;
-}
-
-const DEFAULT_SPEC_NAMES = new Set(['lg-pins.yaml', 'lg-pins.yml', '.lg-pinsrc', '.lg-pinsrc.yaml', '.lg-pinsrc.yml', '.lg-pinsrc.json', 'package.json']);
-
-/**
- * The lock beside a spec: `lg-pins.lock.yaml` for the names discovery finds, `<name>.lock.yaml` for
- * any other spec (`--config staging.yaml` → `staging.lock.yaml`), so two specs in one directory
- * never overwrite each other's pins.
- */
-export function lockFileFor(specFile: string): string {
-  const name = basename(specFile);
-  if (DEFAULT_SPEC_NAMES.has(name)) return join(dirname(specFile), 'lg-pins.lock.yaml');
-  return join(dirname(specFile), `${name.replace(/\.(ya?ml|json)$/i, '')}.lock.yaml`);
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as semver from '../semver.js';
 import type { SemVer } from '../semver.js';
 import type { Image } from '../config/spec.js';
+import { isTag } from '../reference.js';
 
 export interface Candidate {
   tag: string;
@@ -10,12 +11,11 @@ export interface Candidate {
 /** Registry bookkeeping tags that are never release candidates (cosign, referrers fallback). */
 const NOT_A_RELEASE = /^(?:latest|sha256-[a-f0-9]{64}(?:\.(?:sig|att|sbom))?|sha512-[a-f0-9]{128}(?:\.(?:sig|att|sbom))?)$/;
 
-const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /** Parse a release tag: strict semver with an optional leading `v`. */
 export function tagVersion(tag: string): SemVer | undefined {
   // Only tags a registry could hold (semver build metadata `+x` is not one): a lock must be able to name it.
-  if (NOT_A_RELEASE.test(tag) || !TAG_RE.test(tag)) return undefined;
+  if (NOT_A_RELEASE.test(tag) || !isTag(tag)) return undefined;
   const v = semver.parse(tag.startsWith('v') ? tag.slice(1) : tag);
   return v ?? undefined;
 }

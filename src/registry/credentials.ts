@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AuthConfigError } from '../errors.js';
+import { DOCKER_HUB, isDockerHub } from '../reference.js';
 import { FileReadError, readTextSync } from '../safe/files.js';
 import { parseJson } from '../safe/json.js';
 import { LIMITS, formatBytes } from '../safe/limits.js';
@@ -21,13 +22,12 @@ export interface Credentials {
  */
 export type CredentialStore = (registry: string, repository?: string) => Promise<Credentials | undefined>;
 
-const HUB_KEY = 'https://index.docker.io/v1/';
-const HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+const HUB_KEY = DOCKER_HUB.authKey;
 
 /** Reduce an `auths` key (`https://host:5000/v1/`, `host`) to `host[:port]`, Docker Hub to its canonical key. */
 export function authKey(server: string): string {
   const host = server.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
-  return HUB_ALIASES.has(host) ? HUB_KEY : host;
+  return isDockerHub(host) ? HUB_KEY : host;
 }
 
 /** The server name a credential helper is asked for: Docker Hub's legacy URL, else host[:port]. */
@@ -103,14 +103,14 @@ export const dockerConfigStore = credentialStore;
 function lookup(f: AuthFile, host: string, registry: string, repository?: string): Credentials | undefined {
   if (f.namespaces && repository) {
     // containers-auth.json: reg/ns/user/image → reg/ns/user → reg/ns → reg.
-    const base = host === HUB_KEY ? 'docker.io' : registry.toLowerCase();
+    const base = host === HUB_KEY ? DOCKER_HUB.canonical : registry.toLowerCase();
     const parts = repository.split('/');
     for (let i = parts.length; i > 0; i--) {
       const hit = f.auths.get(`${base}/${parts.slice(0, i).join('/')}`);
       if (hit) return hit;
     }
   }
-  return f.auths.get(host) ?? (host === HUB_KEY ? f.auths.get('docker.io') : undefined);
+  return f.auths.get(host) ?? (host === HUB_KEY ? f.auths.get(DOCKER_HUB.canonical) : undefined);
 }
 
 /** An auth file that exists is read (bounded, a regular file only); a missing one is skipped. */

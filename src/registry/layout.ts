@@ -1,16 +1,32 @@
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { computeDigest, digestAlgorithm, isDigest, type Digest } from '../digest.js';
 import { IntegrityError, RegistryError } from '../errors.js';
 import { FileReadError, readBounded } from '../safe/files.js';
 import { parseJsonBytes } from '../safe/json.js';
 import { LIMITS } from '../safe/limits.js';
 import { quoteUntrusted } from '../safe/text.js';
+import { isTag } from '../reference.js';
 import { ManifestError, parseDescriptor, unquoted, type Descriptor } from './manifest.js';
 import type { ContentSource, FetchedManifest } from './source.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
-/** A tag a registry could hold; a ref.name whose tag part is not one is no tag. */
-const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * Where a layout path lives on disk: the layout directory is the longest prefix of `full` that
+ * holds an `oci-layout` file; the rest names a repository in it. The problem, when there is none.
+ */
+export function locateLayout(full: string): { kind: 'layout'; dir: string; repo?: string } | string {
+  let dir = full;
+  for (;;) {
+    if (existsSync(join(dir, 'oci-layout')) && statSync(dir).isDirectory()) break;
+    const up = dirname(dir);
+    if (up === dir) return `no OCI image layout found at ${full} (a layout directory holds an "oci-layout" file and index.json)`;
+    dir = up;
+  }
+  const repo = relative(dir, full).split('\\').join('/');
+  return repo ? { kind: 'layout', dir, repo } : { kind: 'layout', dir };
+}
 
 /**
  * An OCI image layout on disk (`oci-layout://dir[/repo]`), read-only. Tags are the
@@ -68,7 +84,7 @@ export class LayoutSource implements ContentSource {
     } else {
       tag = repo ? undefined : name;
     }
-    return tag !== undefined && TAG_RE.test(tag) ? tag : undefined;
+    return isTag(tag) ? tag : undefined;
   }
 
   async listTags(repo: string): Promise<string[]> {

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
-import { digestProblem, isDigest } from '../digest.js';
+import { isDigest } from '../digest.js';
 import { loadSpec } from '../config/load.js';
 import type { RegistrySettings } from '../config/types.js';
 import { InvalidReferenceError, UsageError } from '../errors.js';
-import { parseReference, canonicalName } from '../reference.js';
+import { canonicalName, parseLayoutReference, parseReference } from '../reference.js';
 import type { ClientOptions } from '../registry/client.js';
 import { resolveFetched, type Resolution } from '../registry/resolve.js';
-import { parseSourceRef } from '../config/rules.js';
+import { parseSourceRef } from '../config/refs.js';
 import type { Image } from '../config/spec.js';
 import { mergeRegistries, Sources } from './sources.js';
 
@@ -49,23 +49,12 @@ async function specRegistries(cwd: string, config?: string): Promise<Record<stri
 
 function toImage(ref: string, cwd: string): { image: Image; reference: string; display: string } {
   const base = { id: 'inspect', cadence: 'patch' as const, prerelease: false, notes: {} };
-  const layout = /^(oci-layout:\/\/|oci:)(.+)$/.exec(ref);
+  const layout = parseLayoutReference(ref, true);
+  if (typeof layout === 'string') throw new UsageError(`${JSON.stringify(ref)}: ${layout}`);
   if (layout) {
-    const rest = layout[2]!;
-    const at = rest.indexOf('@');
-    const slash = rest.lastIndexOf('/');
-    const colon = rest.lastIndexOf(':');
-    let path = rest;
-    let reference = 'latest';
-    if (at >= 0) {
-      [path, reference] = [rest.slice(0, at), rest.slice(at + 1)];
-      const problem = digestProblem(reference);
-      if (problem) throw new UsageError(`${JSON.stringify(ref)}: ${JSON.stringify(reference)} is ${problem}`);
-    }
-    else if (colon > slash) [path, reference] = [rest.slice(0, colon), rest.slice(colon + 1)];
-    const source = parseSourceRef(`${layout[1]}${path}`, cwd);
+    const source = parseSourceRef(`${layout.scheme}${layout.path}`, cwd);
     if (typeof source === 'string') throw new UsageError(`${JSON.stringify(ref)}: ${source}`);
-    return { image: { ...base, ref: `${layout[1]}${path}`, source }, reference, display: ref };
+    return { image: { ...base, ref: `${layout.scheme}${layout.path}`, source }, reference: layout.digest ?? layout.tag ?? 'latest', display: ref };
   }
   try {
     const parsed = parseReference(ref);

@@ -1,5 +1,5 @@
 import { loadSpec, type LoadOptions } from '../config/load.js';
-import { parseSourceRef } from '../config/rules.js';
+import { parseSourceRef } from '../config/refs.js';
 import type { Image, Spec } from '../config/spec.js';
 import type { Digest } from '../digest.js';
 import { IntegrityError, LgPinsError, RegistryError, worstExitCode, type ExitCode } from '../errors.js';
