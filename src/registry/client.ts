@@ -2,7 +2,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { computeDigest, digestAlgorithm, digestProblem, isDigest, type Digest } from '../digest.js';
 import { IntegrityError, RegistryError } from '../errors.js';
 import type { RegistrySettings } from '../config/types.js';
-import { isLoopbackHost, registryApiHost, registryKey } from '../reference.js';
+import { isLoopbackHost, isTag, registryApiHost, registryKey } from '../reference.js';
 import { Authenticator } from './authenticator.js';
 import { credentialStore, type CredentialStore } from './credentials.js';
 import { Http, DEFAULT_POLICY, type HttpPolicy, type HttpResponse } from './http.js';
@@ -25,8 +25,6 @@ export interface ClientOptions {
 
 export const MANIFEST_LIMIT = LIMITS.manifestBytes;
 const BLOB_LIMIT = LIMITS.blobBytes;
-/** A tag a registry could hold (distribution-spec); anything else in a tag list is skipped. */
-const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** A registry error code (distribution-spec: uppercase letters and underscores). */
 const ERROR_CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
@@ -215,7 +213,8 @@ class RemoteSource implements ContentSource {
       }
       // One at a time: spreading a huge page into push() would overflow the stack.
       for (const t of list) {
-        if (typeof t !== 'string' || !TAG_RE.test(t)) continue;
+        // Anything that is not a tag a registry could hold is skipped.
+        if (!isTag(t)) continue;
         tags.add(t);
         if (tags.size > LIMITS.tags) throw giveUp(`has more than ${LIMITS.tags} tags`);
       }
