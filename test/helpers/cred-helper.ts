@@ -1,6 +1,6 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './tmp.js';
 
 export interface FakeHelper {
   /** A directory to put first on PATH. */
@@ -16,7 +16,7 @@ export interface FakeHelper {
  * Every call is logged.
  */
 export function fakeCredentialHelper(name: string, known: Record<string, { Username: string; Secret: string }>, failWith?: string): FakeHelper {
-  const bin = mkdtempSync(join(tmpdir(), 'lgp-helper-'));
+  const bin = tempDir('lgp-helper-');
   const log = join(bin, 'calls.log');
   const script = `#!/bin/sh
 [ "$1" = get ] || exit 2

@@ -3,22 +3,15 @@
  * object, the lock beside it, and Docker config dirs for credentials. Everything made here is
  * removed by `cleanupWorkspaces()` (call it in `afterAll`).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
 import { dockerConfigStore, type CredentialStore } from '../../src/registry/credentials.js';
 import { startProxy, type TamperingProxy } from './proxy.js';
+import { removeTempDirs, tempDir } from './tmp.js';
 import { startRegistry, type RegistryOptions, type TestRegistry } from './registry.js';
 
-const made: string[] = [];
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
 
 export interface SpecImage {
   ref: string;
@@ -89,7 +82,7 @@ export function emptyDockerConfigDir(): string {
 }
 
 export function cleanupWorkspaces(): void {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  removeTempDirs();
 }
 
 /**

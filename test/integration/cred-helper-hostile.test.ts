@@ -5,12 +5,12 @@
  * exit 3 naming the helper and the registry, no stack trace, and nothing the helper printed (on
  * stdout or stderr) in any output: human, `--verbose` or `--json`.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, STACK, type CliResult } from '../helpers/cli.js';
 import { useRegistry, workspace } from '../helpers/workspace.js';
+import { removeTempDirs, tempDir } from '../helpers/tmp.js';
 
 const USER = 'helper-user';
 const PASS = 'helper-registry-pass';
@@ -19,12 +19,7 @@ const PATH = process.env.PATH ?? '/usr/bin:/bin';
 /** A run that took longer than this hung on the helper (the timeout is 1 s). */
 const HANG_LIMIT_MS = 10_000;
 
-const made: string[] = [];
-const tmp = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lgp-hostile-'));
-  made.push(dir);
-  return dir;
-};
+const tmp = () => tempDir('lgp-hostile-');
 /** Processes that escaped into a session of their own append their pid to these files; killed at the end. */
 const escapedPids: string[] = [];
 afterAll(() => {
@@ -38,7 +33,7 @@ afterAll(() => {
       }
     }
   }
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
 
 interface Hostile {

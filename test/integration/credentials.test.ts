@@ -6,8 +6,7 @@
  * The unit tests (test/unit/credentials.test.ts) cover lookup order and parsing; these prove the
  * registry accepts what each source yields, and that each source's secret goes where it must.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError } from '../../src/errors.js';
@@ -18,6 +17,7 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
 import { cleanupWorkspaces, workspace, type SpecInput } from '../helpers/workspace.js';
 import { fakeCredentialHelper } from '../helpers/cred-helper.js';
+import { removeTempDirs, tempDir } from '../helpers/tmp.js';
 
 const PLATFORMS = [
   { os: 'linux', architecture: 'amd64' },
@@ -28,14 +28,9 @@ const FAST = { backoffMs: 10, timeoutMs: 5000 };
 const PATH = process.env.PATH ?? '/usr/bin:/bin';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-const made: string[] = [];
-const tmp = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lgp-creds-it-'));
-  made.push(dir);
-  return dir;
-};
+const tmp = () => tempDir('lgp-creds-it-');
 afterAll(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
   cleanupWorkspaces();
 });
 

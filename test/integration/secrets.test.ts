@@ -6,8 +6,7 @@
  * the token server issued, no identity token, no helper Secret, and not even the word
  * `Authorization` may appear on stdout or stderr.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, STACK, type CliResult } from '../helpers/cli.js';
@@ -15,6 +14,7 @@ import { basicAuth, pushMultiArch, tokenPushTarget } from '../helpers/push.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
 import { cleanupWorkspaces, workspace, type Workspace } from '../helpers/workspace.js';
+import { removeTempDirs, tempDir } from '../helpers/tmp.js';
 
 const USER = 'secret-keeper';
 const PASS = 'Pa55-w0rd-never-printed';
@@ -28,14 +28,9 @@ const PLATFORMS = [
 const PATH = process.env.PATH ?? '/usr/bin:/bin';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-const made: string[] = [];
-const tmp = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lgp-secrets-'));
-  made.push(dir);
-  return dir;
-};
+const tmp = () => tempDir('lgp-secrets-');
 afterAll(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
   cleanupWorkspaces();
 });
 

@@ -7,8 +7,7 @@
  * first few cases of each (lockVersion 7, a short digest, truncation, unknown key, held without
  * tag, empty; not-JSON, auth without a colon, a helper name with a space, auths as an array).
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -16,15 +15,11 @@ import { AuthConfigError, ExitCode, LockError } from '../../src/errors.js';
 import { parseLock, readLock } from '../../src/lock/read.js';
 import { credentialStore } from '../../src/registry/credentials.js';
 import { ROOT } from '../helpers/cli.js';
+import { removeTempDirs, tempDir } from '../helpers/tmp.js';
 
-const made: string[] = [];
-const tmp = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lgp-bad-input-'));
-  made.push(dir);
-  return dir;
-};
+const tmp = () => tempDir('lgp-bad-input-');
 afterAll(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
 
 const FILE = '/work/lg-pins.lock.yaml';

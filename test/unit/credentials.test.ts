@@ -1,14 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuthConfigError, RegistryError } from '../../src/errors.js';
 import { authKey, credentialStore } from '../../src/registry/credentials.js';
 import { fakeCredentialHelper } from '../helpers/cred-helper.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-const tmp = () => mkdtempSync(join(tmpdir(), 'lgp-cred-'));
+const tmp = () => tempDir('lgp-cred-');
 
 function configDir(content: unknown): string {
   const dir = tmp();
