@@ -1,6 +1,6 @@
 /**
  * OCI platforms: parsing, containerd normalisation, `uname -m` mapping and matching
- * (registry.md §6, contract.md "fleet").
+ * (containerd's `platforms` package; README "The spec").
  *
  * Matching ranks candidates the way containerd does within one architecture (an arm/v7 host
  * takes v7, then v6, then v5) but, on purpose, never crosses architectures: no 386 for amd64,

@@ -1,5 +1,5 @@
 /**
- * Docker image references (distribution/reference semantics, registry.md §5).
+ * Docker image references (distribution/reference semantics; README "The spec").
  *
  * `reference := name [":" tag] ["@" digest]`, `name := [domain "/"] path`, normalised the way
  * Docker does it (`ubuntu` → `docker.io/library/ubuntu`). Unlike Docker, a reference with

@@ -17,7 +17,7 @@ export const MediaType = {
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
 } as const;
 
-/** All four modern manifest types, so that an index comes back unchanged (registry.md §2). */
+/** All four modern manifest types, so that an index comes back unchanged (a registry rewrites what Accept leaves out). */
 export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerList, MediaType.dockerManifest].join(', ');
 
 export const INDEX_TYPES: readonly string[] = [MediaType.ociIndex, MediaType.dockerList];
@@ -149,7 +149,7 @@ function parsePlatformObject(v: unknown, where: string, shown: Shown = excerptOf
   return platform;
 }
 
-/** Buildx attestation manifests and other entries that are not runnable images (registry.md §6). */
+/** Buildx attestation manifests and other entries that are not runnable images (README "The spec", Matching). */
 export function isAttestation(d: Descriptor): boolean {
   if (d.annotations && Object.prototype.hasOwnProperty.call(d.annotations, 'vnd.docker.reference.type')) return true;
   return d.platform?.os === 'unknown' || d.platform?.architecture === 'unknown';

@@ -1,6 +1,6 @@
 /**
  * Cosign signatures for tests, written through the registry API exactly the way cosign stores them
- * (registry.md §7), with keys generated here (ECDSA P-256, as `cosign generate-key-pair` makes):
+ * (cosign's SIGNATURE_SPEC and BUNDLE_SPEC), with keys generated here (ECDSA P-256, as `cosign generate-key-pair` makes):
  *
  * - `signLegacy`: the simple-signing form: a payload blob
  *   `{"critical":{"identity":{"docker-reference":…},"image":{"docker-manifest-digest":…},"type":"cosign container image signature"},"optional":null}`,

@@ -1,6 +1,5 @@
 /**
- * A paginating HTTP proxy in front of a REAL registry (distribution 2.8 never paginates, registry.md
- * §1). For `GET /v2/<name>/tags/list[?n=&last=]` it fetches the registry's full tag list (same
+ * A paginating HTTP proxy in front of a REAL registry (distribution 2.8 never paginates). For `GET /v2/<name>/tags/list[?n=&last=]` it fetches the registry's full tag list (same
  * headers, so auth still applies), sorts it lexically and serves one page as the spec says: tags
  * after `last`, at most `pageSize` (or `n`, when smaller, unless `ignoreN`), with a RELATIVE
  * `Link: </v2/<name>/tags/list?last=<x>&n=<k>>; rel="next"` when more remain. Every other request,

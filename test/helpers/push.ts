@@ -1,5 +1,5 @@
 /**
- * Push test content to a real registry over the distribution HTTP API (registry.md §8).
+ * Push test content to a real registry over the distribution HTTP API (distribution-spec "Push").
  *
  * Blobs: POST /v2/<name>/blobs/uploads/ → 202 + absolute Location (keep its `_state` query) →
  * PUT Location&digest=… with the bytes. Manifests: PUT with Content-Type = mediaType; children

@@ -1,5 +1,5 @@
 /**
- * A minimal Docker/distribution token server for integration tests (registry.md §4, §8).
+ * A minimal Docker/distribution token server for integration tests (distribution's token auth spec).
  *
  * It signs ES256 JWTs the way distribution 2.8 wants them: header `x5c` = [the self-signed
  * certificate, base64 DER], raw r‖s signature (`ieee-p1363`) in base64url, `aud` = service as a

@@ -15,7 +15,7 @@ import { ExitCode } from '../../src/errors.js';
 const HEX = 'a'.repeat(64);
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 
-describe('parseReference: normalization (registry.md §5)', () => {
+describe('parseReference: normalization (distribution/reference)', () => {
   const cases: Array<[string, ImageRef]> = [
     ['ubuntu', { registry: 'docker.io', repository: 'library/ubuntu' }],
     ['ubuntu:22.04', { registry: 'docker.io', repository: 'library/ubuntu', tag: '22.04' }],

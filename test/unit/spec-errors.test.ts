@@ -1,6 +1,6 @@
 /**
  * A corpus of broken specs. Every case says exactly which issues parseSpec reports: file, line,
- * column, key path, and a message that quotes the offending key or value (contract.md, exit 2).
+ * column, key path, and a message that quotes the offending key or value (README "Exit codes", exit 2).
  */
 import fs from 'node:fs';
 import os from 'node:os';
