@@ -46,5 +46,3 @@ export function colours(io: Io, stream: 'stdout' | 'stderr') {
   const wrap = (code: string) => (s: string) => (on ? `${mark(code)}${s}${mark('0')}` : s);
   return { red: wrap('31'), green: wrap('32'), yellow: wrap('33'), dim: wrap('2'), bold: wrap('1') };
 }
-
-export { table } from '../render/table.js';

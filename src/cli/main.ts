@@ -1,25 +1,11 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { BadInputError, ExitCode, LgPinsError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
-import { colours, processIo, safeIo, type Io } from './io.js';
+import { processIo, safeIo, type Io } from './io.js';
 import { runCheck, runDiff, runInspect, runLock, runPins, runPropose, runVerify } from './commands.js';
+import type { GlobalOptions, ProposeFlags } from './options.js';
+import { reportError } from './report.js';
 
-export interface GlobalOptions {
-  config?: string;
-  verbose?: boolean;
-  json?: boolean;
-  /** Seconds, for commands that use the network. */
-  timeout?: number;
-}
-
-export interface ProposeFlags {
-  dryRun?: boolean;
-  remote?: string;
-  base?: string;
-  branch?: string;
-  label?: string[];
-  author?: string;
-}
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -124,24 +110,3 @@ export async function main(argv: string[], rawIo: Io = processIo()): Promise<num
   }
 }
 
-/**
- * The one top-level handler: a message on stderr, no stack trace (unless --verbose for an internal
- * error); with --json also one JSON document on stdout, so scripts always get something to parse.
- */
-export function reportError(e: unknown, io: Io, verbose: boolean, json = false): number {
-  const c = colours(io, 'stderr');
-  const err = e instanceof Error ? e : new Error(String(e));
-  const code = e instanceof LgPinsError ? e.exitCode : ExitCode.internal;
-  if (json) {
-    const issues = e instanceof BadInputError ? e.issues : [];
-    io.stdout.write(`${JSON.stringify({ error: { exitCode: code, message: err.message, ...(issues.length ? { issues } : {}) } }, null, 2)}\n`);
-  }
-  if (e instanceof BadInputError && e.issues.length > 1) {
-    io.stderr.write(`${c.red('error:')} ${e.issues.length} problems:\n${e.message.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
-  } else if (e instanceof LgPinsError && code !== ExitCode.internal) {
-    io.stderr.write(`${c.red('error:')} ${e.message}\n`);
-  } else {
-    io.stderr.write(`${c.red('lg-pins: internal error:')} ${err.message}\n${verbose ? `${err.stack ?? ''}\n` : 'This is a bug in lg-pins: run with --verbose for details, and please report it.\n'}`);
-  }
-  return code;
-}

@@ -16,6 +16,8 @@ import type { ContentSource, FetchedManifest } from './source.js';
 export interface ClientOptions {
   registries?: Record<string, RegistrySettings>;
   credentials?: CredentialStore;
+  /** The environment credentials are looked up in (Docker and Podman config locations, LG_PINS_REGISTRY_AUTH); default process.env. */
+  env?: NodeJS.ProcessEnv;
   policy?: Partial<HttpPolicy>;
   /** Parallel requests per registry when the spec sets none. */
   defaultConcurrency?: number;
@@ -41,7 +43,7 @@ export class RegistryClient {
 
   constructor(private readonly opts: ClientOptions = {}) {
     this.http = new Http({ ...DEFAULT_POLICY, ...opts.policy });
-    this.auth = new Authenticator(this.http, opts.credentials ?? credentialStore(process.env, { helperTimeoutMs: { ...DEFAULT_POLICY, ...opts.policy }.timeoutMs }), (r) => this.baseUrl(r), opts.onRequest);
+    this.auth = new Authenticator(this.http, opts.credentials ?? credentialStore(opts.env ?? process.env, { helperTimeoutMs: { ...DEFAULT_POLICY, ...opts.policy }.timeoutMs }), (r) => this.baseUrl(r), opts.onRequest);
   }
 
   close(): Promise<void> {

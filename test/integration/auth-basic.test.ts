@@ -6,9 +6,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError } from '../../src/errors.js';
-import { dockerConfigStore } from '../../src/registry/credentials.js';
+import { credentialStore } from '../../src/registry/credentials.js';
 import { inspect } from '../../src/run/inspect.js';
 import { lock } from '../../src/run/lock.js';
+import { main } from '../../src/cli/main.js';
 import { basicAuth, pushMultiArch, type MultiArchResult } from '../helpers/push.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { cleanupWorkspaces, dockerConfigDir, emptyDockerConfigDir, workspace, type Workspace } from '../helpers/workspace.js';
@@ -37,7 +38,7 @@ afterAll(async () => {
   cleanupWorkspaces();
 });
 
-const withConfig = (dir: string) => ({ credentials: dockerConfigStore({ DOCKER_CONFIG: dir }) });
+const withConfig = (dir: string) => ({ credentials: credentialStore({ DOCKER_CONFIG: dir }) });
 
 describe('htpasswd registry', () => {
   it('locks with the credentials of the Docker config auths entry', async () => {
@@ -108,5 +109,18 @@ describe('htpasswd registry', () => {
     expect(err?.exitCode).toBe(2);
     expect(err?.message).toContain('config.json');
     expect(err?.message).not.toContain(PASS);
+  });
+});
+
+describe('the CLI environment reaches the credential lookup', () => {
+  it.each([[['lock', '--dry-run'], 0], [['diff'], 1], [['inspect', 'REF'], 0]] as const)('%s reads credentials from the environment main() is given, not the process', async (args, want) => {
+    const out: string[] = [];
+    const sink = { write: (s: string) => out.push(s) };
+    const env = { LG_PINS_REGISTRY_AUTH: JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`${USER}:${PASS}`).toString('base64') } } }), DOCKER_CONFIG: emptyDockerConfigDir(), NO_COLOR: '1' };
+    const argv = args.map((a) => (a === 'REF' ? `${reg.host}/private/agent:v1` : a));
+    const code = await main(argv, { stdout: sink, stderr: sink, cwd: ws.dir, env });
+    expect(out.join('')).not.toContain('denied');
+    // diff finds changes (there is no lock yet): exit 1, not a credential failure (3).
+    expect(code).toBe(want);
   });
 });
