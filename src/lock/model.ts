@@ -1,5 +1,5 @@
 import type { Digest } from '../digest.js';
-import { dict, dictFrom, toDict } from '../safe/dict.js';
+import { dictFrom, toDict } from '../safe/dict.js';
 
 /** One platform of a locked tag. */
 export interface LockPlatform {
@@ -38,12 +38,6 @@ export interface Lock {
   images: Record<string, LockImage>;
   /** group id → image id → pin. */
   fleet: Record<string, Record<string, FleetPin>>;
-}
-
-export const LOCK_VERSION = 1;
-
-export function emptyLock(): Lock {
-  return { lockVersion: 1, images: dict(), fleet: dict() };
 }
 
 /** A parsed lock with every id-keyed record null-prototype (see safe/dict.ts); `fleet` always present. */

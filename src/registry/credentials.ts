@@ -97,9 +97,6 @@ export function credentialStore(env: NodeJS.ProcessEnv = process.env, options: C
   };
 }
 
-/** The Docker-compatible name kept for callers that pass only DOCKER_CONFIG. */
-export const dockerConfigStore = credentialStore;
-
 function lookup(f: AuthFile, host: string, registry: string, repository?: string): Credentials | undefined {
   if (f.namespaces && repository) {
     // containers-auth.json: reg/ns/user/image → reg/ns/user → reg/ns → reg.

@@ -23,11 +23,6 @@ export function parseJson(text: string): JsonResult {
   }
 }
 
-/** `invalid JSON at line L, column C: <problem>` (no content). */
-export function jsonProblem(r: Extract<JsonResult, { ok: false }>): string {
-  return `invalid JSON at line ${r.line}, column ${r.column}: ${r.problem}`;
-}
-
 /** Parse bytes as UTF-8 JSON. */
 export function parseJsonBytes(bytes: Uint8Array): JsonResult {
   return parseJson(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
@@ -165,21 +160,6 @@ export function asObject(v: unknown, field: string): Record<string, unknown> {
 export function asArray(v: unknown, field: string): unknown[] {
   if (Array.isArray(v)) return v;
   throw new ShapeError(field, 'an array', kindOf(v));
-}
-
-export function asString(v: unknown, field: string): string {
-  if (typeof v === 'string') return v;
-  throw new ShapeError(field, 'a string', kindOf(v));
-}
-
-/** A string, or undefined when absent; any other type is a ShapeError. */
-export function optString(v: unknown, field: string): string | undefined {
-  return v === undefined ? undefined : asString(v, field);
-}
-
-/** An object, or undefined when absent; any other type is a ShapeError. */
-export function optObject(v: unknown, field: string): Record<string, unknown> | undefined {
-  return v === undefined ? undefined : asObject(v, field);
 }
 
 /** A field path for messages: `manifests[3].platform.os`. */

@@ -17,8 +17,6 @@
  * tampered payload (bytes changed after signing, pushed under their correct new digest).
  */
 import { createHash, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { MT, pushBlob, pushManifest, sha256, type PushTarget } from './push.js';
 
 export const COSIGN = {
@@ -47,15 +45,6 @@ export interface KeyPair {
 export function generateCosignKeyPair(): KeyPair {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   return { privateKey, publicKey, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), fingerprint: spkiFingerprint(publicKey) };
-}
-
-/** A fresh key pair whose public key is written to `dir/relPath` (directories made as needed). */
-export function writeCosignKeyPair(dir: string, relPath: string): KeyPair & { file: string; relPath: string } {
-  const pair = generateCosignKeyPair();
-  const file = join(dir, relPath);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, pair.pem);
-  return { ...pair, file, relPath };
 }
 
 export function spkiFingerprint(key: KeyObject): string {

@@ -228,7 +228,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
       if (!pr) return { status: 404, body: ghError(404) };
       const labels = b.labels;
       if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) return invalid('labels must be an array of strings');
-      for (const l of labels as string[]) if (!pr.labels.includes(l)) pr.labels.push(l);
+      for (const l of labels) if (!pr.labels.includes(l)) pr.labels.push(l);
       return { status: 200, body: pr.labels.map((name) => ({ name })) };
     }
     m = /^\/issues\/(\d+)\/comments$/.exec(rest);

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
-import { dockerConfigStore, type CredentialStore } from '../../src/registry/credentials.js';
+import { credentialStore, type CredentialStore } from '../../src/registry/credentials.js';
 import { startProxy, type TamperingProxy } from './proxy.js';
 import { removeTempDirs, tempDir } from './tmp.js';
 import { startRegistry, type RegistryOptions, type TestRegistry } from './registry.js';
@@ -119,7 +119,7 @@ export function useRegistry(opts?: RegistryOptions): { readonly reg: TestRegistr
   const ctx: { reg?: TestRegistry; anonymous?: CredentialStore } = {};
   beforeAll(async () => {
     ctx.reg = await startRegistry(opts);
-    ctx.anonymous = dockerConfigStore({ DOCKER_CONFIG: emptyDockerConfigDir() });
+    ctx.anonymous = credentialStore({ DOCKER_CONFIG: emptyDockerConfigDir() });
   });
   afterAll(async () => {
     await ctx.reg?.stop();

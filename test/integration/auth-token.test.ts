@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError } from '../../src/errors.js';
-import { dockerConfigStore } from '../../src/registry/credentials.js';
+import { credentialStore } from '../../src/registry/credentials.js';
 import { lock } from '../../src/run/lock.js';
 import { basicAuth, pushMultiArch, tokenPushTarget, type MultiArchResult } from '../helpers/push.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -73,7 +73,7 @@ describe('anonymous bearer tokens (`token` field)', () => {
   it('locks every image with one anonymous token request per repository scope', async () => {
     const ws = workspace(specFor(reg.host));
     const mark = ts.requests.length;
-    const r = await lock({ cwd: ws.dir, client: { credentials: dockerConfigStore({ DOCKER_CONFIG: emptyDockerConfigDir() }) } });
+    const r = await lock({ cwd: ws.dir, client: { credentials: credentialStore({ DOCKER_CONFIG: emptyDockerConfigDir() }) } });
     expect(r.failures).toEqual([]);
     expect(r.exitCode).toBe(0);
     for (const [id, p] of Object.entries(pushed)) {
@@ -104,7 +104,7 @@ describe('credentialed bearer tokens (`access_token` field)', () => {
 
   it('sends the Docker config credentials to the realm and caches the token per scope', async () => {
     const ws = workspace(specFor(reg.host));
-    const credentials = dockerConfigStore({ DOCKER_CONFIG: dockerConfigDir({ [reg.host]: { user: USER, pass: PASS } }) });
+    const credentials = credentialStore({ DOCKER_CONFIG: dockerConfigDir({ [reg.host]: { user: USER, pass: PASS } }) });
     const mark = ts.requests.length;
     const r = await lock({ cwd: ws.dir, client: { credentials } });
     expect(r.failures).toEqual([]);
@@ -127,7 +127,7 @@ describe('credentialed bearer tokens (`access_token` field)', () => {
 
   it('without credentials the token server refuses: exit 3 naming the registry and HTTP 401', async () => {
     const ws = workspace(specFor(reg.host));
-    const r = await lock({ cwd: ws.dir, client: { credentials: dockerConfigStore({ DOCKER_CONFIG: emptyDockerConfigDir() }) } });
+    const r = await lock({ cwd: ws.dir, client: { credentials: credentialStore({ DOCKER_CONFIG: emptyDockerConfigDir() }) } });
     expect(r.exitCode).toBe(3);
     expect(r.failures).toHaveLength(4);
     for (const f of r.failures) {
@@ -141,7 +141,7 @@ describe('credentialed bearer tokens (`access_token` field)', () => {
   it('with a wrong password: exit 3, HTTP 401, and the password appears nowhere', async () => {
     const WRONG = 'not-the-Right-one-77';
     const ws = workspace(specFor(reg.host));
-    const credentials = dockerConfigStore({ DOCKER_CONFIG: dockerConfigDir({ [reg.host]: { user: USER, pass: WRONG } }) });
+    const credentials = credentialStore({ DOCKER_CONFIG: dockerConfigDir({ [reg.host]: { user: USER, pass: WRONG } }) });
     const mark = ts.requests.length;
     const r = await lock({ cwd: ws.dir, client: { credentials } });
     expect(r.exitCode).toBe(3);

@@ -253,7 +253,7 @@ describe('the spec changes', () => {
       groups: ['edge'], held: [], moves: [{ group: 'edge', hosts: 3, to: { platform: 'linux/arm/v7', digest: v1.images[2]!.digest } }],
     }]);
 
-    ws.writeSpec({ images: { app: { ref: ref('team/fleet'), tag: 'v1' } }, fleet: { datacenter: FLEET!.datacenter!, edge: { arch: 'armv7l', hosts: ['gw-01'] } } });
+    ws.writeSpec({ images: { app: { ref: ref('team/fleet'), tag: 'v1' } }, fleet: { datacenter: FLEET.datacenter!, edge: { arch: 'armv7l', hosts: ['gw-01'] } } });
     const removed = await diffThenLock(ws);
     expect(removed.changes.map((c) => [c.image, c.kind, c.groups])).toEqual([['app', 'fleet', ['arm-servers']]]);
     expect(removed.changes[0]!.moves).toHaveLength(1);

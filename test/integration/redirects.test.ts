@@ -11,7 +11,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryError } from '../../src/errors.js';
-import { dockerConfigStore } from '../../src/registry/credentials.js';
+import { credentialStore } from '../../src/registry/credentials.js';
 import { lock } from '../../src/run/lock.js';
 import { basicAuth, fetchToken, pushMultiArch, pushPlatformImage, tokenPushTarget, type PushTarget } from '../helpers/push.js';
 import { reply, startProxy, type ProxyHook, type TamperingProxy } from '../helpers/proxy.js';
@@ -56,7 +56,7 @@ describe('htpasswd registry behind a redirecting front', () => {
   let front: TamperingProxy;
   let cdn: TamperingProxy;
   let pushed: Awaited<ReturnType<typeof pushContent>>;
-  const credentials = () => dockerConfigStore({ DOCKER_CONFIG: dockerConfigDir({ [front.host]: { user: USER, pass: PASS } }) });
+  const credentials = () => credentialStore({ DOCKER_CONFIG: dockerConfigDir({ [front.host]: { user: USER, pass: PASS } }) });
 
   beforeAll(async () => {
     reg = await startRegistry({ auth: { kind: 'htpasswd', users: { [USER]: PASS } } });
@@ -142,7 +142,7 @@ describe('token registry behind a redirecting front', () => {
   it('sends the bearer token to the registry only, never to the redirect target', async () => {
     front.hooks.push(redirectContent((path) => `http://localhost:${cdn.port}${path}`));
     const ws = workspace(specFor(front.host, 'team/app'));
-    const credentials = dockerConfigStore({ DOCKER_CONFIG: dockerConfigDir({ [front.host]: { user: ALICE, pass: ALICE_PASS } }) });
+    const credentials = credentialStore({ DOCKER_CONFIG: dockerConfigDir({ [front.host]: { user: ALICE, pass: ALICE_PASS } }) });
     const r = await lock({ cwd: ws.dir, client: { credentials, policy: FAST } });
     expect(r.failures).toEqual([]);
     expect(r.lock.images.multi!.digest).toBe(pushed.multi.digest);
@@ -187,7 +187,7 @@ describe('redirect chains', () => {
       images: { five: { ref: `${front.host}/chain/five`, tag: 'v1' }, six: { ref: `${front.host}/chain/six`, tag: 'v1' } },
       fleet: DATACENTER,
     });
-    const r = await lock({ cwd: ws.dir, client: { credentials: dockerConfigStore({ DOCKER_CONFIG: emptyDockerConfigDir() }), policy: FAST } });
+    const r = await lock({ cwd: ws.dir, client: { credentials: credentialStore({ DOCKER_CONFIG: emptyDockerConfigDir() }), policy: FAST } });
     expect(r.exitCode).toBe(3);
     expect(Object.keys(r.lock.images)).toEqual(['five']);
     expect(r.failures.map((f) => f.image)).toEqual(['six']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Document, isMap, parse, type YAMLMap } from 'yaml';
+import { Document, isMap, parse } from 'yaml';
 import { computeDigest, type Digest } from '../../src/digest.js';
 import { fastParseLock } from '../../src/lock/fast-parse.js';
 import type { Lock } from '../../src/lock/model.js';
@@ -79,7 +79,7 @@ function viaDocument(lock: Lock): string {
   };
   const doc = new Document(plain);
   const fleet = doc.get('fleet');
-  if (isMap(fleet)) for (const g of fleet.items) if (isMap(g.value)) for (const pin of g.value.items) if (isMap(pin.value)) (pin.value as YAMLMap).flow = true;
+  if (isMap(fleet)) for (const g of fleet.items) if (isMap(g.value)) for (const pin of g.value.items) if (isMap(pin.value)) (pin.value).flow = true;
   // singleQuote: false: lg-pins double-quotes every value it quotes (JSON-compatible escapes).
   return `${LOCK_HEADER}\n${doc.toString({ lineWidth: 0, minContentWidth: 0, flowCollectionPadding: true, singleQuote: false })}`;
 }

@@ -164,7 +164,7 @@ fleet:
     expect(first.failures).toEqual([]);
     expect(Object.keys(first.lock.images)).toEqual(['constructor', 'prototype']);
     expect(Object.keys(first.lock.fleet)).toEqual(['constructor', 'hasownproperty']);
-    expect(Object.keys(first.lock.fleet.constructor!)).toEqual(['constructor', 'prototype']);
+    expect(Object.keys(first.lock.fleet.constructor)).toEqual(['constructor', 'prototype']);
     // v2 drops riscv64: the held group keeps its pin; a failed image keeps its entry.
     const next = planLock(PROTO, first.lock, new Map<string, ImageOutcome>([
       ['constructor', ok(resolution('v2', ['linux/amd64']))],
@@ -172,7 +172,7 @@ fleet:
     ]));
     expect(next.lock.fleet.hasownproperty!.constructor).toMatchObject({ tag: 'v1', held: 'linux/riscv64 is not in v2' });
     expect(next.lock.images.prototype).toEqual(first.lock.images.prototype);
-    expect(next.lock.fleet.constructor!.prototype).toEqual(first.lock.fleet.constructor!.prototype);
+    expect(next.lock.fleet.constructor.prototype).toEqual(first.lock.fleet.constructor.prototype);
     expect(Object.prototype.hasOwnProperty.call(Object, 'constructor')).toBe(false);
     expect((Object as unknown as Record<string, unknown>).prototype).toBe(Object.prototype);
   });
