@@ -1,6 +1,13 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { RegistryError } from '../errors.js';
-import type { Credentials } from './credentials.js';
+
+/** What a helper answers, as credentials.ts's Credentials (declared here so the two files do not import each other). */
+export interface HelperCredentials {
+  username: string;
+  password: string;
+  identityToken?: string;
+  source?: string;
+}
 
 const NOT_FOUND = /credentials not found/i;
 /** The run's network timeout when the caller gives none (`DEFAULT_POLICY.timeoutMs`). */
@@ -53,7 +60,7 @@ export function runCredentialHelper(
   env: NodeJS.ProcessEnv,
   origin: string,
   timeoutMs: number = DEFAULT_HELPER_TIMEOUT_MS,
-): Promise<Credentials | undefined> {
+): Promise<HelperCredentials | undefined> {
   const program = `docker-credential-${name}`;
   return new Promise((resolve, reject) => {
     let settled = false;
