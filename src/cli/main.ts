@@ -6,6 +6,54 @@ import { runCheck, runDiff, runInspect, runLock, runPins, runPropose, runVerify 
 import type { GlobalOptions, ProposeFlags } from './options.js';
 import { reportError } from './report.js';
 
+/** One subcommand: its flags beyond the common ones, and the core it runs (cli/commands.ts). */
+interface CommandSpec {
+  name: string;
+  description: string;
+  /** Takes --timeout (it reaches registries). */
+  network: boolean;
+  argument?: [string, string];
+  /** [flags, description, default]. */
+  options?: Array<[string, string, string?]>;
+  run(args: unknown[], io: Io): Promise<number>;
+}
+
+type Flags = GlobalOptions & ProposeFlags & { dryRun?: boolean; markdown?: boolean; host?: string; group?: string; image?: string };
+const opts = (args: unknown[], at = 0) => args[at] as Flags;
+
+const COMMANDS: CommandSpec[] = [
+  { name: 'lock', network: true, description: 'resolve every image, apply fleet coverage, write lg-pins.lock.yaml', options: [['--dry-run', 'resolve and report, write nothing']], run: (a, io) => runLock(opts(a), io) },
+  {
+    name: 'diff', network: true, description: 'resolve fresh and show what `lock` would change; writes nothing (exit 0 none, 1 changes)',
+    options: [['--markdown', 'print Markdown tables fit for a pull request, with the lock diff']], run: (a, io) => runDiff(opts(a), io),
+  },
+  { name: 'check', network: false, description: 'offline: does the lock still agree with the spec? (exit 0 yes, 1 stale)', run: (a, io) => runCheck(opts(a), io) },
+  {
+    name: 'propose', network: true, description: 'lock the base branch, commit the new lock on a branch, push it, open or update its pull request',
+    options: [
+      ['--dry-run', 'print the title, body and lock diff; push, write and call nothing'],
+      ['--remote <name>', 'git remote to fetch the base from and push to', 'origin'],
+      ['--base <branch>', "the base branch (default: the remote's default branch)"],
+      ['--branch <name>', 'the branch to push the re-pin to', 'lg-pins/repin'],
+      ['--label <label>', 'label for the pull request (repeatable)'],
+      ['--author <"Name <email>">', 'commit author (default: git config user.name/email, else lg-pins)'],
+    ],
+    run: (a, io) => runPropose(opts(a), io),
+  },
+  {
+    name: 'verify', network: true, description: 'the lock is still served as written: digests, tags, signatures, mirrors (exit 0, 1 drift, 3, 4)',
+    options: [['--markdown', 'print a Markdown report']], run: (a, io) => runVerify(opts(a), io),
+  },
+  {
+    name: 'pins', network: false, description: 'print pinned references from the lock (offline)',
+    options: [['--host <host>', 'only this host'], ['--group <group>', 'only this fleet group'], ['--image <image>', 'only this image']],
+    run: (a, io) => runPins(opts(a), io),
+  },
+  {
+    name: 'inspect', network: true, description: "show a tag's index: platforms, digests, media types, sizes",
+    argument: ['<ref>', 'registry/repository[:tag|@digest], or oci-layout://dir[:tag]'], run: (a, io) => runInspect(String(a[0]), opts(a, 1), io),
+  },
+];
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -32,71 +80,26 @@ export async function main(argv: string[], rawIo: Io = processIo()): Promise<num
         'Docs: README.md; spec schema: schemas/lg-pins.schema.json',
     );
 
-  const common = (cmd: Command) =>
+  for (const c of COMMANDS) {
+    const cmd = program.command(c.name).description(c.description);
+    if (c.argument) cmd.argument(c.argument[0], c.argument[1]);
     cmd
       .addOption(new Option('-c, --config <path>', 'the spec file (default: lg-pins.yaml, searched upward)'))
       .option('--verbose', 'log each registry request to stderr')
       .option('--json', 'print one JSON document on stdout');
-
-  const network = (cmd: Command) =>
-    cmd.addOption(
-      new Option('--timeout <seconds>', 'per-request timeout; each request is tried 3 times, so a registry that is down fails within about 3× this').argParser(seconds).default(10),
-    );
-
-  network(common(program.command('lock')))
-    .description('resolve every image, apply fleet coverage, write lg-pins.lock.yaml')
-    .option('--dry-run', 'resolve and report, write nothing')
-    .action(async (o: GlobalOptions & { dryRun?: boolean }) => {
-      code = await runLock(o, io);
-    });
-
-  network(common(program.command('diff')))
-    .description('resolve fresh and show what `lock` would change; writes nothing (exit 0 none, 1 changes)')
-    .option('--markdown', 'print Markdown tables fit for a pull request, with the lock diff')
-    .action(async (o: GlobalOptions & { markdown?: boolean }) => {
-      code = await runDiff(o, io);
-    });
-
-  common(program.command('check'))
-    .description('offline: does the lock still agree with the spec? (exit 0 yes, 1 stale)')
-    .action(async (o: GlobalOptions) => {
-      code = await runCheck(o, io);
-    });
-
-  network(common(program.command('propose')))
-    .description('lock the base branch, commit the new lock on a branch, push it, open or update its pull request')
-    .option('--dry-run', 'print the title, body and lock diff; push, write and call nothing')
-    .option('--remote <name>', 'git remote to fetch the base from and push to', 'origin')
-    .option('--base <branch>', "the base branch (default: the remote's default branch)")
-    .option('--branch <name>', 'the branch to push the re-pin to', 'lg-pins/repin')
-    .option('--label <label>', 'label for the pull request (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
-    .option('--author <"Name <email>">', 'commit author (default: git config user.name/email, else lg-pins)')
-    .action(async (o: GlobalOptions & ProposeFlags) => {
-      code = await runPropose(o, io);
-    });
-
-  network(common(program.command('verify')))
-    .description('the lock is still served as written: digests, tags, signatures, mirrors (exit 0, 1 drift, 3, 4)')
-    .option('--markdown', 'print a Markdown report')
-    .action(async (o: GlobalOptions & { markdown?: boolean }) => {
-      code = await runVerify(o, io);
-    });
-
-  common(program.command('pins'))
-    .description('print pinned references from the lock (offline)')
-    .option('--host <host>', 'only this host')
-    .option('--group <group>', 'only this fleet group')
-    .option('--image <image>', 'only this image')
-    .action(async (o: GlobalOptions & { host?: string; group?: string; image?: string }) => {
-      code = await runPins(o, io);
-    });
-
-  network(common(program.command('inspect')))
-    .description("show a tag's index: platforms, digests, media types, sizes")
-    .argument('<ref>', 'registry/repository[:tag|@digest], or oci-layout://dir[:tag]')
-    .action(async (ref: string, o: GlobalOptions) => {
-      code = await runInspect(ref, o, io);
-    });
+    if (c.network) {
+      cmd.addOption(
+        new Option('--timeout <seconds>', 'per-request timeout; each request is tried 3 times, so a registry that is down fails within about 3× this').argParser(seconds).default(10),
+      );
+    }
+    for (const [flags, description, fallback] of c.options ?? []) {
+      if (flags.startsWith('--label')) cmd.option(flags, description, (v: string, all: string[]) => [...all, v], [] as string[]);
+      else if (fallback !== undefined) cmd.option(flags, description, fallback);
+      else cmd.option(flags, description);
+    }
+    // commander passes the argument (if any), then the options, then the command.
+    cmd.action(async (...args: unknown[]) => void (code = await c.run(args, io)));
+  }
 
   try {
     await program.parseAsync(argv, { from: 'user' });
