@@ -185,13 +185,44 @@ export class ManifestError extends Error {
   }
 }
 
-/** A try's deadline passed (headers and body together). Retried like a timeout. */
+/**
+ * A try's deadline passed (headers and body together). Retried like a timeout. `bound` says what set
+ * the deadline, for the message (a registry's: "the --timeout of each try").
+ */
 export class DeadlineError extends Error {
   readonly code = 'LG_PINS_DEADLINE';
-  constructor(ms: number, reading: boolean) {
+  constructor(
+    readonly ms: number,
+    /** The headers had arrived: the body was being read. */
+    readonly reading: boolean,
+    bound?: string,
+  ) {
+    const limit = `${ms / 1000} s${bound ? `, ${bound}` : ''}`;
     super(reading
-      ? `timed out reading the response (the whole answer must arrive within ${ms / 1000} s, the --timeout of each try)`
-      : `timed out waiting for the response (no answer within ${ms / 1000} s, the --timeout of each try)`);
+      ? `timed out reading the response (the whole answer must arrive within ${limit})`
+      : `timed out waiting for the response (no answer within ${limit})`);
     this.name = 'DeadlineError';
+  }
+}
+
+export type TransportFailure = 'unreachable' | 'redirects' | 'redirect-refused' | 'too-large';
+
+/**
+ * The transport stack (src/transport/) gave up on a request: no answer after every attempt
+ * (`unreachable`, the last error as `cause`), too many redirects, a redirect it refuses to follow,
+ * or a body over its cap. The message is neutral ("more than 5 redirects from https://host");
+ * each caller turns it into its own error: a RegistryError naming the registry, a GitHostError
+ * naming the API. It is a verdict, never retried: the same request would meet the same one.
+ */
+export class TransportError extends Error {
+  readonly status: number | undefined;
+  constructor(
+    readonly kind: TransportFailure,
+    message: string,
+    details: { status?: number; cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'TransportError';
+    this.status = details.status;
   }
 }

@@ -6,6 +6,7 @@ import { LIMITS } from '../safe/limits.js';
 import { quoteUntrusted } from '../safe/text.js';
 import { parseChallenges, parseTokenResponse, TokenCache } from './auth.js';
 import type { CredentialStore, Credentials } from './credentials.js';
+import type { Layer } from '../transport/index.js';
 import type { Http, HttpResponse } from './http.js';
 
 type AuthState = { scheme: 'none' } | { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service?: string };
@@ -34,6 +35,27 @@ export class Authenticator {
     let p = this.found.get(key);
     if (!p) this.found.set(key, (p = this.store(registry, repo)));
     return p;
+  }
+
+  /**
+   * The auth layer for one repository, over the registry's stack: a request goes out with the
+   * Authorization the registry asked for before (none at first); a 401 is answered from its
+   * challenge (a token for the scope it names, or Basic credentials) and the request sent again,
+   * at most twice. Any other answer, or a 401 nothing can answer, is handed back as it is.
+   */
+  layer(registry: string, repo: string): Layer {
+    return (next) => async (req) => {
+      const send = (authorization: string | undefined) => next(authorization ? { ...req, headers: { ...req.headers, authorization } } : req);
+      let sent = await this.header(registry, repo, `repository:${repo}:pull`);
+      let res = await send(sent);
+      for (let attempt = 0; res.status === 401 && attempt < 2; attempt++) {
+        const again = await this.answer(registry, repo, res, sent, attempt);
+        if (again === undefined) break;
+        sent = again;
+        res = await send(sent);
+      }
+      return res;
+    };
   }
 
   /** The Authorization value to send now, from what the registry asked for before. */

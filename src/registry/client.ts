@@ -6,6 +6,8 @@ import { isLoopbackHost, isTag, registryApiHost, registryKey } from '../referenc
 import { Authenticator } from './authenticator.js';
 import { credentialStore, type CredentialStore } from './credentials.js';
 import { Http, DEFAULT_POLICY, type HttpPolicy, type HttpResponse } from './http.js';
+import type { Connections } from '../transport/connections.js';
+import type { Transport } from '../transport/index.js';
 import { LIMITS } from '../safe/limits.js';
 import { asArray, asObject, parseJsonBytes, ShapeError } from '../safe/json.js';
 import { quoteUntrusted } from '../safe/text.js';
@@ -19,6 +21,8 @@ export interface ClientOptions {
   /** The environment credentials are looked up in (Docker and Podman config locations, LG_PINS_REGISTRY_AUTH); default process.env. */
   env?: NodeJS.ProcessEnv;
   policy?: Partial<HttpPolicy>;
+  /** Connection pools to send through (TLS trust, client certificates, proxies); the client makes its own when absent, and closes only those. */
+  connections?: Partial<Connections>;
   /** Parallel requests per registry when the spec sets none. */
   defaultConcurrency?: number;
   /** Called for each HTTP exchange (method, URL, status); never given headers, so no secret can leak. */
@@ -42,7 +46,7 @@ export class RegistryClient {
   private readonly down = new Map<string, RegistryError>();
 
   constructor(private readonly opts: ClientOptions = {}) {
-    this.http = new Http({ ...DEFAULT_POLICY, ...opts.policy });
+    this.http = new Http({ ...DEFAULT_POLICY, ...opts.policy }, undefined, opts.connections);
     this.auth = new Authenticator(this.http, opts.credentials ?? credentialStore(opts.env ?? process.env, { helperTimeoutMs: { ...DEFAULT_POLICY, ...opts.policy }.timeoutMs }), (r) => this.baseUrl(r), opts.onRequest);
   }
 
@@ -85,27 +89,8 @@ export class RegistryClient {
     // A registry that could not be reached once this run is not asked again: the run fails fast.
     const down = this.down.get(registry);
     if (down) throw down;
-    const send = async (authorization?: string) => {
-      const headers: Record<string, string> = {};
-      if (init.accept) headers.accept = init.accept;
-      if (authorization) headers.authorization = authorization;
-      try {
-        const res = await this.http.send(url, { method: init.method ?? 'GET', headers, maxBytes: init.maxBytes, registry });
-        this.opts.onRequest?.({ method: init.method ?? 'GET', url, status: res.status });
-        return res;
-      } catch (e) {
-        if (e instanceof RegistryError && e.unreachable) this.down.set(registry, e);
-        throw e;
-      }
-    };
-    let sent = await this.auth.header(registry, repo, `repository:${repo}:pull`);
-    let res = await send(sent);
-    for (let attempt = 0; res.status === 401 && attempt < 2; attempt++) {
-      const next = await this.auth.answer(registry, repo, res, sent, attempt);
-      if (next === undefined) break;
-      sent = next;
-      res = await send(sent);
-    }
+    const send = this.auth.layer(registry, repo)(this.observed(registry));
+    const res = await send({ method: init.method ?? 'GET', url, headers: init.accept ? { accept: init.accept } : {}, maxBytes: init.maxBytes });
     if (res.status === 401 || res.status === 403) {
       const creds = await this.auth.credentials(registry, repo);
       throw new RegistryError(
@@ -114,6 +99,24 @@ export class RegistryClient {
       );
     }
     return res;
+  }
+
+  /**
+   * The registry's stack as this client sends through it: each exchange reported to onRequest
+   * (method, URL, status: never a header), and a registry that could not be reached remembered.
+   */
+  private observed(registry: string): Transport {
+    const next = this.http.to(registry);
+    return async (req) => {
+      try {
+        const res = await next(req);
+        this.opts.onRequest?.({ method: req.method, url: req.url, status: res.status });
+        return res;
+      } catch (e) {
+        if (e instanceof RegistryError && e.unreachable) this.down.set(registry, e);
+        throw e;
+      }
+    };
   }
 }
 

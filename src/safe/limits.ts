@@ -36,6 +36,8 @@ export const LIMITS = {
   childManifests: 64,
   /** How deep indexes may nest. */
   indexDepth: 4,
+  /** A GitHub or GitLab API answer (a page of pull requests with long bodies is a few hundred KiB). */
+  gitHostApiBytes: 8 * MiB,
   /** Redirects followed for one request. */
   redirects: 5,
   /** Output read from a credential helper. */

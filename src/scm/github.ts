@@ -1,6 +1,7 @@
 import { GitHostError } from '../errors.js';
 import { registerSecret } from './git.js';
-import { apiMessage, callApi, extraHeaderConfig, withoutUserinfo, type ApiResponse, type GitHost, type ProposalText, type PullRequest } from './host.js';
+import type { Method, Transport } from '../transport/index.js';
+import { apiMessage, callApi, extraHeaderConfig, hostTransport, withoutUserinfo, type ApiResponse, type GitHost, type ProposalText, type PullRequest } from './host.js';
 
 /** GitHub and GitHub Enterprise (`GITHUB_API_URL`), pull requests through the REST API. */
 export class GitHub implements GitHost {
@@ -13,6 +14,8 @@ export class GitHub implements GitHost {
     private readonly token: string,
     apiUrl = 'https://api.github.com',
     private readonly serverUrl = 'https://github.com',
+    /** The stack API calls go through (default: the process's shared git host stack). */
+    private readonly transport: Transport = hostTransport(),
   ) {
     if (!/^[^/\s]+\/[^/\s]+$/.test(project)) throw new GitHostError(`GITHUB_REPOSITORY must be owner/repo, got ${JSON.stringify(project)}`);
     this.api = apiUrl.replace(/\/+$/, '');
@@ -20,19 +23,19 @@ export class GitHub implements GitHost {
     registerSecret(token);
   }
 
-  static fromEnv(env: NodeJS.ProcessEnv): GitHub | undefined {
+  static fromEnv(env: NodeJS.ProcessEnv, transport?: Transport): GitHub | undefined {
     if (!env.GITHUB_REPOSITORY) return undefined;
     const token = env.GITHUB_TOKEN || env.GH_TOKEN;
     if (!token) throw new GitHostError('GITHUB_REPOSITORY is set but GITHUB_TOKEN is not: pass the job token (env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}) with contents: write and pull-requests: write');
-    return new GitHub(env.GITHUB_REPOSITORY, token, env.GITHUB_API_URL || undefined, env.GITHUB_SERVER_URL || undefined);
+    return new GitHub(env.GITHUB_REPOSITORY, token, env.GITHUB_API_URL || undefined, env.GITHUB_SERVER_URL || undefined, transport);
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<ApiResponse> {
+  private async call(method: Method, path: string, body?: unknown): Promise<ApiResponse> {
     const res = await callApi('GitHub', method, `${this.api}${path}`, {
-      authorization: `Bearer ${this.token}`,
-      accept: 'application/vnd.github+json',
-      'x-github-api-version': '2022-11-28',
-    }, body);
+      headers: { authorization: `Bearer ${this.token}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
+      body,
+      transport: this.transport,
+    });
     if (res.status >= 200 && res.status < 300) return res;
     throw this.error(method, path, res);
   }

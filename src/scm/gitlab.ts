@@ -1,6 +1,7 @@
 import { GitHostError } from '../errors.js';
 import { registerSecret } from './git.js';
-import { apiMessage, callApi, extraHeaderConfig, withoutUserinfo, type ApiResponse, type GitHost, type ProposalText, type PullRequest } from './host.js';
+import type { Method, Transport } from '../transport/index.js';
+import { apiMessage, callApi, extraHeaderConfig, hostTransport, withoutUserinfo, type ApiResponse, type GitHost, type ProposalText, type PullRequest } from './host.js';
 
 /** GitLab merge requests through the v4 API (`CI_API_V4_URL`, `CI_PROJECT_ID`). */
 export class GitLab implements GitHost {
@@ -12,21 +13,24 @@ export class GitLab implements GitHost {
     private readonly token: { header: 'PRIVATE-TOKEN' | 'JOB-TOKEN'; value: string },
     apiUrl: string,
     private readonly serverUrl?: string,
+    /** The stack API calls go through (default: the process's shared git host stack). */
+    private readonly transport: Transport = hostTransport(),
   ) {
     this.api = apiUrl.replace(/\/+$/, '');
     registerSecret(token.value);
   }
 
-  static fromEnv(env: NodeJS.ProcessEnv): GitLab | undefined {
+  static fromEnv(env: NodeJS.ProcessEnv, transport?: Transport): GitLab | undefined {
     if (!env.CI_PROJECT_ID) return undefined;
     const token = env.GITLAB_TOKEN ? { header: 'PRIVATE-TOKEN' as const, value: env.GITLAB_TOKEN } : env.CI_JOB_TOKEN ? { header: 'JOB-TOKEN' as const, value: env.CI_JOB_TOKEN } : undefined;
     if (!token) throw new GitHostError('CI_PROJECT_ID is set but neither GITLAB_TOKEN nor CI_JOB_TOKEN is: set GITLAB_TOKEN to a project access token with the api and write_repository scopes');
     const api = env.CI_API_V4_URL || (env.CI_SERVER_URL ? `${env.CI_SERVER_URL.replace(/\/+$/, '')}/api/v4` : 'https://gitlab.com/api/v4');
-    return new GitLab(env.CI_PROJECT_ID, token, api, env.CI_SERVER_URL);
+    return new GitLab(env.CI_PROJECT_ID, token, api, env.CI_SERVER_URL, transport);
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<ApiResponse> {
-    const res = await callApi('GitLab', method, `${this.api}/projects/${encodeURIComponent(this.project)}${path}`, { [this.token.header.toLowerCase()]: this.token.value }, body);
+  private async call(method: Method, path: string, body?: unknown): Promise<ApiResponse> {
+    const header = this.token.header.toLowerCase();
+    const res = await callApi('GitLab', method, `${this.api}/projects/${encodeURIComponent(this.project)}${path}`, { headers: { [header]: this.token.value }, body, credentialHeaders: [header], transport: this.transport });
     if (res.status >= 200 && res.status < 300) return res;
     const detail = apiMessage(res.body);
     const what = `GitLab ${method} /projects/${this.project}${path.split('?')[0]} answered HTTP ${res.status}${detail ? ` (${detail})` : ''}`;

@@ -1,6 +1,7 @@
-import { request } from 'undici';
-import { GitHostError } from '../errors.js';
-import { USER_AGENT } from '../version.js';
+import { GitHostError, TransportError } from '../errors.js';
+import { LIMITS } from '../safe/limits.js';
+import { transportStack, type Method, type Transport } from '../transport/index.js';
+import { describeNetworkError } from '../transport/request.js';
 import { redact } from './git.js';
 
 export interface PullRequest {
@@ -38,36 +39,62 @@ export interface ApiResponse {
   body: unknown;
 }
 
+/**
+ * How git host APIs are asked: 30 s a try (a pull request with a long body is slow to create), 3
+ * tries, and a Retry-After past 10 s handed back rather than waited for: a rate limit of a minute or
+ * an hour will not lift in seconds, and the error says when to run again.
+ */
+const HOST_POLICY = { timeoutMs: 30_000, attempts: 3, maxRetryAfterMs: 10_000, backoffMs: 250, beyondCap: 'stop' } as const;
+
+let shared: Transport | undefined;
+
+/**
+ * The stack every git host call of the process goes through unless a host is given its own: over
+ * undici's global dispatcher and Node's global agents, so there is nothing to close.
+ */
+export function hostTransport(): Transport {
+  return (shared ??= transportStack(HOST_POLICY));
+}
+
+export interface ApiCall {
+  headers: Record<string, string>;
+  body?: unknown;
+  /** Headers besides Authorization that carry the token (GitLab's), dropped on a redirect to another origin. */
+  credentialHeaders?: readonly string[];
+  transport?: Transport;
+}
+
 /** One JSON call to a host API; the token goes in a header only, and no message ever shows it. */
-export async function callApi(
-  kind: string,
-  method: string,
-  url: string,
-  headers: Record<string, string>,
-  body?: unknown,
-): Promise<ApiResponse> {
+export async function callApi(kind: string, method: Method, url: string, call: ApiCall): Promise<ApiResponse> {
   let res;
   try {
-    res = await request(url, {
-      method: method as 'GET',
-      headers: { 'user-agent': USER_AGENT, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headersTimeout: 30_000,
-      bodyTimeout: 30_000,
+    res = await (call.transport ?? hostTransport())({
+      method,
+      url,
+      headers: { accept: 'application/json', ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}), ...call.headers },
+      body: call.body === undefined ? undefined : JSON.stringify(call.body),
+      maxBytes: LIMITS.gitHostApiBytes,
+      credentialHeaders: call.credentialHeaders,
     });
   } catch (e) {
-    throw new GitHostError(`${kind} API ${new URL(url).origin} cannot be reached: ${redact((e as Error).message)}`, { cause: e });
+    throw hostError(kind, url, e);
   }
-  const text = await res.body.text();
+  const text = Buffer.from(res.bytes).toString('utf8');
   let parsed: unknown = text;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
     // keep the text
   }
-  const flat: Record<string, string> = {};
-  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-  return { status: res.statusCode, headers: flat, body: parsed };
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** A failed call as a GitHostError naming the API, redacted (an error may quote a URL or a header). */
+function hostError(kind: string, url: string, e: unknown): GitHostError {
+  const api = `${kind} API ${new URL(url).origin}`;
+  if (e instanceof TransportError && e.kind !== 'unreachable') return new GitHostError(`${api}: ${redact(e.message)}`, { status: e.status });
+  const why = e instanceof TransportError ? e.message : describeNetworkError(e);
+  return new GitHostError(`${api} cannot be reached: ${redact(why)}`, { cause: e });
 }
 
 /** The API's own error text, for messages: GitHub's `message` (+ `errors`), GitLab's `message`/`error`. */

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { colours, safeIo, type Io } from '../../src/cli/io.js';
 import { SpecError } from '../../src/errors.js';
-import { redirectTarget } from '../../src/registry/http.js';
+import { redirectTarget } from '../../src/transport/redirect.js';
 import { dict, dictFrom, own, put, toDict } from '../../src/safe/dict.js';
 import { asArray, asObject, parseJson, ShapeError } from '../../src/safe/json.js';
 import { capMessage, escapeControls, excerpt, MESSAGE_MAX, quoteUntrusted, terminalSafe } from '../../src/safe/text.js';
