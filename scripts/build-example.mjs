@@ -45,7 +45,9 @@ const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 function canonical(value) {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
+    const keys = Object.keys(value)
+      .filter((k) => value[k] !== undefined)
+      .sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
   }
   return JSON.stringify(value);
@@ -126,10 +128,12 @@ function buildAttestation(rel, platform, subject) {
   const statement = {
     _type: 'https://in-toto.io/Statement/v0.1',
     predicateType,
-    subject: [{
-      name: `pkg:docker/example.invalid/linuxguard/agent@${version}?platform=${encodeURIComponent(platformString(platform))}`,
-      digest: { sha256: subject.digest.slice('sha256:'.length) },
-    }],
+    subject: [
+      {
+        name: `pkg:docker/example.invalid/linuxguard/agent@${version}?platform=${encodeURIComponent(platformString(platform))}`,
+        digest: { sha256: subject.digest.slice('sha256:'.length) },
+      },
+    ],
     predicate: {
       builder: { id: `${SOURCE}/ci` },
       buildType: 'https://mobyproject.org/buildkit@v1',
@@ -141,7 +145,9 @@ function buildAttestation(rel, platform, subject) {
   const bytes = Buffer.from(canonical(statement));
   const layer = putBlob(MT.intoto, bytes, { annotations: { 'in-toto.io/predicate-type': predicateType } });
   const config = putJson(MT.config, {
-    architecture: 'unknown', os: 'unknown', config: {},
+    architecture: 'unknown',
+    os: 'unknown',
+    config: {},
     rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(bytes)}`] }, // in-toto layers are uncompressed
   });
   const manifest = putJson(MT.manifest, { schemaVersion: 2, mediaType: MT.manifest, config, layers: [layer] });
@@ -158,7 +164,13 @@ function buildRelease(rel) {
   if (!rel.index) return buildPlatformImage(rel, rel.platforms[0], annotations);
   const images = rel.platforms.map((p) => ({ ...buildPlatformImage(rel, p), platform: p }));
   // Attestations come after all runnable entries, as buildx writes them.
-  const attestations = rel.attest.map((p) => buildAttestation(rel, p, images.find((d) => d.platform === p)));
+  const attestations = rel.attest.map((p) =>
+    buildAttestation(
+      rel,
+      p,
+      images.find((d) => d.platform === p),
+    ),
+  );
   return putJson(MT.index, { schemaVersion: 2, mediaType: MT.index, manifests: [...images, ...attestations], annotations });
 }
 
@@ -173,8 +185,10 @@ for (const rel of RELEASES) {
   const desc = buildRelease(rel);
   entries.push({ ...desc, annotations: { 'org.opencontainers.image.ref.name': rel.tag } });
   const kind = rel.index ? 'index' : 'manifest';
-  console.log(`${rel.tag.padEnd(7)} ${kind.padEnd(8)} ${desc.digest}  ${rel.platforms.map(platformString).join(', ')}` +
-    (rel.attest.length ? `  (+${rel.attest.length} attestations)` : ''));
+  console.log(
+    `${rel.tag.padEnd(7)} ${kind.padEnd(8)} ${desc.digest}  ${rel.platforms.map(platformString).join(', ')}` +
+      (rel.attest.length ? `  (+${rel.attest.length} attestations)` : ''),
+  );
 }
 
 writeFileSync(join(OUT, 'oci-layout'), canonical({ imageLayoutVersion: '1.0.0' }));

@@ -55,7 +55,10 @@ export abstract class BadInputError extends LgPinsError {
   readonly issues: SpecIssue[];
   constructor(issues: SpecIssue[] | string, options?: { cause?: unknown }) {
     const all = typeof issues === 'string' ? [] : issues.map((i) => ({ ...i, message: capMessage(i.message) }));
-    const list = all.length > MAX_ISSUES ? [...all.slice(0, MAX_ISSUES), { file: all[MAX_ISSUES]!.file, path: '', message: `and ${all.length - MAX_ISSUES} more problems` }] : all;
+    const list =
+      all.length > MAX_ISSUES
+        ? [...all.slice(0, MAX_ISSUES), { file: all[MAX_ISSUES]!.file, path: '', message: `and ${all.length - MAX_ISSUES} more problems` }]
+        : all;
     super(typeof issues === 'string' ? capMessage(issues) : list.map(formatIssue).join('\n'), { cause: options?.cause, uncapped: true });
     this.issues = list;
   }
@@ -104,7 +107,10 @@ export class RegistryError extends UnavailableError {
   readonly code: string | undefined;
   /** The registry could not be reached at all (connection refused, reset, timed out). */
   readonly unreachable: boolean;
-  constructor(message: string, details: { registry?: string; status?: number; code?: string; unreachable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    details: { registry?: string; status?: number; code?: string; unreachable?: boolean; cause?: unknown } = {},
+  ) {
     super(message, { cause: details.cause });
     this.registry = details.registry;
     this.status = details.status;
@@ -198,9 +204,11 @@ export class DeadlineError extends Error {
     bound?: string,
   ) {
     const limit = `${ms / 1000} s${bound ? `, ${bound}` : ''}`;
-    super(reading
-      ? `timed out reading the response (the whole answer must arrive within ${limit})`
-      : `timed out waiting for the response (no answer within ${limit})`);
+    super(
+      reading
+        ? `timed out reading the response (the whole answer must arrive within ${limit})`
+        : `timed out waiting for the response (no answer within ${limit})`,
+    );
     this.name = 'DeadlineError';
   }
 }

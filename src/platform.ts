@@ -20,18 +20,60 @@ export interface Platform {
   osFeatures?: string[];
 }
 
-
 /** GOOS values, plus containerd's `macos` alias. */
 const KNOWN_OS: ReadonlySet<string> = new Set([
-  'aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'macos',
-  'nacl', 'netbsd', 'openbsd', 'plan9', 'solaris', 'wasip1', 'windows', 'zos',
+  'aix',
+  'android',
+  'darwin',
+  'dragonfly',
+  'freebsd',
+  'hurd',
+  'illumos',
+  'ios',
+  'js',
+  'linux',
+  'macos',
+  'nacl',
+  'netbsd',
+  'openbsd',
+  'plan9',
+  'solaris',
+  'wasip1',
+  'windows',
+  'zos',
 ]);
 /** GOARCH values, plus containerd's aliases. */
 const KNOWN_ARCH: ReadonlySet<string> = new Set([
-  '386', 'amd64', 'amd64p32', 'arm', 'armbe', 'arm64', 'arm64be', 'loong64', 'mips', 'mipsle', 'mips64',
-  'mips64le', 'mips64p32', 'mips64p32le', 'ppc', 'ppc64', 'ppc64le', 'riscv', 'riscv64', 's390', 's390x',
-  'sparc', 'sparc64', 'wasm',
-  'x86_64', 'x86-64', 'aarch64', 'armhf', 'armel', 'i386',
+  '386',
+  'amd64',
+  'amd64p32',
+  'arm',
+  'armbe',
+  'arm64',
+  'arm64be',
+  'loong64',
+  'mips',
+  'mipsle',
+  'mips64',
+  'mips64le',
+  'mips64p32',
+  'mips64p32le',
+  'ppc',
+  'ppc64',
+  'ppc64le',
+  'riscv',
+  'riscv64',
+  's390',
+  's390x',
+  'sparc',
+  'sparc64',
+  'wasm',
+  'x86_64',
+  'x86-64',
+  'aarch64',
+  'armhf',
+  'armel',
+  'i386',
 ]);
 const VARIANT_RE = /^[a-z0-9][a-z0-9._-]*$/;
 

@@ -30,21 +30,33 @@ export interface BenchImage {
   digest: string;
 }
 
-export const imageAt = (i: number, repos: number): Omit<BenchImage, 'digest'> => ({ id: `img${i}`, repo: `bench/r${i % repos}`, tag: `t${i}` });
+export const imageAt = (i: number, repos: number): Omit<BenchImage, 'digest'> => ({
+  id: `img${i}`,
+  repo: `bench/r${i % repos}`,
+  tag: `t${i}`,
+});
 
 /** Push `count` images (4-platform OCI indexes) into `repos` repositories. */
 export async function fill(target: PushTarget, count: number, repos: number): Promise<BenchImage[]> {
   const used = Math.min(repos, count);
-  const children = await pool(Array.from({ length: used }, (_, k) => `bench/r${k}`), 8, async (repo) => {
-    const descriptors: Descriptor[] = [];
-    for (const p of PLATFORMS) descriptors.push(await pushPlatformImage(target, repo, p, { salt: `lg-pins-bench ${repo}` }));
-    return descriptors;
-  });
-  return pool(Array.from({ length: count }, (_, i) => i), 16, async (i) => {
-    const img = imageAt(i, used);
-    const manifests = children[i % used]!;
-    const index = { schemaVersion: 2, mediaType: MT.ociIndex, manifests, annotations: { 'dev.lg-pins.bench.image': img.id } };
-    const pushed = await pushManifest(target, img.repo, img.tag, index, MT.ociIndex);
-    return { ...img, digest: pushed.digest };
-  });
+  const children = await pool(
+    Array.from({ length: used }, (_, k) => `bench/r${k}`),
+    8,
+    async (repo) => {
+      const descriptors: Descriptor[] = [];
+      for (const p of PLATFORMS) descriptors.push(await pushPlatformImage(target, repo, p, { salt: `lg-pins-bench ${repo}` }));
+      return descriptors;
+    },
+  );
+  return pool(
+    Array.from({ length: count }, (_, i) => i),
+    16,
+    async (i) => {
+      const img = imageAt(i, used);
+      const manifests = children[i % used]!;
+      const index = { schemaVersion: 2, mediaType: MT.ociIndex, manifests, annotations: { 'dev.lg-pins.bench.image': img.id } };
+      const pushed = await pushManifest(target, img.repo, img.tag, index, MT.ociIndex);
+      return { ...img, digest: pushed.digest };
+    },
+  );
 }

@@ -42,7 +42,10 @@ const OFFERED = ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7', 'linux/arm/v6'
 
 const fakeDigest = (s: string): Digest => `sha256:${createHash('sha256').update(s).digest('hex')}` as Digest;
 
-export async function fleetBench(rounds: number, opts: { file: string; groups?: number; hostsPerGroup?: number; images?: number }): Promise<FleetBenchResult> {
+export async function fleetBench(
+  rounds: number,
+  opts: { file: string; groups?: number; hostsPerGroup?: number; images?: number },
+): Promise<FleetBenchResult> {
   const groups = opts.groups ?? 2000;
   const perGroup = opts.hostsPerGroup ?? 50;
   const imageCount = opts.images ?? 5;
@@ -66,8 +69,26 @@ export async function fleetBench(rounds: number, opts: { file: string; groups?: 
   // Synthetic resolutions: every image offers the six platforms above.
   const outcomes = new Map<string, LockPlan.ImageOutcome>(
     imageIds.map((id) => {
-      const platforms: PlatformEntry[] = OFFERED.map((key) => ({ key, platform: parsePlatform(key), digest: fakeDigest(`${id} ${key}`), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1234 }));
-      return [id, { ok: true, resolution: { tag: images[id]!.tag, digest: fakeDigest(id), mediaType: 'application/vnd.oci.image.index.v1+json', size: 900, platforms } }];
+      const platforms: PlatformEntry[] = OFFERED.map((key) => ({
+        key,
+        platform: parsePlatform(key),
+        digest: fakeDigest(`${id} ${key}`),
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        size: 1234,
+      }));
+      return [
+        id,
+        {
+          ok: true,
+          resolution: {
+            tag: images[id]!.tag,
+            digest: fakeDigest(id),
+            mediaType: 'application/vnd.oci.image.index.v1+json',
+            size: 900,
+            platforms,
+          },
+        },
+      ];
     }),
   );
 
@@ -81,7 +102,8 @@ export async function fleetBench(rounds: number, opts: { file: string; groups?: 
     const t1 = performance.now();
     const result = planLock(spec, undefined, outcomes);
     const t2 = performance.now();
-    if (result.failures.length) throw new Error(`fleet bench: planLock reported failures: ${result.failures.map((f) => f.error.message).join('; ')}`);
+    if (result.failures.length)
+      throw new Error(`fleet bench: planLock reported failures: ${result.failures.map((f) => f.error.message).join('; ')}`);
     const hostCount = Object.values(spec.fleet).reduce((n, g) => n + g.hosts.length, 0);
     if (hostCount !== groups * perGroup) throw new Error(`fleet bench: the spec has ${hostCount} hosts, expected ${groups * perGroup}`);
     pins = Object.values(result.lock.fleet).reduce((n, g) => n + Object.keys(g).length, 0);

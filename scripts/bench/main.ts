@@ -53,7 +53,8 @@ function parseArgs(argv: string[]): Args {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = () => inline ?? argv[++i];
     if (flag === '--n') sizes = (value() ?? '').split(',').map((s) => positive('--n', s.trim()));
     else if (flag === '--rounds') rounds = positive('--rounds', value());
@@ -84,7 +85,9 @@ async function ensureBuilt(notes: string[]): Promise<void> {
     }
     notes.push('dist/ was missing; the bench ran `npm run build` first.');
   } else {
-    notes.push(`Measured the existing dist/ (dist/cli/main.js built ${statSync(main).mtime.toISOString()}); run \`npm run build\` first to measure the current src/.`);
+    notes.push(
+      `Measured the existing dist/ (dist/cli/main.js built ${statSync(main).mtime.toISOString()}); run \`npm run build\` first to measure the current src/.`,
+    );
   }
 }
 
@@ -135,7 +138,14 @@ function sameCounts(all: Counts[]): Counts {
   return first;
 }
 
-async function measureSize(reg: TestRegistry, f: SizeFiles, n: number, rounds: number, skopeoRounds: number, env: NodeJS.ProcessEnv): Promise<SizeResult> {
+async function measureSize(
+  reg: TestRegistry,
+  f: SizeFiles,
+  n: number,
+  rounds: number,
+  skopeoRounds: number,
+  env: NodeJS.ProcessEnv,
+): Promise<SizeResult> {
   const raw: SizeResult['raw'] = { cold: [], warm: [], diff: [], wire: [], skopeo: [] };
   const counts = { cold: [] as Counts[], warm: [] as Counts[], diff: [] as Counts[], wire: [] as Counts[], skopeo: [] as Counts[] };
   const diffCodes: number[] = [];
@@ -165,7 +175,9 @@ async function measureSize(reg: TestRegistry, f: SizeFiles, n: number, rounds: n
       raw.skopeo.push(s.value);
       counts.skopeo.push(s.counts);
     }
-    log(`  N=${n} round ${r + 1}/${rounds}: wire ${fmtMs(w.value.ms)}, cold ${fmtMs(cold.value.ms)}, warm ${fmtMs(warm.value.ms)}, diff ${fmtMs(diff.value.ms)}${raw.skopeo.length > r ? `, skopeo ${fmtMs(raw.skopeo[r]!)}` : ''}`);
+    log(
+      `  N=${n} round ${r + 1}/${rounds}: wire ${fmtMs(w.value.ms)}, cold ${fmtMs(cold.value.ms)}, warm ${fmtMs(warm.value.ms)}, diff ${fmtMs(diff.value.ms)}${raw.skopeo.length > r ? `, skopeo ${fmtMs(raw.skopeo[r]!)}` : ''}`,
+    );
   }
   return {
     n,
@@ -176,7 +188,13 @@ async function measureSize(reg: TestRegistry, f: SizeFiles, n: number, rounds: n
     diff: median(raw.diff),
     wire: median(raw.wire),
     skopeo: raw.skopeo.length ? median(raw.skopeo) : undefined,
-    counts: { cold: sameCounts(counts.cold), warm: sameCounts(counts.warm), diff: sameCounts(counts.diff), wire: sameCounts(counts.wire), skopeo: counts.skopeo.length ? sameCounts(counts.skopeo) : undefined },
+    counts: {
+      cold: sameCounts(counts.cold),
+      warm: sameCounts(counts.warm),
+      diff: sameCounts(counts.diff),
+      wire: sameCounts(counts.wire),
+      skopeo: counts.skopeo.length ? sameCounts(counts.skopeo) : undefined,
+    },
     raw,
     diffCodes,
   };
@@ -247,7 +265,9 @@ async function main(): Promise<void> {
     log(`filled ${reg.host} with ${maxN} images in ${repos} repositories in ${fmtMs(fillMs)}`);
 
     const startup = await measureStartup(Math.max(args.rounds, 5), tmp, env);
-    log(`startup: node ${fmtMs(startup.node)}, wire (empty) ${fmtMs(startup.wireEmpty)}, lg-pins --version ${fmtMs(startup.lgPinsVersion)}`);
+    log(
+      `startup: node ${fmtMs(startup.node)}, wire (empty) ${fmtMs(startup.wireEmpty)}, lg-pins --version ${fmtMs(startup.lgPinsVersion)}`,
+    );
 
     const sizes: SizeResult[] = [];
     const files = new Map<number, SizeFiles>();
@@ -266,13 +286,16 @@ async function main(): Promise<void> {
         const fit = Math.floor(left / (perImageRound * n * 1.2));
         if (fit < rounds) {
           rounds = Math.max(MIN_ROUNDS, fit);
-          if (rounds < args.rounds) notes.push(`N=${n}: ${rounds} rounds instead of ${args.rounds}, to keep the whole bench under ~10 minutes on this machine.`);
+          if (rounds < args.rounds)
+            notes.push(`N=${n}: ${rounds} rounds instead of ${args.rounds}, to keep the whole bench under ~10 minutes on this machine.`);
         }
       }
-      if (skopeo.available && skopeoRounds < rounds) notes.push(`N=${n}: the skopeo loop was measured once (not the median of ${rounds} rounds): it costs one process per tag.`);
+      if (skopeo.available && skopeoRounds < rounds)
+        notes.push(`N=${n}: the skopeo loop was measured once (not the median of ${rounds} rounds): it costs one process per tag.`);
       log(`N=${n}: ${rounds} rounds …`);
       const res = await measureSize(reg, f, n, rounds, Math.min(skopeoRounds, rounds), env);
-      if (res.diffCodes.some((c) => c !== 0)) notes.push(`N=${n}: \`lg-pins diff\` exited ${res.diffCodes.join(', ')} (1 = it found changes, unexpected with nothing changed).`);
+      if (res.diffCodes.some((c) => c !== 0))
+        notes.push(`N=${n}: \`lg-pins diff\` exited ${res.diffCodes.join(', ')} (1 = it found changes, unexpected with nothing changed).`);
       sizes.push(res);
     }
 
@@ -295,7 +318,8 @@ async function main(): Promise<void> {
     }
 
     if (!skopeo.available) notes.push('The skopeo column is skipped: skopeo is not available.');
-    if (distStamp() !== builtAt) notes.push('**dist/ changed during the run** (rebuilt by someone else?): figures may mix two builds; re-run on a quiet tree.');
+    if (distStamp() !== builtAt)
+      notes.push('**dist/ changed during the run** (rebuilt by someone else?): figures may mix two builds; re-run on a quiet tree.');
     const report: Report = {
       command,
       started,

@@ -41,7 +41,8 @@ export async function counted<T>(reg: TestRegistry, work: () => Promise<T>): Pro
   return { value, counts: count(after.slice(before)) };
 }
 
-export const fmtCounts = (c: Counts | undefined): string => (c ? `${c.manifestGET} / ${c.manifestHEAD}${c.other ? ` (+${c.other})` : ''}` : 'n/a');
+export const fmtCounts = (c: Counts | undefined): string =>
+  c ? `${c.manifestGET} / ${c.manifestHEAD}${c.other ? ` (+${c.other})` : ''}` : 'n/a';
 
 /** The built CLI, as a user runs it: `node bin/lg-pins.js <args>` in the spec directory. */
 export async function lgPins(args: string[], cwd: string, env: NodeJS.ProcessEnv, okCodes: readonly number[] = [0]): Promise<Timed> {
@@ -91,7 +92,11 @@ export async function ensureSkopeo(log: (s: string) => void): Promise<Skopeo> {
   if (v) return { available: true, version: v };
   log('skopeo is missing: apt-get install -y skopeo …');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const attempts: string[][] = [['apt-get', 'install', '-y', 'skopeo'], ['apt-get', 'update'], ['apt-get', 'install', '-y', 'skopeo']];
+  const attempts: string[][] = [
+    ['apt-get', 'install', '-y', 'skopeo'],
+    ['apt-get', 'update'],
+    ['apt-get', 'install', '-y', 'skopeo'],
+  ];
   let why = '';
   for (const [cmd, ...args] of attempts) {
     try {
@@ -101,7 +106,10 @@ export async function ensureSkopeo(log: (s: string) => void): Promise<Skopeo> {
       why = tail((e as Error & { stderr?: string }).stderr ?? (e as Error).message, 3);
     }
   }
-  return { available: false, note: `skopeo could not be installed (apt-get install -y skopeo: ${why.replace(/\s+/g, ' ').trim() || 'failed'}); column skipped` };
+  return {
+    available: false,
+    note: `skopeo could not be installed (apt-get install -y skopeo: ${why.replace(/\s+/g, ' ').trim() || 'failed'}); column skipped`,
+  };
 }
 
 /** Self time by module and by function from one V8 .cpuprofile. */
@@ -138,7 +146,11 @@ export async function profileCold(cwd: string, env: NodeJS.ProcessEnv, dir: stri
     byModule.set(module, (byModule.get(module) ?? 0) + ms);
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + ms);
   }
-  const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, ms]) => ({ name, ms }));
+  const top = (m: Map<string, number>, k: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([name, ms]) => ({ name, ms }));
   return { totalMs, byModule: top(byModule, 12), byFunction: top(byFunction, 15) };
 }
 

@@ -22,7 +22,9 @@ if (!file) {
   console.error('usage: wire.js <urls-file> [concurrency]');
   process.exit(2);
 }
-const urls = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+const urls = readFileSync(file, 'utf8')
+  .split('\n')
+  .filter((l) => l !== '');
 const concurrency = Number(conc ?? '8');
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: concurrency });
 

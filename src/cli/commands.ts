@@ -21,71 +21,95 @@ async function command(o: GlobalOptions, io: Io, body: () => Promise<number>): P
 /** A path as the user would type it from where they are. */
 const shown = (io: Io, file: string) => relative(io.cwd, file) || file;
 
-export const runLock = (o: GlobalOptions & { dryRun?: boolean }, io: Io) => command(o, io, async () => {
-  const [{ lock }, { lockJson, lockText }] = await Promise.all([import('../run/lock.js'), import('../render/lock.js')]);
-  const r = await lock({ cwd: io.cwd, config: o.config, dryRun: o.dryRun, client: clientOptions(o, io), callbacks: progressCallbacks(o, io) });
-  if (o.json) io.stdout.write(jsonDocument(lockJson(r)));
-  else write(io, lockText(r, shown(io, r.lockFile), Boolean(o.dryRun), colours(io, 'stderr')));
-  return r.exitCode;
-});
+export const runLock = (o: GlobalOptions & { dryRun?: boolean }, io: Io) =>
+  command(o, io, async () => {
+    const [{ lock }, { lockJson, lockText }] = await Promise.all([import('../run/lock.js'), import('../render/lock.js')]);
+    const r = await lock({
+      cwd: io.cwd,
+      config: o.config,
+      dryRun: o.dryRun,
+      client: clientOptions(o, io),
+      callbacks: progressCallbacks(o, io),
+    });
+    if (o.json) io.stdout.write(jsonDocument(lockJson(r)));
+    else write(io, lockText(r, shown(io, r.lockFile), Boolean(o.dryRun), colours(io, 'stderr')));
+    return r.exitCode;
+  });
 
 /** Write a rendered output in order. */
 function write(io: Io, out: Output): void {
   for (const [stream, text] of out) if (text) io[stream].write(text);
 }
 
-export const runPins = (o: GlobalOptions & { host?: string; group?: string; image?: string }, io: Io) => command(o, io, async () => {
-  const [{ pins }, { pinsJson, pinsText }] = await Promise.all([import('../run/pins.js'), import('../render/pins.js')]);
-  const rows = await pins({ cwd: io.cwd, config: o.config, host: o.host, group: o.group, image: o.image });
-  io.stdout.write(o.json ? jsonDocument(pinsJson(rows)) : pinsText(rows, Boolean(o.image && (o.host || o.group))));
-  return 0;
-});
-
-export const runInspect = (ref: string, o: GlobalOptions, io: Io) => command(o, io, async () => {
-  const [{ inspect }, { inspectJson, inspectText }] = await Promise.all([import('../run/inspect.js'), import('../render/inspect.js')]);
-  const r = await inspect(ref, { cwd: io.cwd, config: o.config, client: clientOptions(o, io) });
-  io.stdout.write(o.json ? jsonDocument(inspectJson(r)) : inspectText(r));
-  return 0;
-});
-
-export const runDiff = (o: GlobalOptions & { markdown?: boolean }, io: Io) => command(o, io, async () => {
-  const [{ diff }, { diffJson, diffMarkdown, diffText }, { failureLines }] = await Promise.all([import('../run/diff.js'), import('../render/diff.js'), import('../render/lock.js')]);
-  const r = await diff({ cwd: io.cwd, config: o.config, client: clientOptions(o, io), callbacks: progressCallbacks(o, io) });
-  io.stdout.write(o.json ? jsonDocument(diffJson(r)) : o.markdown ? diffMarkdown(r) : diffText(r));
-  if (!o.json) io.stderr.write(failureLines(r.failures, colours(io, 'stderr')));
-  return r.exitCode;
-});
-
-export const runCheck = (o: GlobalOptions, io: Io) => command(o, io, async () => {
-  const [{ check }, { checkJson, checkText }] = await Promise.all([import('../run/check.js'), import('../render/check.js')]);
-  const r = await check({ cwd: io.cwd, config: o.config });
-  io.stdout.write(o.json ? jsonDocument(checkJson(r)) : checkText(r, shown(io, r.lockFile), shown(io, r.spec.file)));
-  return r.exitCode;
-});
-
-export const runPropose = (o: GlobalOptions & ProposeFlags, io: Io) => command(o, io, async () => {
-  const [{ propose }, { proposeJson, proposeText }, { failureLines }] = await Promise.all([import('../run/propose.js'), import('../render/propose.js'), import('../render/lock.js')]);
-  const r = await propose({
-    cwd: io.cwd,
-    config: o.config,
-    env: io.env,
-    dryRun: o.dryRun,
-    remote: o.remote,
-    base: o.base,
-    branch: o.branch,
-    labels: o.label ?? [],
-    author: o.author,
-    client: clientOptions(o, io),
-    callbacks: progressCallbacks(o, io),
+export const runPins = (o: GlobalOptions & { host?: string; group?: string; image?: string }, io: Io) =>
+  command(o, io, async () => {
+    const [{ pins }, { pinsJson, pinsText }] = await Promise.all([import('../run/pins.js'), import('../render/pins.js')]);
+    const rows = await pins({ cwd: io.cwd, config: o.config, host: o.host, group: o.group, image: o.image });
+    io.stdout.write(o.json ? jsonDocument(pinsJson(rows)) : pinsText(rows, Boolean(o.image && (o.host || o.group))));
+    return 0;
   });
-  io.stdout.write(o.json ? jsonDocument(proposeJson(r)) : proposeText(r));
-  if (!o.json) io.stderr.write(failureLines(r.diff.failures, colours(io, 'stderr')));
-  return r.exitCode;
-});
 
-export const runVerify = (o: GlobalOptions & { markdown?: boolean }, io: Io) => command(o, io, async () => {
-  const [{ verify }, { verifyJson, verifyMarkdown, verifyText }] = await Promise.all([import('../run/verify.js'), import('../render/verify.js')]);
-  const r = await verify({ cwd: io.cwd, config: o.config, client: clientOptions(o, io) });
-  io.stdout.write(o.json ? jsonDocument(verifyJson(r)) : o.markdown ? verifyMarkdown(r) : verifyText(r));
-  return r.exitCode;
-});
+export const runInspect = (ref: string, o: GlobalOptions, io: Io) =>
+  command(o, io, async () => {
+    const [{ inspect }, { inspectJson, inspectText }] = await Promise.all([import('../run/inspect.js'), import('../render/inspect.js')]);
+    const r = await inspect(ref, { cwd: io.cwd, config: o.config, client: clientOptions(o, io) });
+    io.stdout.write(o.json ? jsonDocument(inspectJson(r)) : inspectText(r));
+    return 0;
+  });
+
+export const runDiff = (o: GlobalOptions & { markdown?: boolean }, io: Io) =>
+  command(o, io, async () => {
+    const [{ diff }, { diffJson, diffMarkdown, diffText }, { failureLines }] = await Promise.all([
+      import('../run/diff.js'),
+      import('../render/diff.js'),
+      import('../render/lock.js'),
+    ]);
+    const r = await diff({ cwd: io.cwd, config: o.config, client: clientOptions(o, io), callbacks: progressCallbacks(o, io) });
+    io.stdout.write(o.json ? jsonDocument(diffJson(r)) : o.markdown ? diffMarkdown(r) : diffText(r));
+    if (!o.json) io.stderr.write(failureLines(r.failures, colours(io, 'stderr')));
+    return r.exitCode;
+  });
+
+export const runCheck = (o: GlobalOptions, io: Io) =>
+  command(o, io, async () => {
+    const [{ check }, { checkJson, checkText }] = await Promise.all([import('../run/check.js'), import('../render/check.js')]);
+    const r = await check({ cwd: io.cwd, config: o.config });
+    io.stdout.write(o.json ? jsonDocument(checkJson(r)) : checkText(r, shown(io, r.lockFile), shown(io, r.spec.file)));
+    return r.exitCode;
+  });
+
+export const runPropose = (o: GlobalOptions & ProposeFlags, io: Io) =>
+  command(o, io, async () => {
+    const [{ propose }, { proposeJson, proposeText }, { failureLines }] = await Promise.all([
+      import('../run/propose.js'),
+      import('../render/propose.js'),
+      import('../render/lock.js'),
+    ]);
+    const r = await propose({
+      cwd: io.cwd,
+      config: o.config,
+      env: io.env,
+      dryRun: o.dryRun,
+      remote: o.remote,
+      base: o.base,
+      branch: o.branch,
+      labels: o.label ?? [],
+      author: o.author,
+      client: clientOptions(o, io),
+      callbacks: progressCallbacks(o, io),
+    });
+    io.stdout.write(o.json ? jsonDocument(proposeJson(r)) : proposeText(r));
+    if (!o.json) io.stderr.write(failureLines(r.diff.failures, colours(io, 'stderr')));
+    return r.exitCode;
+  });
+
+export const runVerify = (o: GlobalOptions & { markdown?: boolean }, io: Io) =>
+  command(o, io, async () => {
+    const [{ verify }, { verifyJson, verifyMarkdown, verifyText }] = await Promise.all([
+      import('../run/verify.js'),
+      import('../render/verify.js'),
+    ]);
+    const r = await verify({ cwd: io.cwd, config: o.config, client: clientOptions(o, io) });
+    io.stdout.write(o.json ? jsonDocument(verifyJson(r)) : o.markdown ? verifyMarkdown(r) : verifyText(r));
+    return r.exitCode;
+  });

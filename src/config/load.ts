@@ -15,7 +15,6 @@ import { quoteUntrusted } from '../safe/text.js';
 import type { Spec } from './spec.js';
 import type { SpecFile } from './types.js';
 
-
 export interface LoadOptions {
   /** Where discovery starts (searching upward). Default: process.cwd(). */
   cwd?: string;
@@ -57,7 +56,9 @@ export async function findSpec(opts: LoadOptions = {}): Promise<string> {
     result = parent === dirname(result.filepath) ? null : await explorer.search(parent);
   }
   if (!result) {
-    throw new SpecError(`no lg-pins spec found in ${cwd} or any parent directory (looked for ${SEARCH_PLACES.join(', ')}); create lg-pins.yaml or pass --config PATH`);
+    throw new SpecError(
+      `no lg-pins spec found in ${cwd} or any parent directory (looked for ${SEARCH_PLACES.join(', ')}); create lg-pins.yaml or pass --config PATH`,
+    );
   }
   return result.filepath;
 }
@@ -84,8 +85,12 @@ function guardSearchPlaces(cwd: string): void {
         continue;
       }
       if (st.isDirectory()) continue;
-      if (!st.isFile()) throw new SpecError(`${file} is not a regular file (a FIFO, device or socket); a spec must be a regular file. Remove it or pass --config PATH`);
-      if (st.size > LIMITS.specBytes) throw new SpecError(`${file} is ${formatBytes(st.size)}; lg-pins reads at most ${formatBytes(LIMITS.specBytes)} of a spec`);
+      if (!st.isFile())
+        throw new SpecError(
+          `${file} is not a regular file (a FIFO, device or socket); a spec must be a regular file. Remove it or pass --config PATH`,
+        );
+      if (st.size > LIMITS.specBytes)
+        throw new SpecError(`${file} is ${formatBytes(st.size)}; lg-pins reads at most ${formatBytes(LIMITS.specBytes)} of a spec`);
       // The first regular candidate is cosmiconfig's answer, unless it is a package.json without our key.
       if (name !== 'package.json') return;
     }
@@ -144,7 +149,13 @@ function jsonSyntaxIssue(text: string, file: string): SpecIssue | undefined {
   const r = parseJson(text);
   if (r.ok) return undefined;
   const near = (text.split(/\r?\n/)[r.line - 1] ?? '').trim();
-  return { file, line: r.line, column: r.column, path: '', message: `invalid JSON: ${r.problem}${near ? ` (at ${quoteUntrusted(near, 40)})` : ''}` };
+  return {
+    file,
+    line: r.line,
+    column: r.column,
+    path: '',
+    message: `invalid JSON: ${r.problem}${near ? ` (at ${quoteUntrusted(near, 40)})` : ''}`,
+  };
 }
 
 /**
@@ -182,7 +193,8 @@ function retypedKey(v: unknown): boolean {
 
 /** Keep only shapes the rules can read; schema errors already report the rest. */
 function sanitize(raw: unknown): SpecFile {
-  const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const obj = (v: unknown): Record<string, unknown> =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
   const r = obj(raw);
   const images = Object.fromEntries(Object.entries(obj(r.images)).filter(([, v]) => v && typeof v === 'object' && !Array.isArray(v)));
   const fleet = Object.fromEntries(Object.entries(obj(r.fleet)).filter(([, v]) => v && typeof v === 'object' && !Array.isArray(v)));

@@ -70,7 +70,10 @@ function checkImage(id: string, img: ImageSpec, src: Issues, dir: string, issues
       const key = platformKey(parseSpecPlatform(k));
       const first = noteKeys.get(key);
       // Two spellings of one platform would silently drop a note.
-      if (first !== undefined) issues.push(src.issue([...at, 'notes', k], `${quote(k)} is the same platform as ${quote(first)} (${key}); give one note per platform`, true));
+      if (first !== undefined)
+        issues.push(
+          src.issue([...at, 'notes', k], `${quote(k)} is the same platform as ${quote(first)} (${key}); give one note per platform`, true),
+        );
       else noteKeys.set(key, k);
       put(notes, key, v);
     } catch (e) {
@@ -115,7 +118,12 @@ function checkGroup(
     platform = unameToPlatform(g.arch);
     if (!platform && g.arch !== '') {
       const hint = suggest(g.arch, [...UNAME_MACHINES]);
-      issues.push(src.issue([...at, 'arch'], `${quote(g.arch)} is not a known \`uname -m\` value${hint ? ` (did you mean ${quote(hint)}?)` : ''}; known: ${UNAME_MACHINES.join(', ')}; or use platform: os/arch[/variant]`));
+      issues.push(
+        src.issue(
+          [...at, 'arch'],
+          `${quote(g.arch)} is not a known \`uname -m\` value${hint ? ` (did you mean ${quote(hint)}?)` : ''}; known: ${UNAME_MACHINES.join(', ')}; or use platform: os/arch[/variant]`,
+        ),
+      );
     }
   } else if (typeof g.platform === 'string' && g.platform !== '') {
     try {
@@ -128,7 +136,9 @@ function checkGroup(
   (g.images ?? []).forEach((name, i) => {
     if (!imageIds.includes(name)) {
       const hint = suggest(name, imageIds);
-      issues.push(src.issue([...at, 'images', i], `${quote(name)} is not an image of this spec${hint ? ` (did you mean ${quote(hint)}?)` : ''}`));
+      issues.push(
+        src.issue([...at, 'images', i], `${quote(name)} is not an image of this spec${hint ? ` (did you mean ${quote(hint)}?)` : ''}`),
+      );
     }
   });
   const hosts = new Set<string>();
@@ -137,7 +147,8 @@ function checkGroup(
     if (!HOST_RE.test(h)) issues.push(src.issue([...at, 'hosts', i], `${quote(h)} is not a host name`));
     else hosts.add(h);
   });
-  if (typeof g.hostsFile === 'string' && g.hostsFile !== '') readHostsFile(resolve(dir, g.hostsFile), [...at, 'hostsFile'], src, issues).forEach((h) => hosts.add(h));
+  if (typeof g.hostsFile === 'string' && g.hostsFile !== '')
+    readHostsFile(resolve(dir, g.hostsFile), [...at, 'hostsFile'], src, issues).forEach((h) => hosts.add(h));
   members.push({ id, hosts: [...hosts], images: images.filter((i) => imageIds.includes(i)) });
   if (!platform) return undefined;
   const wants = g.arch !== undefined ? { arch: g.arch } : { platform: g.platform ?? '' };
@@ -180,7 +191,13 @@ export function readHostsFile(file: string, at: (string | number)[], src: Issues
   const nul = text.indexOf('\0');
   if (nul >= 0 || text.includes('\ufffd')) {
     const line = text.slice(0, nul >= 0 ? nul : text.indexOf('\ufffd')).split('\n').length;
-    issues.push({ file, line, column: 1, path: '', message: `not a text file (it holds ${nul >= 0 ? 'NUL bytes' : 'bytes that are not UTF-8'}); a hosts file lists one host name a line, and nothing from this one is quoted` });
+    issues.push({
+      file,
+      line,
+      column: 1,
+      path: '',
+      message: `not a text file (it holds ${nul >= 0 ? 'NUL bytes' : 'bytes that are not UTF-8'}); a hosts file lists one host name a line, and nothing from this one is quoted`,
+    });
     return [];
   }
   const hosts: string[] = [];
@@ -192,14 +209,32 @@ export function readHostsFile(file: string, at: (string | number)[], src: Issues
     else bad.push({ n: n + 1, raw, line });
   });
   if (bad.length > MAX_QUOTED_LINES && bad.length > hosts.length) {
-    issues.push({ file, line: bad[0]!.n, column: 1, path: '', message: `does not look like a hosts file: ${bad.length} of ${bad.length + hosts.length} lines are not host names; nothing from it is quoted (a hosts file lists one host name a line)` });
+    issues.push({
+      file,
+      line: bad[0]!.n,
+      column: 1,
+      path: '',
+      message: `does not look like a hosts file: ${bad.length} of ${bad.length + hosts.length} lines are not host names; nothing from it is quoted (a hosts file lists one host name a line)`,
+    });
     return hosts;
   }
   for (const b of bad.slice(0, MAX_QUOTED_LINES)) {
-    issues.push({ file, line: b.n, column: b.raw.indexOf(b.line) + 1, path: '', message: `${quoteUntrusted(b.line, 40)} is not a host name (one host a line)` });
+    issues.push({
+      file,
+      line: b.n,
+      column: b.raw.indexOf(b.line) + 1,
+      path: '',
+      message: `${quoteUntrusted(b.line, 40)} is not a host name (one host a line)`,
+    });
   }
   if (bad.length > MAX_QUOTED_LINES) {
-    issues.push({ file, line: bad[MAX_QUOTED_LINES]!.n, column: 1, path: '', message: `and ${bad.length - MAX_QUOTED_LINES} more lines that are not host names` });
+    issues.push({
+      file,
+      line: bad[MAX_QUOTED_LINES]!.n,
+      column: 1,
+      path: '',
+      message: `and ${bad.length - MAX_QUOTED_LINES} more lines that are not host names`,
+    });
   }
   return hosts;
 }
@@ -228,7 +263,13 @@ function checkHostsOnce(members: Member[], src: Issues, issues: SpecIssue[]): vo
       for (const other of before) {
         const image = g.images.find((i) => other.images.includes(i));
         if (image === undefined) continue;
-        issues.push(src.issue(['fleet', g.id], `host ${quote(h)} is also in group ${quote(other.id)} and both run image ${quote(image)}; a host belongs to one group per image`, true));
+        issues.push(
+          src.issue(
+            ['fleet', g.id],
+            `host ${quote(h)} is also in group ${quote(other.id)} and both run image ${quote(image)}; a host belongs to one group per image`,
+            true,
+          ),
+        );
         break;
       }
       before.push(g);
@@ -260,7 +301,13 @@ function registryKeys(registries: Record<string, RegistrySettings>, src: Issues,
       firstKey.set(key, k);
       put(out, key, v);
     } else if (canonical(own(out, key) ?? {}) !== canonical(v)) {
-      issues.push(src.issue(['registries', k], `${quote(k)} and ${quote(first)} name the same registry (${key}) with different settings; keep one entry`, true));
+      issues.push(
+        src.issue(
+          ['registries', k],
+          `${quote(k)} and ${quote(first)} name the same registry (${key}) with different settings; keep one entry`,
+          true,
+        ),
+      );
     }
   }
   return out;

@@ -31,7 +31,9 @@ export function validator(name: string): ValidateFunction {
 
 function precompiled(name: string, text: string): ValidateFunction | undefined {
   try {
-    const m = require(fileURLToPath(new URL(`../../dist/schemas-compiled/${name}.cjs`, import.meta.url))) as ValidateFunction & { schemaHash?: string };
+    const m = require(fileURLToPath(new URL(`../../dist/schemas-compiled/${name}.cjs`, import.meta.url))) as ValidateFunction & {
+      schemaHash?: string;
+    };
     return m.schemaHash === createHash('sha256').update(text).digest('hex') ? m : undefined;
   } catch {
     return undefined;
@@ -52,7 +54,8 @@ export function schemaIssues(name: string, value: unknown, src: SourceFile): Spe
   // A value of the wrong type is reported once, as such: not also as an object lacking keys.
   const wrongType = new Set((validate.errors ?? []).filter((e) => e.keyword === 'type').map((e) => e.instancePath));
   for (const e of validate.errors ?? []) {
-    if (e.keyword !== 'type' && wrongType.has(e.instancePath) && (e as ErrorObject & { propertyName?: string }).propertyName === undefined) continue;
+    if (e.keyword !== 'type' && wrongType.has(e.instancePath) && (e as ErrorObject & { propertyName?: string }).propertyName === undefined)
+      continue;
     // The branches of a oneOf report their own `required` errors; the oneOf error says it better.
     if (/\/oneOf\/\d+\//.test(e.schemaPath)) continue;
     // propertyNames reports once for the name and once for the object; keep the named one.
@@ -99,13 +102,14 @@ function toIssue(e: ErrorObject, root: unknown, src: SourceFile): SpecIssue {
     const where = [...path, propertyName];
     const platformKey = path[path.length - 1] === 'platforms';
     const what = platformKey ? 'platform' : path[0] === 'images' ? 'image id' : path[0] === 'fleet' ? 'group id' : 'key';
-    const rule = path[0] === 'registries'
-      ? 'must be host[:port] as written in refs'
-      : platformKey
-        ? 'must be os/arch[/variant], e.g. linux/arm/v7'
-        : e.keyword === 'maxLength'
-        ? `is ${propertyName.length} characters long; at most ${String(p.limit)} are allowed`
-        : 'must be lowercase letters, digits, "-", "_" or "." and start with a letter or digit';
+    const rule =
+      path[0] === 'registries'
+        ? 'must be host[:port] as written in refs'
+        : platformKey
+          ? 'must be os/arch[/variant], e.g. linux/arm/v7'
+          : e.keyword === 'maxLength'
+            ? `is ${propertyName.length} characters long; at most ${String(p.limit)} are allowed`
+            : 'must be lowercase letters, digits, "-", "_" or "." and start with a letter or digit';
     return src.issue(where, `${what} ${quote(propertyName)} ${rule}`, true);
   }
   switch (e.keyword) {
@@ -118,7 +122,8 @@ function toIssue(e: ErrorObject, root: unknown, src: SourceFile): SpecIssue {
       return src.issue(path, `missing required key ${quote(p.missingProperty)}`, true);
     case 'type': {
       // `tag: 1.10` is the number 1.1 to YAML; say how to keep it a string.
-      const hint = p.type === 'string' && (typeof value === 'number' || typeof value === 'boolean') ? ' (put it in quotes to make it a string)' : '';
+      const hint =
+        p.type === 'string' && (typeof value === 'number' || typeof value === 'boolean') ? ' (put it in quotes to make it a string)' : '';
       return src.issue(path, `must be ${article(String(p.type))}, got ${quote(value)}${hint}`);
     }
     case 'enum':
@@ -149,14 +154,13 @@ function toIssue(e: ErrorObject, root: unknown, src: SourceFile): SpecIssue {
 
 function oneOfMessage(value: unknown): string {
   const keys = value && typeof value === 'object' ? Object.keys(value) : [];
-  const pair = keys.includes('arch') || keys.includes('platform') || keys.includes('hosts') || keys.includes('hostsFile')
-    ? ['arch', 'platform']
-    : ['tag', 'track'];
+  const pair =
+    keys.includes('arch') || keys.includes('platform') || keys.includes('hosts') || keys.includes('hostsFile')
+      ? ['arch', 'platform']
+      : ['tag', 'track'];
   const [a, b] = pair as [string, string];
   const both = keys.includes(a) && keys.includes(b);
-  return both
-    ? `has both ${quote(a)} and ${quote(b)}; set exactly one`
-    : `needs one of ${quote(a)} or ${quote(b)}`;
+  return both ? `has both ${quote(a)} and ${quote(b)}; set exactly one` : `needs one of ${quote(a)} or ${quote(b)}`;
 }
 
 function patternHint(path: KeyPath): string {

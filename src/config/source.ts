@@ -35,7 +35,12 @@ export class SourceFile {
       if (e.code === 'DUPLICATE_KEY') {
         // Name the key and where it sits, not just "Map keys must be unique".
         const key = this.keyAt(e.pos[0]);
-        if (key) return { ...at, path: formatPath(key.path), message: `duplicate key ${quote(key.name)}; a key may appear only once in a mapping` };
+        if (key)
+          return {
+            ...at,
+            path: formatPath(key.path),
+            message: `duplicate key ${quote(key.name)}; a key may appear only once in a mapping`,
+          };
       }
       if (e.code === 'MULTIPLE_DOCS') {
         return { ...at, path: '', message: 'a second YAML document starts here ("---"); the file must hold exactly one document' };
@@ -77,7 +82,10 @@ export class SourceFile {
       whole = this.doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
       // yaml refuses alias expansions beyond maxAliasCount ("billion laughs"); that is bad input, not a crash.
-      throw this.fail([{ file: this.file, line: 1, column: 1, path: '', message: `cannot expand the YAML aliases: ${(e as Error).message}` }], e);
+      throw this.fail(
+        [{ file: this.file, line: 1, column: 1, path: '', message: `cannot expand the YAML aliases: ${(e as Error).message}` }],
+        e,
+      );
     }
     let v = whole;
     for (const k of this.base) v = isRecord(v) ? v[String(k)] : undefined;

@@ -4,9 +4,7 @@ import type { ImageRef } from '../reference.js';
 import type { Cadence, OnMissing, RegistrySettings } from './types.js';
 
 /** Where an image's content comes from. */
-export type SourceRef =
-  | { kind: 'registry'; ref: ImageRef }
-  | { kind: 'layout'; dir: string; repo?: string };
+export type SourceRef = { kind: 'registry'; ref: ImageRef } | { kind: 'layout'; dir: string; repo?: string };
 
 /** One image of the loaded spec, with its reference parsed. */
 export interface Image {

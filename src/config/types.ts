@@ -44,9 +44,20 @@ export const SPEC_KEYS = {
   root: { $schema: true, version: true, registries: true, images: true, fleet: true } satisfies Record<keyof SpecFile, true>,
   registry: { insecure: true, concurrency: true, mirrors: true } satisfies Record<keyof RegistrySettings, true>,
   image: {
-    ref: true, tag: true, track: true, cadence: true, prerelease: true, notes: true, verify: true,
+    ref: true,
+    tag: true,
+    track: true,
+    cadence: true,
+    prerelease: true,
+    notes: true,
+    verify: true,
   } satisfies Record<keyof ImageSpec, true>,
   group: {
-    arch: true, platform: true, hosts: true, hostsFile: true, images: true, onMissing: true,
+    arch: true,
+    platform: true,
+    hosts: true,
+    hostsFile: true,
+    images: true,
+    onMissing: true,
   } satisfies Record<keyof GroupSpec, true>,
 } as const;

@@ -51,7 +51,10 @@ export function normalizeLock(lock: Lock): Lock {
 
 export const LOCK_KEYS = {
   root: { lockVersion: true, images: true, fleet: true } satisfies Record<keyof Lock, true>,
-  image: { ref: true, tag: true, track: true, digest: true, mediaType: true, platforms: true, verifiedBy: true } satisfies Record<keyof LockImage, true>,
+  image: { ref: true, tag: true, track: true, digest: true, mediaType: true, platforms: true, verifiedBy: true } satisfies Record<
+    keyof LockImage,
+    true
+  >,
   platform: { digest: true, mediaType: true, size: true } satisfies Record<keyof LockPlatform, true>,
   pin: { platform: true, digest: true, tag: true, held: true } satisfies Record<keyof FleetPin, true>,
 } as const;

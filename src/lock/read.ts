@@ -35,7 +35,10 @@ export function parseLock(text: string, file: string): Lock {
   // (at 2,000 images that document costs half a second and 100+ MB). Only a lock that fails gets
   // the slow parse, for messages with line, column and key path.
   const valid = (value: unknown): value is Lock =>
-    !!value && typeof value === 'object' && (value as { lockVersion?: unknown }).lockVersion === 1 && validator('lg-pins.lock.schema.json')(value);
+    !!value &&
+    typeof value === 'object' &&
+    (value as { lockVersion?: unknown }).lockVersion === 1 &&
+    validator('lg-pins.lock.schema.json')(value);
   const fast = fastParseLock(text);
   if (valid(fast)) return withFleet(fast);
   try {
@@ -47,14 +50,25 @@ export function parseLock(text: string, file: string): Lock {
   }
   const src = new SourceFile(file, text, [], (issues) => new LockError(issues));
   const syntax = src.syntaxIssues();
-  if (syntax.length) throw new LockError(syntax.map((i) => ({ ...i, message: `${i.message} (the lock is damaged; restore it from git or delete it and run \`lg-pins lock\`)` })));
+  if (syntax.length)
+    throw new LockError(
+      syntax.map((i) => ({
+        ...i,
+        message: `${i.message} (the lock is damaged; restore it from git or delete it and run \`lg-pins lock\`)`,
+      })),
+    );
   const value = src.value();
   if (value === null || value === undefined) {
     throw new LockError([{ file, path: '', message: 'the lock is empty; restore it from git or delete it and run `lg-pins lock`' }]);
   }
   const version = (value as { lockVersion?: unknown }).lockVersion;
   if (typeof version === 'number' && version !== 1) {
-    throw new LockError([src.issue(['lockVersion'], `lockVersion ${version} is not supported by this lg-pins (it reads lockVersion 1); upgrade lg-pins or re-create the lock`)]);
+    throw new LockError([
+      src.issue(
+        ['lockVersion'],
+        `lockVersion ${version} is not supported by this lg-pins (it reads lockVersion 1); upgrade lg-pins or re-create the lock`,
+      ),
+    ]);
   }
   const issues = schemaIssues('lg-pins.lock.schema.json', value, src);
   if (issues.length) throw new LockError(issues);

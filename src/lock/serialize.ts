@@ -44,7 +44,12 @@ export function serializeLock(lock: Lock): string {
       }
       out.push('    platforms:');
       for (const [platform, p] of Object.entries(v as Record<string, { digest: string; mediaType: string; size: number }>)) {
-        out.push(`      ${key(platform)}:`, `        digest: ${yamlScalar(p.digest, false)}`, `        mediaType: ${yamlScalar(p.mediaType, false)}`, `        size: ${p.size}`);
+        out.push(
+          `      ${key(platform)}:`,
+          `        digest: ${yamlScalar(p.digest, false)}`,
+          `        mediaType: ${yamlScalar(p.mediaType, false)}`,
+          `        size: ${p.size}`,
+        );
       }
     }
   }
@@ -64,5 +69,7 @@ function key(k: string): string {
 }
 
 function flowOut(o: Record<string, unknown>): string {
-  return `{ ${Object.entries(o).map(([k, v]) => `${k}: ${yamlScalar(String(v), true)}`).join(', ')} }`;
+  return `{ ${Object.entries(o)
+    .map(([k, v]) => `${k}: ${yamlScalar(String(v), true)}`)
+    .join(', ')} }`;
 }

@@ -22,7 +22,9 @@ export async function writeTarget(file: string): Promise<string> {
       real = await realpath(file);
     } catch {
       const to = await readlink(file).catch(() => '?');
-      throw new FileError(`${file} is a symbolic link to ${resolve(dirname(file), to)}, which does not exist; create it or remove the link`);
+      throw new FileError(
+        `${file} is a symbolic link to ${resolve(dirname(file), to)}, which does not exist; create it or remove the link`,
+      );
     }
     const target = await stat(real);
     if (!target.isFile()) throw new FileError(`${file} is a symbolic link to ${real}, which is ${describe(target)}, not a regular file`);
@@ -45,7 +47,10 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
   const target = await writeTarget(file);
   const tmp = join(dirname(target), `.${basename(target)}.lg-pins-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   // Keep the mode of the file being replaced (a lock someone made group-writable stays so).
-  const mode = await stat(target).then((st) => st.mode & 0o777, () => 0o644);
+  const mode = await stat(target).then(
+    (st) => st.mode & 0o777,
+    () => 0o644,
+  );
   trackTemp(tmp);
   try {
     const handle = await open(tmp, 'wx', mode);

@@ -11,7 +11,6 @@ export interface Candidate {
 /** Registry bookkeeping tags that are never release candidates (cosign, referrers fallback). */
 const NOT_A_RELEASE = /^(?:latest|sha256-[a-f0-9]{64}(?:\.(?:sig|att|sbom))?|sha512-[a-f0-9]{128}(?:\.(?:sig|att|sbom))?)$/;
 
-
 /** Parse a release tag: strict semver with an optional leading `v`. */
 export function tagVersion(tag: string): SemVer | undefined {
   // Only tags a registry could hold (semver build metadata `+x` is not one): a lock must be able to name it.
@@ -39,7 +38,11 @@ export function candidates(tags: readonly string[], image: Pick<Image, 'track' |
  * candidate only when the cadence lets it replace the pin (contract: "Release cadence").
  * A pin outside the range (the range was edited) is replaced by the newest candidate.
  */
-export function chooseTag(tags: readonly string[], image: Pick<Image, 'track' | 'prerelease' | 'cadence'>, pinned?: string): string | undefined {
+export function chooseTag(
+  tags: readonly string[],
+  image: Pick<Image, 'track' | 'prerelease' | 'cadence'>,
+  pinned?: string,
+): string | undefined {
   const list = candidates(tags, image);
   const newest = list[0];
   if (!newest) return undefined;
@@ -50,7 +53,11 @@ export function chooseTag(tags: readonly string[], image: Pick<Image, 'track' | 
     case 'patch':
       return newest.tag;
     case 'minor':
-      return newest.version.major > pv.major || (newest.version.major === pv.major && newest.version.minor > pv.minor) || finalOf(newest.version, pv, 'minor') ? newest.tag : pinned;
+      return newest.version.major > pv.major ||
+        (newest.version.major === pv.major && newest.version.minor > pv.minor) ||
+        finalOf(newest.version, pv, 'minor')
+        ? newest.tag
+        : pinned;
     case 'major':
       return newest.version.major > pv.major || finalOf(newest.version, pv, 'major') ? newest.tag : pinned;
   }

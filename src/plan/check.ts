@@ -34,14 +34,16 @@ export function checkLock(spec: Spec, lock: Lock): Stale[] {
       stale.push({ image: image.id, message: `image ${q(image.id)} is in the spec but not in the lock` });
       continue;
     }
-    if (entry.ref !== image.ref) stale.push({ image: image.id, message: `image ${q(image.id)}: the spec's ref is ${image.ref}, the lock has ${entry.ref}` });
+    if (entry.ref !== image.ref)
+      stale.push({ image: image.id, message: `image ${q(image.id)}: the spec's ref is ${image.ref}, the lock has ${entry.ref}` });
     if (image.tag !== undefined && entry.tag !== image.tag) {
       stale.push({ image: image.id, message: `image ${q(image.id)}: the spec pins tag ${image.tag}, the lock has ${entry.tag}` });
     }
     if ((entry.track ?? undefined) !== image.track) {
       const was = entry.track !== undefined ? `track ${q(entry.track)}` : `tag ${entry.tag}`;
       const now = image.track !== undefined ? `track ${q(image.track)}` : `tag ${image.tag ?? '?'}`;
-      if (image.track !== undefined || entry.tag === image.tag) stale.push({ image: image.id, message: `image ${q(image.id)}: the spec says ${now}, the lock was made for ${was}` });
+      if (image.track !== undefined || entry.tag === image.tag)
+        stale.push({ image: image.id, message: `image ${q(image.id)}: the spec says ${now}, the lock was made for ${was}` });
     }
     const fingerprint = image.verify?.cosign.fingerprint;
     if (fingerprint !== entry.verifiedBy) {
@@ -69,7 +71,8 @@ export function checkLock(spec: Spec, lock: Lock): Stale[] {
       continue;
     }
     for (const id of Object.keys(pins)) {
-      if (own(spec.images, id) && !g.images.includes(id)) stale.push({ group: g.id, image: id, message: `group ${q(g.id)} no longer runs image ${q(id)}, but the lock pins it` });
+      if (own(spec.images, id) && !g.images.includes(id))
+        stale.push({ group: g.id, image: id, message: `group ${q(g.id)} no longer runs image ${q(id)}, but the lock pins it` });
     }
     for (const id of g.images) {
       const entry = own(lock.images, id);
@@ -80,21 +83,46 @@ export function checkLock(spec: Spec, lock: Lock): Stale[] {
         continue;
       }
       if (!canRunKey(g.platform, pin.platform)) {
-        stale.push({ group: g.id, image: id, message: `group ${q(g.id)} is ${g.platformKey}, but its pin of ${q(id)} is for ${pin.platform}` });
+        stale.push({
+          group: g.id,
+          image: id,
+          message: `group ${q(g.id)} is ${g.platformKey}, but its pin of ${q(id)} is for ${pin.platform}`,
+        });
         continue;
       }
       const keys = Object.keys(entry.platforms);
-      const best = bestMatch(g.platform, keys.map((k) => platformOf(k) ?? { os: 'unknown', architecture: 'unknown' }));
+      const best = bestMatch(
+        g.platform,
+        keys.map((k) => platformOf(k) ?? { os: 'unknown', architecture: 'unknown' }),
+      );
       const bestKey = best === undefined ? undefined : keys[best];
       if (pin.held) {
-        if (g.onMissing !== 'hold') stale.push({ group: g.id, image: id, message: `group ${q(g.id)} is held on ${pin.tag ?? '?'} for ${q(id)}, but the spec no longer says onMissing: hold` });
-        else if (bestKey) stale.push({ group: g.id, image: id, message: `group ${q(g.id)} is held on ${pin.tag ?? '?'}, but ${entry.tag} now ships ${bestKey}; the hold can be released` });
+        if (g.onMissing !== 'hold')
+          stale.push({
+            group: g.id,
+            image: id,
+            message: `group ${q(g.id)} is held on ${pin.tag ?? '?'} for ${q(id)}, but the spec no longer says onMissing: hold`,
+          });
+        else if (bestKey)
+          stale.push({
+            group: g.id,
+            image: id,
+            message: `group ${q(g.id)} is held on ${pin.tag ?? '?'}, but ${entry.tag} now ships ${bestKey}; the hold can be released`,
+          });
         continue;
       }
       if (bestKey !== pin.platform) {
-        stale.push({ group: g.id, image: id, message: `group ${q(g.id)} pins ${pin.platform} of ${q(id)}, but the best match for ${g.platformKey} in ${entry.tag} is ${bestKey ?? 'none'}` });
+        stale.push({
+          group: g.id,
+          image: id,
+          message: `group ${q(g.id)} pins ${pin.platform} of ${q(id)}, but the best match for ${g.platformKey} in ${entry.tag} is ${bestKey ?? 'none'}`,
+        });
       } else if (own(entry.platforms, pin.platform)?.digest !== pin.digest) {
-        stale.push({ group: g.id, image: id, message: `group ${q(g.id)}: its pin ${pin.digest} of ${q(id)} is not the ${pin.platform} digest of ${entry.tag}` });
+        stale.push({
+          group: g.id,
+          image: id,
+          message: `group ${q(g.id)}: its pin ${pin.digest} of ${q(id)} is not the ${pin.platform} digest of ${entry.tag}`,
+        });
       }
     }
   }

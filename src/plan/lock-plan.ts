@@ -41,7 +41,9 @@ export function planLock(spec: Spec, previous: Lock | undefined, outcomes: Reado
   for (const image of Object.values(spec.images)) {
     const outcome = outcomes.get(image.id);
     const users = groups.filter((g) => g.images.includes(image.id));
-    const planned = outcome?.ok ? planImage(image, outcome.resolution, users, previous, outcome.fallbacks ?? [], outcome.verifiedBy) : undefined;
+    const planned = outcome?.ok
+      ? planImage(image, outcome.resolution, users, previous, outcome.fallbacks ?? [], outcome.verifiedBy)
+      : undefined;
     if (planned && !(planned instanceof CoverageError)) {
       put(lock.images, image.id, planned.entry);
       for (const [group, pin] of planned.pins) put(groupPins(lock, group), image.id, pin);
@@ -103,7 +105,7 @@ function planImage(
       return `group ${JSON.stringify(g.id)} (${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'}) needs ${g.platformKey}, which ${ref}:${r.tag} does not ship${why}`;
     });
     const advice = missing.every((g) => g.onMissing === 'hold')
-      ? 'Pin a release that ships it, or change the group\'s arch/platform.'
+      ? "Pin a release that ships it, or change the group's arch/platform."
       : 'Set onMissing: hold on the group to keep its previous pin, or change its arch/platform.';
     return new CoverageError(`${lines.join('; ')}. ${r.tag} ships ${offered}. ${advice}`);
   }
@@ -141,18 +143,32 @@ function groupPins(lock: Lock, group: string): Record<string, FleetPin> {
  * fails `problem` (the lock schema; registry content that got past the checks at the boundary)
  * fails alone with exit 4 and keeps its previous pin; every other image is still pinned.
  */
-export function planValidLock(spec: Spec, previous: Lock | undefined, outcomes: ReadonlyMap<string, ImageOutcome>, problem: (lock: Lock) => string | undefined): LockPlan {
+export function planValidLock(
+  spec: Spec,
+  previous: Lock | undefined,
+  outcomes: ReadonlyMap<string, ImageOutcome>,
+  problem: (lock: Lock) => string | undefined,
+): LockPlan {
   const plan = planLock(spec, previous, outcomes);
   if (problem(plan.lock) === undefined) return plan;
   const next = new Map(outcomes);
   for (const [id, entry] of Object.entries(plan.lock.images)) {
-    const fleet = dictFrom(Object.entries(plan.lock.fleet).flatMap(([g, pins]) => (own(pins, id) ? [[g, dictFrom([[id, own(pins, id)!]])] as const] : [])));
+    const fleet = dictFrom(
+      Object.entries(plan.lock.fleet).flatMap(([g, pins]) => (own(pins, id) ? [[g, dictFrom([[id, own(pins, id)!]])] as const] : [])),
+    );
     const why = problem({ lockVersion: 1, images: dictFrom([[id, entry]]), fleet });
-    if (why !== undefined) next.set(id, { ok: false, error: new IntegrityError(`${entry.ref}: the registry's answer would not make a valid lock entry (${why}); nothing of it is pinned`) });
+    if (why !== undefined)
+      next.set(id, {
+        ok: false,
+        error: new IntegrityError(
+          `${entry.ref}: the registry's answer would not make a valid lock entry (${why}); nothing of it is pinned`,
+        ),
+      });
   }
   const replanned = planLock(spec, previous, next);
   // Never write a lock that lg-pins itself would refuse to read back.
-  if (problem(replanned.lock) !== undefined) throw new InternalError('the next lock does not match schemas/lg-pins.lock.schema.json; nothing was written');
+  if (problem(replanned.lock) !== undefined)
+    throw new InternalError('the next lock does not match schemas/lg-pins.lock.schema.json; nothing was written');
   return replanned;
 }
 
@@ -167,7 +183,10 @@ export function shouldWrite(spec: Spec, plan: LockPlan, changed: boolean, lockEx
 }
 
 /** Newer releases the cadence passed over: not changes, but worth a mention. */
-export function passedOver(spec: Spec, outcomes: ReadonlyMap<string, ImageOutcome>): Array<{ image: string; tag: string; pinned: string; cadence: string }> {
+export function passedOver(
+  spec: Spec,
+  outcomes: ReadonlyMap<string, ImageOutcome>,
+): Array<{ image: string; tag: string; pinned: string; cadence: string }> {
   const out: Array<{ image: string; tag: string; pinned: string; cadence: string }> = [];
   for (const [image, o] of outcomes) {
     const cadence = own(spec.images, image)?.cadence;

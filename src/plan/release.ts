@@ -45,7 +45,9 @@ export interface ReleaseChoice {
 export function chooseRelease(tags: readonly string[], image: Image, locked: LockImage | undefined): ReleaseChoice | { none: string } {
   const tag = chooseTag(tags, image, locked?.tag);
   if (!tag) {
-    return { none: `no tag satisfies ${JSON.stringify(image.track)}${image.prerelease ? '' : ' (pre-releases excluded)'} among ${tags.length} tag${tags.length === 1 ? '' : 's'}` };
+    return {
+      none: `no tag satisfies ${JSON.stringify(image.track)}${image.prerelease ? '' : ' (pre-releases excluded)'} among ${tags.length} tag${tags.length === 1 ? '' : 's'}`,
+    };
   }
   const list = candidates(tags, image);
   const choice: ReleaseChoice = { tag, older: list.slice(list.findIndex((c) => c.tag === tag) + 1) };
@@ -62,7 +64,11 @@ export function chooseRelease(tags: readonly string[], image: Image, locked: Loc
  */
 export function needyGroups(spec: Spec, image: Image, previous: Lock | undefined, locked: LockImage | undefined, r: Resolution): Group[] {
   return Object.values(spec.fleet).filter(
-    (g) => g.images.includes(image.id) && g.onMissing === 'hold' && !(locked && own(own(previous?.fleet, g.id), image.id)) && !coverage([g], r.platforms).get(g.platformKey),
+    (g) =>
+      g.images.includes(image.id) &&
+      g.onMissing === 'hold' &&
+      !(locked && own(own(previous?.fleet, g.id), image.id)) &&
+      !coverage([g], r.platforms).get(g.platformKey),
   );
 }
 
@@ -117,6 +123,8 @@ export class FallbackSearch {
   failure(display: string, tag: string): IntegrityError | undefined {
     if (!this.missing.length || !this.unsigned) return undefined;
     const groups = this.missing.map((g) => `group ${JSON.stringify(g.id)} (${g.platformKey})`).join(', ');
-    return new IntegrityError(`${display}: ${groups} cannot be held: ${tag} does not ship its platform and the earlier release ${this.unsigned.tag} that does is not signed: ${this.unsigned.error.message}`);
+    return new IntegrityError(
+      `${display}: ${groups} cannot be held: ${tag} does not ship its platform and the earlier release ${this.unsigned.tag} that does is not signed: ${this.unsigned.error.message}`,
+    );
   }
 }

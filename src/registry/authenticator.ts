@@ -45,7 +45,8 @@ export class Authenticator {
    */
   layer(registry: string, repo: string): Layer {
     return (next) => async (req) => {
-      const send = (authorization: string | undefined) => next(authorization ? { ...req, headers: { ...req.headers, authorization } } : req);
+      const send = (authorization: string | undefined) =>
+        next(authorization ? { ...req, headers: { ...req.headers, authorization } } : req);
       let sent = await this.header(registry, repo, `repository:${repo}:pull`);
       let res = await send(sent);
       for (let attempt = 0; res.status === 401 && attempt < 2; attempt++) {
@@ -65,7 +66,13 @@ export class Authenticator {
     const creds = await this.credentials(registry, repo);
     if (state.scheme === 'basic') return creds && (creds.username || creds.password) ? basic(creds) : undefined;
     const scopes = scope.split(' ').filter(Boolean);
-    const key = TokenCache.key({ origin: new URL(this.baseUrl(registry)).origin, credentials: fingerprint(creds), realm: state.realm, service: state.service, scopes });
+    const key = TokenCache.key({
+      origin: new URL(this.baseUrl(registry)).origin,
+      credentials: fingerprint(creds),
+      realm: state.realm,
+      service: state.service,
+      scopes,
+    });
     if (fresh) this.tokens.invalidate(key);
     return `Bearer ${await this.tokens.get(key, () => this.fetchToken(registry, state, scopes, creds))}`;
   }
@@ -79,8 +86,17 @@ export class Authenticator {
     const challenges = header ? parseChallenges(header) : [];
     const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
     if (bearer) {
-      this.state.set(registry, { scheme: 'bearer', realm: bearer.params.realm!, ...(bearer.params.service ? { service: bearer.params.service } : {}) });
-      return this.header(registry, repo, bearer.params.scope ?? `repository:${repo}:pull`, attempt > 0 || bearer.params.error === 'invalid_token');
+      this.state.set(registry, {
+        scheme: 'bearer',
+        realm: bearer.params.realm!,
+        ...(bearer.params.service ? { service: bearer.params.service } : {}),
+      });
+      return this.header(
+        registry,
+        repo,
+        bearer.params.scope ?? `repository:${repo}:pull`,
+        attempt > 0 || bearer.params.error === 'invalid_token',
+      );
     }
     const creds = await this.credentials(registry, repo);
     if (challenges.some((c) => c.scheme === 'basic') && creds && !sent?.startsWith('Basic ')) {
@@ -103,16 +119,30 @@ export class Authenticator {
     // Credentials go to an HTTPS realm only (plain HTTP is accepted for insecure or loopback registries).
     const insecure = this.baseUrl(registry).startsWith('http:');
     if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && (insecure || isLoopbackHost(realm.host)))) {
-      throw new RegistryError(`registry ${registry}: refusing to send credentials to a non-HTTPS token realm ${realm.origin}`, { registry });
+      throw new RegistryError(`registry ${registry}: refusing to send credentials to a non-HTTPS token realm ${realm.origin}`, {
+        registry,
+      });
     }
     const where = `${realm.origin}${realm.pathname}`;
     let res: HttpResponse | undefined;
     if (creds?.identityToken) {
       // OAuth2 refresh-token grant (Docker's identitytoken); registries without it answer 404.
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'lg-pins', access_type: 'offline' });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: creds.identityToken,
+        client_id: 'lg-pins',
+        access_type: 'offline',
+      });
       if (state.service) form.set('service', state.service);
       if (scopes.length) form.set('scope', scopes.join(' '));
-      res = await this.http.send(where, { method: 'POST', body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, registry, maxBytes: LIMITS.tokenBytes, sensitive: 'token server' });
+      res = await this.http.send(where, {
+        method: 'POST',
+        body: form.toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        registry,
+        maxBytes: LIMITS.tokenBytes,
+        sensitive: 'token server',
+      });
       this.onRequest?.({ method: 'POST', url: where, status: res.status });
       if (res.status === 404 || res.status === 405) res = undefined;
     }
@@ -122,16 +152,31 @@ export class Authenticator {
       const headers: Record<string, string> = {};
       if (creds && (creds.username || creds.password)) headers.authorization = basic(creds);
       // Anonymous token requests carry nothing to protect and follow redirects like any other.
-      res = await this.http.send(realm.toString(), { headers, registry, maxBytes: LIMITS.tokenBytes, ...(headers.authorization ? { sensitive: 'token server' } : {}) });
+      res = await this.http.send(realm.toString(), {
+        headers,
+        registry,
+        maxBytes: LIMITS.tokenBytes,
+        ...(headers.authorization ? { sensitive: 'token server' } : {}),
+      });
       this.onRequest?.({ method: 'GET', url: where, status: res.status });
     }
     if (res.status !== 200) {
-      const hint = res.status === 401 || res.status === 403 ? ` (check the credentials for this registry${creds?.source ? ` in ${creds.source}` : ''})` : '';
-      throw new RegistryError(`registry ${registry}: token server ${realm.origin} answered HTTP ${res.status}${hint}`, { registry, status: res.status });
+      const hint =
+        res.status === 401 || res.status === 403
+          ? ` (check the credentials for this registry${creds?.source ? ` in ${creds.source}` : ''})`
+          : '';
+      throw new RegistryError(`registry ${registry}: token server ${realm.origin} answered HTTP ${res.status}${hint}`, {
+        registry,
+        status: res.status,
+      });
     }
     const json = parseJsonBytes(res.bytes);
     const parsed = json.ok ? parseTokenResponse(json.value) : undefined;
-    if (!parsed) throw new RegistryError(`registry ${registry}: token server ${realm.origin} sent no token${json.ok ? '' : ' (its answer is not JSON)'}`, { registry, status: res.status });
+    if (!parsed)
+      throw new RegistryError(
+        `registry ${registry}: token server ${realm.origin} sent no token${json.ok ? '' : ' (its answer is not JSON)'}`,
+        { registry, status: res.status },
+      );
     return parsed;
   }
 }
@@ -139,7 +184,9 @@ export class Authenticator {
 /** Which credentials a token was obtained with, as a one-way fingerprint ('' when anonymous). */
 function fingerprint(c: Credentials | undefined): string {
   if (!c || (!c.username && !c.password && !c.identityToken)) return '';
-  return createHash('sha256').update(JSON.stringify([c.username, c.password, c.identityToken ?? ''])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([c.username, c.password, c.identityToken ?? '']))
+    .digest('hex');
 }
 
 function basic(c: Credentials): string {

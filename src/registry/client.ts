@@ -47,7 +47,12 @@ export class RegistryClient {
 
   constructor(private readonly opts: ClientOptions = {}) {
     this.http = new Http({ ...DEFAULT_POLICY, ...opts.policy }, undefined, opts.connections);
-    this.auth = new Authenticator(this.http, opts.credentials ?? credentialStore(opts.env ?? process.env, { helperTimeoutMs: { ...DEFAULT_POLICY, ...opts.policy }.timeoutMs }), (r) => this.baseUrl(r), opts.onRequest);
+    this.auth = new Authenticator(
+      this.http,
+      opts.credentials ?? credentialStore(opts.env ?? process.env, { helperTimeoutMs: { ...DEFAULT_POLICY, ...opts.policy }.timeoutMs }),
+      (r) => this.baseUrl(r),
+      opts.onRequest,
+    );
   }
 
   close(): Promise<void> {
@@ -74,7 +79,12 @@ export class RegistryClient {
   }
 
   /** An authenticated request to the registry API, deduplicated while in flight. */
-  request(registry: string, repo: string, path: string, init: { method?: 'GET' | 'HEAD'; accept?: string; maxBytes?: number }): Promise<HttpResponse> {
+  request(
+    registry: string,
+    repo: string,
+    path: string,
+    init: { method?: 'GET' | 'HEAD'; accept?: string; maxBytes?: number },
+  ): Promise<HttpResponse> {
     const url = `${this.baseUrl(registry)}${path}`;
     const key = `${init.method ?? 'GET'} ${url} ${init.accept ?? ''}`;
     let p = this.inflight.get(key);
@@ -85,12 +95,22 @@ export class RegistryClient {
     return p;
   }
 
-  private async authorized(registry: string, repo: string, url: string, init: { method?: 'GET' | 'HEAD'; accept?: string; maxBytes?: number }): Promise<HttpResponse> {
+  private async authorized(
+    registry: string,
+    repo: string,
+    url: string,
+    init: { method?: 'GET' | 'HEAD'; accept?: string; maxBytes?: number },
+  ): Promise<HttpResponse> {
     // A registry that could not be reached once this run is not asked again: the run fails fast.
     const down = this.down.get(registry);
     if (down) throw down;
     const send = this.auth.layer(registry, repo)(this.observed(registry));
-    const res = await send({ method: init.method ?? 'GET', url, headers: init.accept ? { accept: init.accept } : {}, maxBytes: init.maxBytes });
+    const res = await send({
+      method: init.method ?? 'GET',
+      url,
+      headers: init.accept ? { accept: init.accept } : {},
+      maxBytes: init.maxBytes,
+    });
     if (res.status === 401 || res.status === 403) {
       const creds = await this.auth.credentials(registry, repo);
       throw new RegistryError(
@@ -128,7 +148,8 @@ export function registryErrorCode(res: HttpResponse): string | undefined {
   const json = parseJsonBytes(res.bytes);
   if (!json.ok || !json.value || typeof json.value !== 'object') return undefined;
   const errors = (json.value as { errors?: unknown }).errors;
-  const code: unknown = Array.isArray(errors) && errors[0] && typeof errors[0] === 'object' ? (errors[0] as { code?: unknown }).code : undefined;
+  const code: unknown =
+    Array.isArray(errors) && errors[0] && typeof errors[0] === 'object' ? (errors[0] as { code?: unknown }).code : undefined;
   return typeof code === 'string' && ERROR_CODE_RE.test(code) ? code : undefined;
 }
 
@@ -140,13 +161,18 @@ class RemoteSource implements ContentSource {
   ) {}
 
   async fetchManifest(repo: string, reference: string): Promise<FetchedManifest> {
-    const res = await this.client.request(this.name, repo, `/v2/${repo}/manifests/${reference}`, { accept: MANIFEST_ACCEPT, maxBytes: MANIFEST_LIMIT });
+    const res = await this.client.request(this.name, repo, `/v2/${repo}/manifests/${reference}`, {
+      accept: MANIFEST_ACCEPT,
+      maxBytes: MANIFEST_LIMIT,
+    });
     this.expectOk(res, repo, reference, 'manifest');
     const byDigest = isDigest(reference);
     const alg = byDigest ? digestAlgorithm(reference) : 'sha256';
     const digest = computeDigest(res.bytes, alg);
     if (byDigest && digest !== reference) {
-      throw new IntegrityError(`${this.name}/${repo}@${reference}: the registry served content that hashes to ${digest}; refusing to pin it`);
+      throw new IntegrityError(
+        `${this.name}/${repo}@${reference}: the registry served content that hashes to ${digest}; refusing to pin it`,
+      );
     }
     checkContentDigest(res, digest, `${this.name}/${repo}${byDigest ? '@' : ':'}${reference}`);
     return { bytes: res.bytes, digest, contentType: bareMediaType(res.headers['content-type']) };
@@ -164,7 +190,10 @@ class RemoteSource implements ContentSource {
   }
 
   async referrers(repo: string, digest: Digest): Promise<Descriptor[] | undefined> {
-    const res = await this.client.request(this.name, repo, `/v2/${repo}/referrers/${digest}`, { accept: MediaType.ociIndex, maxBytes: MANIFEST_LIMIT });
+    const res = await this.client.request(this.name, repo, `/v2/${repo}/referrers/${digest}`, {
+      accept: MediaType.ociIndex,
+      maxBytes: MANIFEST_LIMIT,
+    });
     // A registry without the API answers 404 (distribution 2.8: a plain-text router 404).
     if (res.status === 404) return undefined;
     this.expectOk(res, repo, digest, 'referrers');
@@ -182,7 +211,9 @@ class RemoteSource implements ContentSource {
     this.expectOk(res, repo, digest, 'blob');
     // A blob of another size than its descriptor says cannot hash to its digest: integrity (exit 4), not a network error.
     if (expected && res.bytes.length !== expected.size) {
-      throw new IntegrityError(`${this.name}/${repo}: blob ${digest} is ${res.bytes.length} bytes, its descriptor says ${expected.size}; refusing it`);
+      throw new IntegrityError(
+        `${this.name}/${repo}: blob ${digest} is ${res.bytes.length} bytes, its descriptor says ${expected.size}; refusing it`,
+      );
     }
     const actual = computeDigest(res.bytes, digestAlgorithm(digest));
     if (actual !== digest) throw new IntegrityError(`${this.name}/${repo}: blob ${digest} hashes to ${actual}; refusing it`);
@@ -198,7 +229,8 @@ class RemoteSource implements ContentSource {
     const seen = new Set<string>();
     let bytes = 0;
     let path: string | undefined = `/v2/${repo}/tags/list?n=1000`;
-    const giveUp = (why: string) => new RegistryError(`registry ${this.name}: the tag list of ${repo} ${why}; giving up`, { registry: this.name });
+    const giveUp = (why: string) =>
+      new RegistryError(`registry ${this.name}: the tag list of ${repo} ${why}; giving up`, { registry: this.name });
     for (let page = 0; path; page++) {
       if (page >= LIMITS.tagPages) throw giveUp(`has more than ${LIMITS.tagPages} pages`);
       if (seen.has(path)) throw giveUp(`loops (its Link header points back to ${path})`);
@@ -207,7 +239,11 @@ class RemoteSource implements ContentSource {
       this.expectOk(res, repo, 'tags/list', 'tag list');
       bytes += res.bytes.length;
       const json = parseJsonBytes(res.bytes);
-      if (!json.ok) throw new RegistryError(`registry ${this.name}: the tag list of ${repo} is not JSON (HTTP ${res.status})`, { registry: this.name, status: res.status });
+      if (!json.ok)
+        throw new RegistryError(`registry ${this.name}: the tag list of ${repo} is not JSON (HTTP ${res.status})`, {
+          registry: this.name,
+          status: res.status,
+        });
       let list: unknown[];
       try {
         const body = asObject(json.value, 'the tag list');
@@ -246,7 +282,11 @@ class RemoteSource implements ContentSource {
       const thing = what === 'manifest' && !isDigest(reference) ? `tag ${quoteUntrusted(reference)}` : `${what} ${reference}`;
       throw new RegistryError(`${thing} not found in ${this.name}/${repo} (${status})`, { registry: this.name, status: res.status, code });
     }
-    throw new RegistryError(`registry ${this.name}: ${what} ${repo}:${reference} failed (${status})`, { registry: this.name, status: res.status, code });
+    throw new RegistryError(`registry ${this.name}: ${what} ${repo}:${reference} failed (${status})`, {
+      registry: this.name,
+      status: res.status,
+      code,
+    });
   }
 }
 
@@ -262,7 +302,9 @@ function checkContentDigest(res: HttpResponse, computed: Digest, what: string): 
   const alg = dcd.slice(0, Math.max(dcd.indexOf(':'), 0));
   if (alg !== 'sha256' && alg !== 'sha512') return;
   const problem = digestProblem(dcd);
-  if (problem) throw new IntegrityError(`${what}: the registry's Docker-Content-Digest ${quoteUntrusted(dcd, 80)} is ${problem}; refusing the answer`);
+  if (problem)
+    throw new IntegrityError(`${what}: the registry's Docker-Content-Digest ${quoteUntrusted(dcd, 80)} is ${problem}; refusing the answer`);
   const body = alg === digestAlgorithm(computed) ? computed : computeDigest(res.bytes, alg);
-  if (body !== dcd) throw new IntegrityError(`${what}: Docker-Content-Digest says ${dcd} but the body hashes to ${body}; refusing to pin it`);
+  if (body !== dcd)
+    throw new IntegrityError(`${what}: Docker-Content-Digest says ${dcd} but the body hashes to ${body}; refusing to pin it`);
 }

@@ -75,7 +75,11 @@ export function runCredentialHelper(
       outcome();
     };
     const fail = (why: string, cause?: unknown) =>
-      settle(() => reject(new RegistryError(`credential helper ${program} (from ${origin}) failed for ${server}: ${why}`, { registry: server, cause })));
+      settle(() =>
+        reject(
+          new RegistryError(`credential helper ${program} (from ${origin}) failed for ${server}: ${why}`, { registry: server, cause }),
+        ),
+      );
     /** Kill the whole group and drop our ends of the pipes, so nothing it left behind can hold us. */
     const release = () => {
       if (!child) return;
@@ -123,7 +127,12 @@ export function runCredentialHelper(
     proc.stderr.on('error', () => {});
     proc.stdin.on('error', () => {});
     proc.on('error', (e: NodeJS.ErrnoException) => {
-      fail(e.code === 'ENOENT' ? `${program} is not on PATH (install it, or remove the helper from ${origin})` : `could not run it (${e.code ?? 'error'})`, e);
+      fail(
+        e.code === 'ENOENT'
+          ? `${program} is not on PATH (install it, or remove the helper from ${origin})`
+          : `could not run it (${e.code ?? 'error'})`,
+        e,
+      );
     });
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       // Its group is over (or was just killed): never signal that id again, it may be reused.
@@ -151,7 +160,14 @@ export function runCredentialHelper(
       const username = typeof body.Username === 'string' ? body.Username : '';
       const secret = typeof body.Secret === 'string' ? body.Secret : '';
       if (!secret) settle(() => resolve(undefined));
-      else settle(() => resolve(username === '<token>' ? { username: '', password: '', identityToken: secret, source: program } : { username, password: secret, source: program }));
+      else
+        settle(() =>
+          resolve(
+            username === '<token>'
+              ? { username: '', password: '', identityToken: secret, source: program }
+              : { username, password: secret, source: program },
+          ),
+        );
     };
     // The helper has answered once it exits; a child it left holding the pipes only delays 'close',
     // so after a short grace the answer is read as it stands and the stragglers are killed.

@@ -26,7 +26,10 @@ const HUB_KEY = DOCKER_HUB.authKey;
 
 /** Reduce an `auths` key (`https://host:5000/v1/`, `host`) to `host[:port]`, Docker Hub to its canonical key. */
 export function authKey(server: string): string {
-  const host = server.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+  const host = server
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/.*$/, '')
+    .toLowerCase();
   return isDockerHub(host) ? HUB_KEY : host;
 }
 
@@ -125,7 +128,10 @@ function pushFile(out: AuthFile[], file: string, namespaces: boolean): void {
 
 /** Parse a Docker config.json or containers auth.json. Messages never quote a value: it may be a secret. */
 export function parseAuthFile(text: string, file: string, namespaces: boolean): AuthFile {
-  if (text.length > LIMITS.authFileBytes) throw new AuthConfigError(`${file}: it is ${formatBytes(text.length)}; lg-pins reads at most ${formatBytes(LIMITS.authFileBytes)} of an auth file`);
+  if (text.length > LIMITS.authFileBytes)
+    throw new AuthConfigError(
+      `${file}: it is ${formatBytes(text.length)}; lg-pins reads at most ${formatBytes(LIMITS.authFileBytes)} of an auth file`,
+    );
   // Our own locator: JSON.parse's message quotes the text around the error, which may be a credential.
   const r = parseJson(text);
   if (!r.ok) throw new AuthConfigError(`${file}:${r.line}:${r.column}: not valid JSON; fix or remove it`);
@@ -147,11 +153,13 @@ export function parseAuthFile(text: string, file: string, namespaces: boolean): 
     if (creds && !out.auths.has(key)) out.auths.set(key, creds);
   }
   for (const [server, helper] of Object.entries(objectAt('credHelpers') ?? {})) {
-    if (typeof helper !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(helper)) throw new AuthConfigError(`${file}: credHelpers.${JSON.stringify(server)} must name a helper (docker-credential-<name>)`);
+    if (typeof helper !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(helper))
+      throw new AuthConfigError(`${file}: credHelpers.${JSON.stringify(server)} must name a helper (docker-credential-<name>)`);
     out.credHelpers.set(authKey(server), helper);
   }
   if (root.credsStore !== undefined && root.credsStore !== '') {
-    if (typeof root.credsStore !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(root.credsStore)) throw new AuthConfigError(`${file}: "credsStore" must name a helper (docker-credential-<name>)`);
+    if (typeof root.credsStore !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(root.credsStore))
+      throw new AuthConfigError(`${file}: "credsStore" must name a helper (docker-credential-<name>)`);
     out.credsStore = root.credsStore;
   }
   return out;
@@ -179,4 +187,3 @@ function readEntry(server: string, entry: unknown, file: string): Credentials | 
   if (identityToken) creds.identityToken = identityToken;
   return creds;
 }
-

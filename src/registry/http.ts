@@ -50,7 +50,13 @@ export class Http {
   ) {
     this.pools = openConnections(policy.timeoutMs, connections);
     // A Retry-After past the cap is waited for the cap: registries' CDNs send large defaults.
-    this.transport = transportStack({ ...policy, beyondCap: 'wait', sleep, timeoutBound: 'the --timeout of each try', connections: this.pools.connections });
+    this.transport = transportStack({
+      ...policy,
+      beyondCap: 'wait',
+      sleep,
+      timeoutBound: 'the --timeout of each try',
+      connections: this.pools.connections,
+    });
   }
 
   close(): Promise<void> {
@@ -82,6 +88,7 @@ export class Http {
 /** The stack's verdict as a RegistryError naming the registry (anything else passes unchanged). */
 function registryError(e: unknown, registry: string): unknown {
   if (!(e instanceof TransportError)) return e;
-  if (e.kind === 'unreachable') return new RegistryError(`cannot reach registry ${registry}: ${e.message}`, { registry, unreachable: true, cause: e.cause });
+  if (e.kind === 'unreachable')
+    return new RegistryError(`cannot reach registry ${registry}: ${e.message}`, { registry, unreachable: true, cause: e.cause });
   return new RegistryError(`registry ${registry}: ${e.message}`, { registry, status: e.status });
 }

@@ -48,7 +48,10 @@ export class LayoutSource implements ContentSource {
       // Bounded, regular files only, and never quoted: index.json may be a symlink to anything.
       const bytes = await this.read(file, LIMITS.layoutIndexBytes, 'an OCI layout index.json');
       const json = parseJsonBytes(bytes);
-      if (!json.ok) throw new RegistryError(`${this.name}: index.json is not valid JSON (line ${json.line}, column ${json.column}: ${json.problem})`, { registry: this.name });
+      if (!json.ok)
+        throw new RegistryError(`${this.name}: index.json is not valid JSON (line ${json.line}, column ${json.column}: ${json.problem})`, {
+          registry: this.name,
+        });
       const manifests = json.value && typeof json.value === 'object' ? (json.value as { manifests?: unknown }).manifests : undefined;
       if (!Array.isArray(manifests)) throw new RegistryError(`${this.name}: index.json has no "manifests" array`, { registry: this.name });
       try {
@@ -67,7 +70,11 @@ export class LayoutSource implements ContentSource {
       return await readBounded(file, maxBytes, what);
     } catch (e) {
       if (!(e instanceof FileReadError)) throw e;
-      throw new RegistryError(`${this.name}: ${e.message}`, { registry: this.name, status: e.reason === 'missing' ? 404 : undefined, cause: e });
+      throw new RegistryError(`${this.name}: ${e.message}`, {
+        registry: this.name,
+        status: e.reason === 'missing' ? 404 : undefined,
+        cause: e,
+      });
     }
   }
 
@@ -99,7 +106,10 @@ export class LayoutSource implements ContentSource {
     }
     const entry = (await this.entries()).find((d) => LayoutSource.tagOf(d, repo) === reference);
     if (!entry) {
-      throw new RegistryError(`tag ${quoteUntrusted(reference)} not found in ${this.name}${repo ? ` (repository ${repo})` : ''}`, { registry: this.name, status: 404 });
+      throw new RegistryError(`tag ${quoteUntrusted(reference)} not found in ${this.name}${repo ? ` (repository ${repo})` : ''}`, {
+        registry: this.name,
+        status: 404,
+      });
     }
     const bytes = await this.readBlob(entry.digest, entry.size);
     return { bytes, digest: entry.digest, contentType: entry.mediaType };
@@ -108,7 +118,11 @@ export class LayoutSource implements ContentSource {
   /** The digest index.json names for a tag, without reading any blob. */
   async headManifest(repo: string, tag: string): Promise<Digest | undefined> {
     const entry = (await this.entries()).find((d) => LayoutSource.tagOf(d, repo) === tag);
-    if (!entry) throw new RegistryError(`tag ${quoteUntrusted(tag)} not found in ${this.name}${repo ? ` (repository ${repo})` : ''}`, { registry: this.name, status: 404 });
+    if (!entry)
+      throw new RegistryError(`tag ${quoteUntrusted(tag)} not found in ${this.name}${repo ? ` (repository ${repo})` : ''}`, {
+        registry: this.name,
+        status: 404,
+      });
     return entry.digest;
   }
 

@@ -89,7 +89,8 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): Manifest
   const b = shaped(() => asObject(json.value, 'the manifest'));
   const header = bareMediaType(contentType);
   const declared = b.mediaType === undefined ? undefined : mediaTypeAt(b.mediaType, 'mediaType');
-  const known = (t: string) => INDEX_TYPES.includes(t) || IMAGE_TYPES.includes(t) || t === MediaType.dockerSchema1 || t === MediaType.dockerSchema1Signed;
+  const known = (t: string) =>
+    INDEX_TYPES.includes(t) || IMAGE_TYPES.includes(t) || t === MediaType.dockerSchema1 || t === MediaType.dockerSchema1Signed;
   if (declared && known(header) && header !== declared) {
     throw new ManifestError(`Content-Type ${header} contradicts the manifest's mediaType ${declared}`);
   }
@@ -124,13 +125,20 @@ export function parseDescriptor(d: unknown, where: string, shown: Shown = excerp
   if (!d || typeof d !== 'object' || Array.isArray(d)) throw new ManifestError(`${where} must be a descriptor object, got ${kindOf(d)}`);
   const r = d as Record<string, unknown>;
   const mediaType = mediaTypeAt(r.mediaType, at(where, 'mediaType'), shown);
-  if (!isDigest(r.digest)) throw new ManifestError(`${at(where, 'digest')} is not a valid digest${typeof r.digest === 'string' ? shown(r.digest) : ` (got ${kindOf(r.digest)})`}`);
-  if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0) throw new ManifestError(`${at(where, 'size')} must be a whole number of bytes, got ${typeof r.size === 'number' ? String(r.size) : kindOf(r.size)}`);
+  if (!isDigest(r.digest))
+    throw new ManifestError(
+      `${at(where, 'digest')} is not a valid digest${typeof r.digest === 'string' ? shown(r.digest) : ` (got ${kindOf(r.digest)})`}`,
+    );
+  if (typeof r.size !== 'number' || !Number.isSafeInteger(r.size) || r.size < 0)
+    throw new ManifestError(
+      `${at(where, 'size')} must be a whole number of bytes, got ${typeof r.size === 'number' ? String(r.size) : kindOf(r.size)}`,
+    );
   const out: Descriptor = { mediaType, digest: r.digest, size: r.size };
   if (r.platform !== undefined && r.platform !== null) out.platform = parsePlatformObject(r.platform, at(where, 'platform'), shown);
   if (r.annotations !== undefined && r.annotations !== null) {
     const a = shaped(() => asObject(r.annotations, at(where, 'annotations')));
-    for (const [k, v] of Object.entries(a)) if (typeof v !== 'string') throw new ManifestError(`an annotation of ${where}${shown(k)} must be a string, got ${kindOf(v)}`);
+    for (const [k, v] of Object.entries(a))
+      if (typeof v !== 'string') throw new ManifestError(`an annotation of ${where}${shown(k)} must be a string, got ${kindOf(v)}`);
     out.annotations = a as Record<string, string>;
   }
   if (r.artifactType !== undefined) out.artifactType = mediaTypeAt(r.artifactType, at(where, 'artifactType'), shown);
@@ -140,11 +148,16 @@ export function parseDescriptor(d: unknown, where: string, shown: Shown = excerp
 /** An index entry's (or a config's) platform: os and architecture required, every field checked. */
 function parsePlatformObject(v: unknown, where: string, shown: Shown = excerptOf): Platform {
   const p = shaped(() => asObject(v, where));
-  const platform: Platform = { os: platformField(p.os, at(where, 'os'), shown), architecture: platformField(p.architecture, at(where, 'architecture'), shown) };
+  const platform: Platform = {
+    os: platformField(p.os, at(where, 'os'), shown),
+    architecture: platformField(p.architecture, at(where, 'architecture'), shown),
+  };
   if (p.variant !== undefined && p.variant !== '') platform.variant = platformField(p.variant, at(where, 'variant'), shown);
   if (p['os.version'] !== undefined) platform.osVersion = platformField(p['os.version'], at(where, 'os.version'), shown);
   if (p['os.features'] !== undefined) {
-    platform.osFeatures = shaped(() => asArray(p['os.features'], at(where, 'os.features'))).map((f, i) => platformField(f, `${at(where, 'os.features')}[${i}]`, shown));
+    platform.osFeatures = shaped(() => asArray(p['os.features'], at(where, 'os.features'))).map((f, i) =>
+      platformField(f, `${at(where, 'os.features')}[${i}]`, shown),
+    );
   }
   return platform;
 }
@@ -161,5 +174,8 @@ export function platformFromConfig(bytes: Uint8Array): Platform {
   if (!json.ok) throw new ManifestError(`the image config is not valid JSON (line ${json.line}, column ${json.column}: ${json.problem})`);
   const c = shaped(() => asObject(json.value, 'the image config'));
   if (c.os === undefined || c.architecture === undefined) throw new ManifestError('the image config names no os/architecture');
-  return parsePlatformObject({ os: c.os, architecture: c.architecture, variant: c.variant, 'os.version': c['os.version'] }, 'the image config');
+  return parsePlatformObject(
+    { os: c.os, architecture: c.architecture, variant: c.variant, 'os.version': c['os.version'] },
+    'the image config',
+  );
 }

@@ -1,15 +1,7 @@
 import type { Digest } from '../digest.js';
 import { IntegrityError, RegistryError } from '../errors.js';
 import { normalizePlatform, platformKey, type Platform } from '../platform.js';
-import {
-  IMAGE_TYPES,
-  INDEX_TYPES,
-  ManifestError,
-  isAttestation,
-  parseManifest,
-  platformFromConfig,
-  type Descriptor,
-} from './manifest.js';
+import { IMAGE_TYPES, INDEX_TYPES, ManifestError, isAttestation, parseManifest, platformFromConfig, type Descriptor } from './manifest.js';
 import type { ContentSource } from './source.js';
 import { LIMITS } from '../safe/limits.js';
 
@@ -73,8 +65,16 @@ export async function resolveFetched(
   return { tag, digest, mediaType: manifest.mediaType, size: bytes.length, platforms: unique };
 }
 
-async function collect(source: ContentSource, repo: string, entries: Descriptor[], out: PlatformEntry[], depth: number, budget: Budget): Promise<void> {
-  const tooBig = (what: string) => new RegistryError(`${source.name}/${repo}: the index ${what}; lg-pins does not follow more`, { registry: source.name });
+async function collect(
+  source: ContentSource,
+  repo: string,
+  entries: Descriptor[],
+  out: PlatformEntry[],
+  depth: number,
+  budget: Budget,
+): Promise<void> {
+  const tooBig = (what: string) =>
+    new RegistryError(`${source.name}/${repo}: the index ${what}; lg-pins does not follow more`, { registry: source.name });
   const child = async (d: Descriptor) => {
     if (++budget.children > LIMITS.childManifests) throw tooBig(`needs more than ${LIMITS.childManifests} child manifests fetched`);
     const fetched = await source.fetchManifest(repo, d.digest);
@@ -122,7 +122,8 @@ function wrap<T>(fn: () => T, source: ContentSource, repo: string, digest: strin
   try {
     return fn();
   } catch (e) {
-    if (e instanceof ManifestError && e.unsupported) throw new RegistryError(`${source.name}/${repo}@${digest}: ${e.message}`, { registry: source.name, cause: e });
+    if (e instanceof ManifestError && e.unsupported)
+      throw new RegistryError(`${source.name}/${repo}@${digest}: ${e.message}`, { registry: source.name, cause: e });
     if (e instanceof ManifestError) throw new IntegrityError(`${source.name}/${repo}@${digest}: ${e.message}`, { cause: e });
     throw e;
   }

@@ -25,7 +25,9 @@ function headline(c: ImageChange, code: (s: string) => string = (s) => s): strin
     case 'release':
       return `release ${from} → ${to}`;
     case 'tag-moved':
-      return c.groups.length ? `tag ${to} moved to new content` : `tag ${to} moved, only in entries no group runs (e.g. a re-pushed attestation)`;
+      return c.groups.length
+        ? `tag ${to} moved to new content`
+        : `tag ${to} moved, only in entries no group runs (e.g. a re-pushed attestation)`;
     case 'fleet':
       return `fleet pins change (still ${to})`;
     case 'spec':
@@ -59,13 +61,23 @@ export function diffText(r: DiffResult): string {
     const rows = [['PLATFORM', 'CHANGE', 'FROM', 'TO', '']];
     const notes = r.spec.images[c.image]?.notes ?? {};
     for (const [key, change] of Object.entries(c.platforms)) {
-      rows.push([key, change, short(platformDigest(r.previous, c.image, key)), short(platformDigest(r.lock, c.image, key)), notes[key] ?? '']);
+      rows.push([
+        key,
+        change,
+        short(platformDigest(r.previous, c.image, key)),
+        short(platformDigest(r.lock, c.image, key)),
+        notes[key] ?? '',
+      ]);
     }
     if (rows.length > 1) out.push(table(rows, '  ').trimEnd());
     if (c.moves.length) {
       out.push(`  groups that move:`);
       for (const m of c.moves) {
-        const what = !m.to ? 'no longer runs it' : !m.from ? `now runs ${m.to.platform} ${short(m.to.digest)}` : `${m.from.platform} ${short(m.from.digest)} → ${m.to.platform} ${short(m.to.digest)}`;
+        const what = !m.to
+          ? 'no longer runs it'
+          : !m.from
+            ? `now runs ${m.to.platform} ${short(m.to.digest)}`
+            : `${m.from.platform} ${short(m.from.digest)} → ${m.to.platform} ${short(m.to.digest)}`;
         const size = r.spec.fleet[m.group] ? hosts(m.hosts) : 'removed from the spec';
         out.push(`    ${m.group} (${size}): ${what}${m.to?.held ? ' (held)' : ''}`);
       }
@@ -96,7 +108,11 @@ export function diffMarkdown(r: DiffResult, spec: Spec = r.spec): string {
   for (const c of r.changes) {
     out.push(`### ${code(c.image)}: ${headline(c, code)}`, '');
     if (c.kind === 'tag-moved') {
-      out.push(`> [!WARNING]`, `> The tag ${code(c.to?.tag ?? '')} now points at different content (same tag, new index digest). Check that the re-publication was intended.`, '');
+      out.push(
+        `> [!WARNING]`,
+        `> The tag ${code(c.to?.tag ?? '')} now points at different content (same tag, new index digest). Check that the re-publication was intended.`,
+        '',
+      );
     }
     out.push('| | tag | index digest |', '|---|---|---|');
     if (c.from) out.push(`| before | ${cell(c.from.tag)} | ${cell(c.from.digest)} |`);
@@ -107,13 +123,16 @@ export function diffMarkdown(r: DiffResult, spec: Spec = r.spec): string {
     for (const [key, change] of Object.entries(c.platforms)) {
       const a = platformDigest(r.previous, c.image, key);
       const b = platformDigest(r.lock, c.image, key);
-      out.push(`| ${cell(key)} | ${change} | ${a ? cell(a) : '—'} | ${b ? cell(b) : '—'} | ${mdInert(notes[key] ?? '', { table: true })} |`);
+      out.push(
+        `| ${cell(key)} | ${change} | ${a ? cell(a) : '—'} | ${b ? cell(b) : '—'} | ${mdInert(notes[key] ?? '', { table: true })} |`,
+      );
     }
     out.push('');
     if (c.moves.length) {
       out.push('| group | hosts | before | after |', '|---|---|---|---|');
       for (const m of c.moves) {
-        const pin = (p?: { platform: string; digest: string; held?: string }) => (p ? `${cell(p.platform)} ${cell(p.digest)}${p.held ? ' (held)' : ''}` : '—');
+        const pin = (p?: { platform: string; digest: string; held?: string }) =>
+          p ? `${cell(p.platform)} ${cell(p.digest)}${p.held ? ' (held)' : ''}` : '—';
         out.push(`| ${cell(m.group)} | ${spec.fleet[m.group] ? m.hosts : 'removed'} | ${pin(m.from)} | ${pin(m.to)} |`);
       }
       const total = c.moves.reduce((n, m) => n + m.hosts, 0);
@@ -122,10 +141,18 @@ export function diffMarkdown(r: DiffResult, spec: Spec = r.spec): string {
     for (const h of c.held) out.push(`- **Held back:** ${code(h.group)} (${hosts(h.hosts)}) stays on ${code(h.tag)}: ${mdInert(h.reason)}`);
     if (c.held.length) out.push('');
   }
-  for (const p of r.passedOver) out.push(`- ${code(p.image)}: ${code(p.tag)} is available; cadence ${code(p.cadence)} keeps ${code(p.pinned)}.`);
+  for (const p of r.passedOver)
+    out.push(`- ${code(p.image)}: ${code(p.tag)} is available; cadence ${code(p.cadence)} keeps ${code(p.pinned)}.`);
   if (r.passedOver.length) out.push('');
   if (r.patch) {
-    out.push('<details><summary>Changes to <code>lg-pins.lock.yaml</code></summary>', '', mdFence(r.patch.trimEnd(), 'diff'), '', '</details>', '');
+    out.push(
+      '<details><summary>Changes to <code>lg-pins.lock.yaml</code></summary>',
+      '',
+      mdFence(r.patch.trimEnd(), 'diff'),
+      '',
+      '</details>',
+      '',
+    );
   }
   return `${out.join('\n')}`;
 }

@@ -17,9 +17,11 @@ export function errorJson(e: unknown): object {
 export function errorText(e: unknown, verbose: boolean, paint: Paint): string {
   const err = e instanceof Error ? e : new Error(String(e));
   if (e instanceof BadInputError && e.issues.length > 1) {
-    return `${paint.red('error:')} ${e.issues.length} problems:\n${e.message.split('\n').map((l) => `  ${l}`).join('\n')}\n`;
+    return `${paint.red('error:')} ${e.issues.length} problems:\n${e.message
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n')}\n`;
   }
   if (e instanceof LgPinsError && e.exitCode !== ExitCode.internal) return `${paint.red('error:')} ${e.message}\n`;
   return `${paint.red('lg-pins: internal error:')} ${err.message}\n${verbose ? `${err.stack ?? ''}\n` : 'This is a bug in lg-pins: run with --verbose for details, and please report it.\n'}`;
 }
-

@@ -10,8 +10,14 @@ export function lockJson(r: LockResult): object {
     lockFile: r.lockFile,
     changed: r.changed,
     written: r.written,
-    images: Object.fromEntries(Object.entries(r.lock.images).map(([id, i]) => [id, { tag: i.tag, digest: i.digest, platforms: Object.keys(i.platforms) }])),
-    held: Object.entries(r.lock.fleet).flatMap(([g, p]) => Object.entries(p).filter(([, pin]) => pin.held).map(([image, pin]) => ({ group: g, image, tag: pin.tag, reason: pin.held }))),
+    images: Object.fromEntries(
+      Object.entries(r.lock.images).map(([id, i]) => [id, { tag: i.tag, digest: i.digest, platforms: Object.keys(i.platforms) }]),
+    ),
+    held: Object.entries(r.lock.fleet).flatMap(([g, p]) =>
+      Object.entries(p)
+        .filter(([, pin]) => pin.held)
+        .map(([image, pin]) => ({ group: g, image, tag: pin.tag, reason: pin.held })),
+    ),
     failures: r.failures.map(failureJson),
   };
 }
@@ -20,13 +26,22 @@ export function lockJson(r: LockResult): object {
 export function lockText(r: LockResult, file: string, dryRun: boolean, paint: Paint): Output {
   const notes: string[] = [failureLines(r.failures, paint)];
   for (const [g, p] of Object.entries(r.lock.fleet)) {
-    for (const [image, pin] of Object.entries(p)) if (pin.held) notes.push(`${paint.yellow('held:')} group ${g} stays on ${image} ${pin.tag}: ${pin.held}\n`);
+    for (const [image, pin] of Object.entries(p))
+      if (pin.held) notes.push(`${paint.yellow('held:')} group ${g} stays on ${image} ${pin.tag}: ${pin.held}\n`);
   }
   const rows = Object.entries(r.lock.images).map(([id, i]) => {
     const n = Object.keys(i.platforms).length;
     return [id, i.tag, shortDigest(i.digest), `${n} platform${n === 1 ? '' : 's'}`];
   });
-  const verb = r.written ? `wrote ${file}` : dryRun && r.changed ? `${file} would change (dry run)` : r.changed ? `${file} not written` : r.failures.length ? `${file} unchanged` : `${file} is up to date`;
+  const verb = r.written
+    ? `wrote ${file}`
+    : dryRun && r.changed
+      ? `${file} would change (dry run)`
+      : r.changed
+        ? `${file} not written`
+        : r.failures.length
+          ? `${file} unchanged`
+          : `${file} is up to date`;
   const n = r.failures.length;
   return [
     ['stderr', notes.join('')],
@@ -42,5 +57,7 @@ export function failureLines(failures: readonly ImageFailure[], paint: Paint): s
 
 /** The progress line of one image, on a terminal. */
 export function progressLine(id: string, out: ImageOutcome, paint: Paint): string {
-  return out.ok ? `${paint.green('✓')} ${id} ${out.resolution.tag} ${paint.dim(shortDigest(out.resolution.digest))}\n` : `${paint.red('✗')} ${id}\n`;
+  return out.ok
+    ? `${paint.green('✓')} ${id} ${out.resolution.tag} ${paint.dim(shortDigest(out.resolution.digest))}\n`
+    : `${paint.red('✗')} ${id}\n`;
 }

@@ -68,12 +68,31 @@ export function proposalText(r: DiffResult, ctx: { base: string; spec: string; l
     '',
   ];
   const failures = r.failures.length
-    ? ['### Not re-pinned', '', 'These images failed and keep their previous pins:', '', ...r.failures.map((f) => `- ${mdCode(f.image)}: ${mdInert(f.error.message)}`), '']
+    ? [
+        '### Not re-pinned',
+        '',
+        'These images failed and keep their previous pins:',
+        '',
+        ...r.failures.map((f) => `- ${mdCode(f.image)}: ${mdInert(f.error.message)}`),
+        '',
+      ]
     : [];
-  const foot = ['---', '', '_Opened by `lg-pins propose`. Merge to roll the new pins out; the next run updates this pull request, or closes it when nothing is left to change._', ''];
+  const foot = [
+    '---',
+    '',
+    '_Opened by `lg-pins propose`. Merge to roll the new pins out; the next run updates this pull request, or closes it when nothing is left to change._',
+    '',
+  ];
   let body = [...head, diffMarkdown(r), ...failures, ...foot].join('\n');
   if (body.length > MAX_BODY) {
-    body = [...head, diffMarkdown({ ...r, patch: '' }), '_The lock diff is too long to show here; see the commit._', '', ...failures, ...foot].join('\n');
+    body = [
+      ...head,
+      diffMarkdown({ ...r, patch: '' }),
+      '_The lock diff is too long to show here; see the commit._',
+      '',
+      ...failures,
+      ...foot,
+    ].join('\n');
   }
   if (body.length > MAX_BODY) body = `${truncate(body, MAX_BODY - 40)}\n\n_(truncated; see the commit)_\n`;
   const summary = r.changes.map((c) => `- ${short(c)}${c.groups.length ? ` (${c.groups.join(', ')})` : ''}`).join('\n');

@@ -25,7 +25,11 @@ export function verifyText(r: VerifyResult): string {
   const out: string[] = [];
   for (const i of r.images) {
     const problems = r.findings.filter((f) => f.image === i.image);
-    const parts = [`${i.digests} digest${i.digests === 1 ? '' : 's'} checked`, i.tagOk ? 'tag unchanged' : 'tag NOT at the pin', `signature ${i.signature}`];
+    const parts = [
+      `${i.digests} digest${i.digests === 1 ? '' : 's'} checked`,
+      i.tagOk ? 'tag unchanged' : 'tag NOT at the pin',
+      `signature ${i.signature}`,
+    ];
     for (const m of i.mirrors) parts.push(`mirror ${m.mirror} ${m.complete ? 'complete' : 'INCOMPLETE'}`);
     out.push(`${problems.length ? '✗' : '✓'} ${i.image} ${i.tag}: ${parts.join(', ')}`);
     for (const f of problems) out.push(`    ${LABEL[f.kind]}: ${f.message}`);
@@ -46,7 +50,8 @@ export function verifyMarkdown(r: VerifyResult): string {
   out.push('');
   if (r.findings.length) {
     out.push('| image | problem | detail |', '|---|---|---|');
-    for (const f of r.findings) out.push(`| ${f.image ? cell(f.image) : '—'} | ${LABEL[f.kind]} | ${mdInert(f.message, { table: true })} |`);
+    for (const f of r.findings)
+      out.push(`| ${f.image ? cell(f.image) : '—'} | ${LABEL[f.kind]} | ${mdInert(f.message, { table: true })} |`);
     out.push('');
   }
   out.push(verdict(r), '');

@@ -54,7 +54,11 @@ function toImage(ref: string, cwd: string): { image: Image; reference: string; d
   if (layout) {
     const source = parseSourceRef(`${layout.scheme}${layout.path}`, cwd);
     if (typeof source === 'string') throw new UsageError(`${JSON.stringify(ref)}: ${source}`);
-    return { image: { ...base, ref: `${layout.scheme}${layout.path}`, source }, reference: layout.digest ?? layout.tag ?? 'latest', display: ref };
+    return {
+      image: { ...base, ref: `${layout.scheme}${layout.path}`, source },
+      reference: layout.digest ?? layout.tag ?? 'latest',
+      display: ref,
+    };
   }
   try {
     const parsed = parseReference(ref);

@@ -83,7 +83,13 @@ export async function lock(opts: LockOptions = {}): Promise<LockResult> {
 
 function describeFsError(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
-  const words: Record<string, string> = { EACCES: 'permission denied', EPERM: 'operation not permitted', ENOSPC: 'no space left on the device', EROFS: 'read-only file system', ENOENT: 'the directory does not exist' };
+  const words: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOSPC: 'no space left on the device',
+    EROFS: 'read-only file system',
+    ENOENT: 'the directory does not exist',
+  };
   return code && words[code] ? `${words[code]} (${code})` : (e as Error).message;
 }
 

@@ -28,21 +28,32 @@ export interface PinRow {
 /** The pins a filter selects, from the spec's groups and the lock. Pure; errors are bad input. */
 export function selectPins(spec: Spec, lock: Lock, filter: PinFilter): PinRow[] {
   const fail = (message: string) => new UsageError(message);
-  if (filter.group && !own(spec.fleet, filter.group)) throw fail(`group ${JSON.stringify(filter.group)} is not in ${spec.file} (groups: ${Object.keys(spec.fleet).join(', ') || 'none'})`);
-  if (filter.image && !own(spec.images, filter.image)) throw fail(`image ${JSON.stringify(filter.image)} is not in ${spec.file} (images: ${Object.keys(spec.images).join(', ')})`);
-  const groups = Object.values(spec.fleet).filter((g) => (!filter.group || g.id === filter.group) && (!filter.host || g.hosts.some((h) => h.toLowerCase() === filter.host!.toLowerCase())));
-  if (filter.host && groups.length === 0) throw fail(`host ${JSON.stringify(filter.host)} is not in any group${filter.group ? ` named ${JSON.stringify(filter.group)}` : ''} of ${spec.file}`);
+  if (filter.group && !own(spec.fleet, filter.group))
+    throw fail(`group ${JSON.stringify(filter.group)} is not in ${spec.file} (groups: ${Object.keys(spec.fleet).join(', ') || 'none'})`);
+  if (filter.image && !own(spec.images, filter.image))
+    throw fail(`image ${JSON.stringify(filter.image)} is not in ${spec.file} (images: ${Object.keys(spec.images).join(', ')})`);
+  const groups = Object.values(spec.fleet).filter(
+    (g) =>
+      (!filter.group || g.id === filter.group) && (!filter.host || g.hosts.some((h) => h.toLowerCase() === filter.host!.toLowerCase())),
+  );
+  if (filter.host && groups.length === 0)
+    throw fail(
+      `host ${JSON.stringify(filter.host)} is not in any group${filter.group ? ` named ${JSON.stringify(filter.group)}` : ''} of ${spec.file}`,
+    );
   const rows: PinRow[] = [];
   for (const g of groups) {
     for (const id of g.images) {
       if (filter.image && id !== filter.image) continue;
       const pin = own(own(lock.fleet, g.id), id);
       const entry = own(lock.images, id);
-      const stale = (why: string) => new LockError(`${spec.lockFile}: ${why}; the lock is stale, run \`lg-pins lock\` (\`lg-pins check\` lists what changed)`);
+      const stale = (why: string) =>
+        new LockError(`${spec.lockFile}: ${why}; the lock is stale, run \`lg-pins lock\` (\`lg-pins check\` lists what changed)`);
       if (!pin || !entry) throw stale(`no pin for image ${JSON.stringify(id)} in group ${JSON.stringify(g.id)}`);
       // Never hand a deploy script a digest for another platform or repository than the spec now says.
-      if (entry.ref !== own(spec.images, id)?.ref) throw stale(`image ${JSON.stringify(id)} is locked from ${entry.ref}, the spec says ${own(spec.images, id)?.ref ?? '?'}`);
-      if (!canRunKey(g.platform, pin.platform)) throw stale(`group ${JSON.stringify(g.id)} is ${g.platformKey}, but its pin of ${JSON.stringify(id)} is for ${pin.platform}`);
+      if (entry.ref !== own(spec.images, id)?.ref)
+        throw stale(`image ${JSON.stringify(id)} is locked from ${entry.ref}, the spec says ${own(spec.images, id)?.ref ?? '?'}`);
+      if (!canRunKey(g.platform, pin.platform))
+        throw stale(`group ${JSON.stringify(g.id)} is ${g.platformKey}, but its pin of ${JSON.stringify(id)} is for ${pin.platform}`);
       const row: PinRow = {
         group: g.id,
         image: id,
@@ -57,7 +68,8 @@ export function selectPins(spec: Spec, lock: Lock, filter: PinFilter): PinRow[] 
       rows.push(row);
     }
   }
-  if (filter.image && filter.host && rows.length === 0) throw fail(`host ${JSON.stringify(filter.host)} does not run image ${JSON.stringify(filter.image)}`);
+  if (filter.image && filter.host && rows.length === 0)
+    throw fail(`host ${JSON.stringify(filter.host)} does not run image ${JSON.stringify(filter.image)}`);
   return rows;
 }
 
@@ -68,4 +80,3 @@ export async function pins(opts: LoadOptions & PinFilter = {}): Promise<PinRow[]
   if (!lock) throw new LockError(`${spec.lockFile}: no lock yet; run \`lg-pins lock\` first`);
   return selectPins(spec, lock, opts);
 }
-

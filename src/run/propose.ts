@@ -66,7 +66,9 @@ export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult>
   const top = await gitOut(['rev-parse', '--show-toplevel'], { cwd: dirname(specFile), baseEnv: env }).catch(() => {
     throw new UsageError(`${specFile} is not inside a git repository; propose commits the lock on a branch of its repository`);
   });
-  const relSpec = relative(await realpath(top), await realpath(specFile)).split(sep).join('/');
+  const relSpec = relative(await realpath(top), await realpath(specFile))
+    .split(sep)
+    .join('/');
   // Every git command runs in the repository with the caller's environment (HOME, git config, PATH).
   const run = (args: string[], extra: Omit<GitOptions, 'cwd'> = {}) => git(args, { cwd: top, baseEnv: env, ...extra });
   const runOut = async (args: string[], extra: Omit<GitOptions, 'cwd'> = {}) => (await run(args, extra)).stdout.trim();
@@ -100,13 +102,28 @@ export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult>
     await mkdir(tree);
     await git(['--git-dir', gitDir, '--work-tree', tree, 'checkout-index', '--all', '--force'], { cwd: tree, baseEnv: env, env: gitEnv });
     // The same plan as `diff`: resolved fresh, nothing written; the commit carries the planned text.
-    const planned = await diff({ cwd: join(tree, dirname(relSpec)), config: join(tree, relSpec), client: opts.client, callbacks: opts.callbacks });
+    const planned = await diff({
+      cwd: join(tree, dirname(relSpec)),
+      config: join(tree, relSpec),
+      client: opts.client,
+      callbacks: opts.callbacks,
+    });
     // What `lock` would write is what is proposed (never a lock in which every image failed).
     const proposes = shouldWrite(planned.spec, planned, planned.changed, planned.previous !== undefined);
     const exitCode = worstExitCode(planned.failures.map((f) => f.error.exitCode));
     const view: DiffResult = { ...planned, patch: proposes ? planned.patch : '', exitCode };
     const text = proposalText(view, { base, spec: relSpec, labels: opts.labels ?? [] });
-    const out: ProposeResult = { action: 'nothing', changed: false, ...text, patch: view.patch, branch, base, remote, diff: view, exitCode };
+    const out: ProposeResult = {
+      action: 'nothing',
+      changed: false,
+      ...text,
+      patch: view.patch,
+      branch,
+      base,
+      remote,
+      diff: view,
+      exitCode,
+    };
     if (host) out.host = `${host.kind} ${host.project}`;
 
     if (!proposes) {
@@ -138,14 +155,21 @@ export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult>
     const commit = await runOut(['commit-tree', newTree, '-p', baseCommit, '-F', '-'], {
       input: `${text.title}\n\n${text.summary}\n`,
       env: {
-        GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_AUTHOR_DATE: date,
-        GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email, GIT_COMMITTER_DATE: date,
+        GIT_AUTHOR_NAME: who.name,
+        GIT_AUTHOR_EMAIL: who.email,
+        GIT_AUTHOR_DATE: date,
+        GIT_COMMITTER_NAME: who.name,
+        GIT_COMMITTER_EMAIL: who.email,
+        GIT_COMMITTER_DATE: date,
       },
     });
     out.commit = commit;
 
     await run(['push', '--force', '--quiet', remote, `${commit}:refs/heads/${branch}`], { env: hostAuth }).catch((e: Error) => {
-      throw new GitHostError(`push of ${branch} to ${remote} was rejected: ${e.message}. The job needs permission to push branches (GitHub: permissions contents: write; GitLab: a token with write_repository)`, { cause: e });
+      throw new GitHostError(
+        `push of ${branch} to ${remote} was rejected: ${e.message}. The job needs permission to push branches (GitHub: permissions contents: write; GitLab: a token with write_repository)`,
+        { cause: e },
+      );
     });
     if (!host) return { ...out, action: 'pushed' };
     const open = await host.findOpen(branch, base);

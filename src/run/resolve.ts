@@ -35,17 +35,19 @@ export async function resolveImages(
   // bounded number at a time too, so a 2,000-image spec does not hold 2,000 half-done resolutions.
   const limit = pLimit(IMAGES_IN_FLIGHT);
   const entries = await Promise.all(
-    Object.values(spec.images).map((image) => limit(async (): Promise<[string, ImageOutcome]> => {
-      callbacks.onImageStart?.(image.id);
-      let outcome: ImageOutcome;
-      try {
-        outcome = await resolveImage(image, spec, previous, sources, tagLists);
-      } catch (e) {
-        outcome = { ok: false, error: asLgPinsError(e, image) };
-      }
-      callbacks.onImageDone?.(image.id, outcome);
-      return [image.id, outcome];
-    })),
+    Object.values(spec.images).map((image) =>
+      limit(async (): Promise<[string, ImageOutcome]> => {
+        callbacks.onImageStart?.(image.id);
+        let outcome: ImageOutcome;
+        try {
+          outcome = await resolveImage(image, spec, previous, sources, tagLists);
+        } catch (e) {
+          outcome = { ok: false, error: asLgPinsError(e, image) };
+        }
+        callbacks.onImageDone?.(image.id, outcome);
+        return [image.id, outcome];
+      }),
+    ),
   );
   return new Map(entries);
 }
@@ -135,17 +137,28 @@ function fromLock(entry: LockImage): Resolution {
     mediaType: entry.mediaType,
     // The lock does not record the index's own size; nothing downstream of a lock run reads it.
     size: 0,
-    platforms: Object.entries(entry.platforms).map(([key, p]) => ({ key, platform: parsePlatform(key), digest: p.digest, mediaType: p.mediaType, size: p.size })),
+    platforms: Object.entries(entry.platforms).map(([key, p]) => ({
+      key,
+      platform: parsePlatform(key),
+      digest: p.digest,
+      mediaType: p.mediaType,
+      size: p.size,
+    })),
   };
 }
 
 /** A tag with no runnable platform (only attestations, or media types lg-pins does not pin) cannot be locked. */
 function runnable(r: Resolution, display: string, registry: string): Resolution {
   if (r.platforms.length) return r;
-  throw new RegistryError(`${display}:${r.tag} offers no runnable platform (only attestations or manifest types lg-pins does not pin)`, { registry });
+  throw new RegistryError(`${display}:${r.tag} offers no runnable platform (only attestations or manifest types lg-pins does not pin)`, {
+    registry,
+  });
 }
 
 function asLgPinsError(e: unknown, image: Image): LgPinsError {
   if (e instanceof LgPinsError) return e;
-  return new InternalError(`${image.ref}: internal error: ${(e as Error)?.message ?? String(e)} (a bug in lg-pins; please report it with the --verbose output)`, { cause: e });
+  return new InternalError(
+    `${image.ref}: internal error: ${(e as Error)?.message ?? String(e)} (a bug in lg-pins; please report it with the --verbose output)`,
+    { cause: e },
+  );
 }

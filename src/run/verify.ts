@@ -51,13 +51,23 @@ export async function verify(opts: LoadOptions & { client?: ClientOptions } = {}
   const spec = await loadSpec(opts);
   const lock = await readLock(spec.lockFile);
   if (!lock) {
-    return { lockFile: spec.lockFile, images: [], findings: [{ kind: 'no-lock', exitCode: 1, message: 'there is no lock yet (nothing is locked); run `lg-pins lock`' }], exitCode: 1 };
+    return {
+      lockFile: spec.lockFile,
+      images: [],
+      findings: [{ kind: 'no-lock', exitCode: 1, message: 'there is no lock yet (nothing is locked); run `lg-pins lock`' }],
+      exitCode: 1,
+    };
   }
   const sources = Sources.forSpec(spec, opts.client);
   try {
     const reports = await Promise.all(Object.entries(lock.images).map(([id, entry]) => verifyImage(id, entry, spec, lock, sources)));
     const findings = reports.flatMap((r) => r.findings);
-    return { lockFile: spec.lockFile, images: reports.map((r) => r.report), findings, exitCode: worstExitCode(findings.map((f) => f.exitCode)) };
+    return {
+      lockFile: spec.lockFile,
+      images: reports.map((r) => r.report),
+      findings,
+      exitCode: worstExitCode(findings.map((f) => f.exitCode)),
+    };
   } finally {
     await sources.close();
   }
@@ -76,18 +86,33 @@ function pinnedDigests(id: string, entry: LockImage, lock: Lock): Map<Digest, st
 
 function classifyError(e: unknown, image: string, message: string, extra: Partial<Finding> = {}): Finding {
   if (e instanceof IntegrityError) return { image, kind: 'integrity', exitCode: 4, message: e.message, ...extra };
-  if (e instanceof RegistryError && e.status === 404) return { image, kind: extra.mirror ? 'mirror' : 'missing', exitCode: 1, message, ...extra };
+  if (e instanceof RegistryError && e.status === 404)
+    return { image, kind: extra.mirror ? 'mirror' : 'missing', exitCode: 1, message, ...extra };
   if (e instanceof LgPinsError) return { image, kind: 'unreachable', exitCode: e.exitCode === 4 ? 4 : 3, message: e.message, ...extra };
   throw e;
 }
 
-async function verifyImage(id: string, entry: LockImage, spec: Spec, lock: Lock, sources: Sources): Promise<{ report: ImageReport; findings: Finding[] }> {
+async function verifyImage(
+  id: string,
+  entry: LockImage,
+  spec: Spec,
+  lock: Lock,
+  sources: Sources,
+): Promise<{ report: ImageReport; findings: Finding[] }> {
   const findings: Finding[] = [];
   // Judge the lock as written: its own ref, even when the spec's has changed since (with the spec's key, if any).
   const specImage = own(spec.images, id);
   const fromLock = specImage?.ref === entry.ref ? specImage : imageFromLock(id, entry, spec);
   const image = fromLock && specImage?.verify && fromLock !== specImage ? { ...fromLock, verify: specImage.verify } : fromLock;
-  const report: ImageReport = { image: id, ref: entry.ref, tag: entry.tag, digests: 0, tagOk: false, signature: 'not required', mirrors: [] };
+  const report: ImageReport = {
+    image: id,
+    ref: entry.ref,
+    tag: entry.tag,
+    digests: 0,
+    tagOk: false,
+    signature: 'not required',
+    mirrors: [],
+  };
   if (!image) {
     findings.push({ image: id, kind: 'unreachable', exitCode: 3, message: `${id}: the lock's ref ${entry.ref} cannot be read` });
     return { report, findings };
@@ -95,7 +120,9 @@ async function verifyImage(id: string, entry: LockImage, spec: Spec, lock: Lock,
   const { source, repo, display } = await sources.forImage(image);
   const digests = pinnedDigests(id, entry, lock);
 
-  const served = await checkServed(source, repo, digests, (d, what, e) => classifyError(e, id, `${display}@${d} (${what}) is no longer served; redeploying this pin would fail`, { digest: d }));
+  const served = await checkServed(source, repo, digests, (d, what, e) =>
+    classifyError(e, id, `${display}@${d} (${what}) is no longer served; redeploying this pin would fail`, { digest: d }),
+  );
   findings.push(...served);
   report.digests = digests.size;
   if (served.some((f) => f.kind === 'unreachable')) return { report, findings };
@@ -105,20 +132,37 @@ async function verifyImage(id: string, entry: LockImage, spec: Spec, lock: Lock,
     const current = now ?? (await source.fetchManifest(repo, entry.tag)).digest;
     report.tagOk = current === entry.digest;
     if (!report.tagOk) {
-      findings.push({ image: id, kind: 'tag-moved', exitCode: 1, digest: entry.digest, message: `${display}:${entry.tag} now points at ${current}, not the pinned ${entry.digest}; once no tag references the pinned digest the registry may garbage-collect it` });
+      findings.push({
+        image: id,
+        kind: 'tag-moved',
+        exitCode: 1,
+        digest: entry.digest,
+        message: `${display}:${entry.tag} now points at ${current}, not the pinned ${entry.digest}; once no tag references the pinned digest the registry may garbage-collect it`,
+      });
     }
   } catch (e) {
-    findings.push(classifyError(e, id, `${display}:${entry.tag} no longer exists; the pinned ${entry.digest} may be garbage-collected`, { digest: entry.digest }));
+    findings.push(
+      classifyError(e, id, `${display}:${entry.tag} no longer exists; the pinned ${entry.digest} may be garbage-collected`, {
+        digest: entry.digest,
+      }),
+    );
   }
 
   const key = image.verify?.cosign;
   if (key) {
     try {
-      await verifyCosign({ source, repo, name: display, digest: entry.digest, ...(image.source.kind === 'registry' ? { identity: display } : {}) }, key);
+      await verifyCosign(
+        { source, repo, name: display, digest: entry.digest, ...(image.source.kind === 'registry' ? { identity: display } : {}) },
+        key,
+      );
       report.signature = 'verified';
     } catch (e) {
       report.signature = 'failed';
-      findings.push(e instanceof IntegrityError ? { image: id, kind: 'signature', exitCode: 4, digest: entry.digest, message: e.message } : classifyError(e, id, (e as Error).message));
+      findings.push(
+        e instanceof IntegrityError
+          ? { image: id, kind: 'signature', exitCode: 4, digest: entry.digest, message: e.message }
+          : classifyError(e, id, (e as Error).message),
+      );
     }
   }
 
@@ -126,10 +170,17 @@ async function verifyImage(id: string, entry: LockImage, spec: Spec, lock: Lock,
     for (const mirror of own(spec.registries, registryKey(image.source.ref.registry))?.mirrors ?? []) {
       const { host, prefix } = splitMirror(mirror);
       const mirrorRepo = prefix ? `${prefix}/${image.source.ref.repository}` : image.source.ref.repository;
-      const mirrorImage: Image = { ...image, ref: `${host}/${mirrorRepo}`, source: { kind: 'registry', ref: { registry: host, repository: mirrorRepo } } };
+      const mirrorImage: Image = {
+        ...image,
+        ref: `${host}/${mirrorRepo}`,
+        source: { kind: 'registry', ref: { registry: host, repository: mirrorRepo } },
+      };
       const m = await sources.forImage(mirrorImage);
       const lacks = await checkServed(m.source, m.repo, digests, (d, what, e) =>
-        classifyError(e, id, `mirror ${mirror} lacks ${d} (${what}) of ${display}; copy the image by digest with every platform`, { digest: d, mirror }),
+        classifyError(e, id, `mirror ${mirror} lacks ${d} (${what}) of ${display}; copy the image by digest with every platform`, {
+          digest: d,
+          mirror,
+        }),
       );
       findings.push(...lacks);
       report.mirrors.push({ mirror, complete: lacks.length === 0 });
@@ -161,7 +212,9 @@ async function checkServed(
 /** A mirror `host[/prefix]`. */
 function splitMirror(mirror: string): { host: string; prefix: string } {
   const slash = mirror.indexOf('/');
-  return slash < 0 ? { host: mirror.toLowerCase(), prefix: '' } : { host: mirror.slice(0, slash).toLowerCase(), prefix: mirror.slice(slash + 1).replace(/\/+$/, '') };
+  return slash < 0
+    ? { host: mirror.toLowerCase(), prefix: '' }
+    : { host: mirror.slice(0, slash).toLowerCase(), prefix: mirror.slice(slash + 1).replace(/\/+$/, '') };
 }
 
 /** An image the lock pins but the spec no longer names: verify it from its ref as written. */

@@ -27,7 +27,13 @@ function openError(file: string, e: unknown): FileReadError {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new FileReadError(file, 'missing', 'no such file', code);
   if (code === 'EISDIR') return new FileReadError(file, 'not-regular', 'it is a directory, not a file', code);
-  const words: Record<string, string> = { EACCES: 'permission denied', EPERM: 'operation not permitted', ELOOP: 'too many symbolic links', ENOTDIR: 'a path component is not a directory', ENAMETOOLONG: 'the path is too long' };
+  const words: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ELOOP: 'too many symbolic links',
+    ENOTDIR: 'a path component is not a directory',
+    ENAMETOOLONG: 'the path is too long',
+  };
   return new FileReadError(file, 'unreadable', `cannot read it: ${(code && words[code]) ?? code ?? 'unknown error'}`, code);
 }
 
@@ -37,7 +43,11 @@ function check(file: string, st: Stats, maxBytes: number, what: string): void {
 }
 
 function tooLarge(file: string, maxBytes: number, what: string, size?: number): FileReadError {
-  return new FileReadError(file, 'too-large', `${size !== undefined ? `it is ${formatBytes(size)}` : 'it is too large'}; lg-pins reads at most ${formatBytes(maxBytes)} of ${what}`);
+  return new FileReadError(
+    file,
+    'too-large',
+    `${size !== undefined ? `it is ${formatBytes(size)}` : 'it is too large'}; lg-pins reads at most ${formatBytes(maxBytes)} of ${what}`,
+  );
 }
 
 /** Read a whole regular file of at most `maxBytes`. `what` names it in messages ("a hosts file"). */

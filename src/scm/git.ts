@@ -42,13 +42,18 @@ export function git(args: string[], opts: GitOptions): Promise<GitResult> {
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(new GitHostError(e.code === 'ENOENT' ? 'git is not installed (or not on PATH)' : `git ${args[0]}: ${e.message}`, { cause: e })),
+      reject(
+        new GitHostError(e.code === 'ENOENT' ? 'git is not installed (or not on PATH)' : `git ${args[0]}: ${e.message}`, { cause: e }),
+      ),
     );
     child.on('close', (code) => {
       const r = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 };
       if (r.code !== 0 && !opts.allowFail) {
         // The server's own reason (`remote: ...`, `! [rejected]`) and git's last words.
-        const lines = redact(r.stderr.trim() || r.stdout.trim()).split('\n').map((l) => l.trim()).filter(Boolean);
+        const lines = redact(r.stderr.trim() || r.stdout.trim())
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean);
         const said = lines.filter((l) => /^(remote:|error:|fatal:|!|hint:)/.test(l) && !l.startsWith('hint:'));
         const detail = [...new Set([...said.slice(0, 4), ...lines.slice(-2)])].join(' / ');
         reject(new GitHostError(`git ${args[0]} failed (exit ${r.code})${detail ? `: ${detail}` : ''}`));

@@ -1,7 +1,17 @@
 import { GitHostError } from '../errors.js';
 import { registerSecret } from './git.js';
 import type { Method, Transport } from '../transport/index.js';
-import { apiMessage, callApi, extraHeaderConfig, hostTransport, withoutUserinfo, type ApiResponse, type GitHost, type ProposalText, type PullRequest } from './host.js';
+import {
+  apiMessage,
+  callApi,
+  extraHeaderConfig,
+  hostTransport,
+  withoutUserinfo,
+  type ApiResponse,
+  type GitHost,
+  type ProposalText,
+  type PullRequest,
+} from './host.js';
 
 /** GitHub and GitHub Enterprise (`GITHUB_API_URL`), pull requests through the REST API. */
 export class GitHub implements GitHost {
@@ -26,7 +36,10 @@ export class GitHub implements GitHost {
   static fromEnv(env: NodeJS.ProcessEnv, transport?: Transport): GitHub | undefined {
     if (!env.GITHUB_REPOSITORY) return undefined;
     const token = env.GITHUB_TOKEN || env.GH_TOKEN;
-    if (!token) throw new GitHostError('GITHUB_REPOSITORY is set but GITHUB_TOKEN is not: pass the job token (env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}) with contents: write and pull-requests: write');
+    if (!token)
+      throw new GitHostError(
+        'GITHUB_REPOSITORY is set but GITHUB_TOKEN is not: pass the job token (env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}) with contents: write and pull-requests: write',
+      );
     return new GitHub(env.GITHUB_REPOSITORY, token, env.GITHUB_API_URL || undefined, env.GITHUB_SERVER_URL || undefined, transport);
   }
 
@@ -49,8 +62,11 @@ export class GitHub implements GitHost {
       const reset = Number(res.headers['x-ratelimit-reset']);
       fix = `rate limited${Number.isFinite(reset) && reset > 0 ? ` until ${new Date(reset * 1000).toISOString()}` : ''}; run again later`;
     } else if (res.status === 401) fix = 'the token was rejected: check GITHUB_TOKEN';
-    else if (res.status === 403) fix = 'the token lacks permissions: a workflow needs `permissions: contents: write, pull-requests: write`; a fine-grained token needs Contents and Pull requests read/write; a classic token needs the repo scope';
-    else if (res.status === 404) fix = `repository ${this.project} not found, or the token cannot see it (check GITHUB_REPOSITORY and the token's repository access)`;
+    else if (res.status === 403)
+      fix =
+        'the token lacks permissions: a workflow needs `permissions: contents: write, pull-requests: write`; a fine-grained token needs Contents and Pull requests read/write; a classic token needs the repo scope';
+    else if (res.status === 404)
+      fix = `repository ${this.project} not found, or the token cannot see it (check GITHUB_REPOSITORY and the token's repository access)`;
     else if (res.status === 422) fix = 'GitHub refused the request as invalid';
     else fix = 'GitHub failed; run again later';
     return new GitHostError(`${what}: ${fix}`, { status: res.status });
@@ -69,7 +85,13 @@ export class GitHub implements GitHost {
   }
 
   async create(branch: string, base: string, text: ProposalText): Promise<PullRequest> {
-    const res = await this.call('POST', `/repos/${this.project}/pulls`, { title: text.title, head: branch, base, body: text.body, maintainer_can_modify: true });
+    const res = await this.call('POST', `/repos/${this.project}/pulls`, {
+      title: text.title,
+      head: branch,
+      base,
+      body: text.body,
+      maintainer_can_modify: true,
+    });
     const pr = this.pr(res.body);
     if (text.labels.length) await this.call('POST', `/repos/${this.project}/issues/${pr.number}/labels`, { labels: text.labels });
     return pr;

@@ -1,7 +1,17 @@
 import { GitHostError } from '../errors.js';
 import { registerSecret } from './git.js';
 import type { Method, Transport } from '../transport/index.js';
-import { apiMessage, callApi, extraHeaderConfig, hostTransport, withoutUserinfo, type ApiResponse, type GitHost, type ProposalText, type PullRequest } from './host.js';
+import {
+  apiMessage,
+  callApi,
+  extraHeaderConfig,
+  hostTransport,
+  withoutUserinfo,
+  type ApiResponse,
+  type GitHost,
+  type ProposalText,
+  type PullRequest,
+} from './host.js';
 
 /** GitLab merge requests through the v4 API (`CI_API_V4_URL`, `CI_PROJECT_ID`). */
 export class GitLab implements GitHost {
@@ -22,24 +32,40 @@ export class GitLab implements GitHost {
 
   static fromEnv(env: NodeJS.ProcessEnv, transport?: Transport): GitLab | undefined {
     if (!env.CI_PROJECT_ID) return undefined;
-    const token = env.GITLAB_TOKEN ? { header: 'PRIVATE-TOKEN' as const, value: env.GITLAB_TOKEN } : env.CI_JOB_TOKEN ? { header: 'JOB-TOKEN' as const, value: env.CI_JOB_TOKEN } : undefined;
-    if (!token) throw new GitHostError('CI_PROJECT_ID is set but neither GITLAB_TOKEN nor CI_JOB_TOKEN is: set GITLAB_TOKEN to a project access token with the api and write_repository scopes');
+    const token = env.GITLAB_TOKEN
+      ? { header: 'PRIVATE-TOKEN' as const, value: env.GITLAB_TOKEN }
+      : env.CI_JOB_TOKEN
+        ? { header: 'JOB-TOKEN' as const, value: env.CI_JOB_TOKEN }
+        : undefined;
+    if (!token)
+      throw new GitHostError(
+        'CI_PROJECT_ID is set but neither GITLAB_TOKEN nor CI_JOB_TOKEN is: set GITLAB_TOKEN to a project access token with the api and write_repository scopes',
+      );
     const api = env.CI_API_V4_URL || (env.CI_SERVER_URL ? `${env.CI_SERVER_URL.replace(/\/+$/, '')}/api/v4` : 'https://gitlab.com/api/v4');
     return new GitLab(env.CI_PROJECT_ID, token, api, env.CI_SERVER_URL, transport);
   }
 
   private async call(method: Method, path: string, body?: unknown): Promise<ApiResponse> {
     const header = this.token.header.toLowerCase();
-    const res = await callApi('GitLab', method, `${this.api}/projects/${encodeURIComponent(this.project)}${path}`, { headers: { [header]: this.token.value }, body, credentialHeaders: [header], transport: this.transport });
+    const res = await callApi('GitLab', method, `${this.api}/projects/${encodeURIComponent(this.project)}${path}`, {
+      headers: { [header]: this.token.value },
+      body,
+      credentialHeaders: [header],
+      transport: this.transport,
+    });
     if (res.status >= 200 && res.status < 300) return res;
     const detail = apiMessage(res.body);
     const what = `GitLab ${method} /projects/${this.project}${path.split('?')[0]} answered HTTP ${res.status}${detail ? ` (${detail})` : ''}`;
     const fix =
-      res.status === 429 ? `rate limited${res.headers['retry-after'] ? ` for ${res.headers['retry-after']} s` : ''}; run again later`
-      : res.status === 401 ? `the token was rejected: check ${this.token.header === 'PRIVATE-TOKEN' ? 'GITLAB_TOKEN' : 'CI_JOB_TOKEN'}`
-      : res.status === 403 ? `the token may not do this: use GITLAB_TOKEN, a project access token with the api and write_repository scopes (CI_JOB_TOKEN cannot open merge requests)`
-      : res.status === 404 ? `project ${this.project} not found, or the token cannot see it (check CI_PROJECT_ID and the token's access)`
-      : 'GitLab failed; run again later';
+      res.status === 429
+        ? `rate limited${res.headers['retry-after'] ? ` for ${res.headers['retry-after']} s` : ''}; run again later`
+        : res.status === 401
+          ? `the token was rejected: check ${this.token.header === 'PRIVATE-TOKEN' ? 'GITLAB_TOKEN' : 'CI_JOB_TOKEN'}`
+          : res.status === 403
+            ? `the token may not do this: use GITLAB_TOKEN, a project access token with the api and write_repository scopes (CI_JOB_TOKEN cannot open merge requests)`
+            : res.status === 404
+              ? `project ${this.project} not found, or the token cannot see it (check CI_PROJECT_ID and the token's access)`
+              : 'GitLab failed; run again later';
     throw new GitHostError(`${what}: ${fix}`, { status: res.status });
   }
 
@@ -68,7 +94,11 @@ export class GitLab implements GitHost {
   }
 
   async update(pr: PullRequest, text: ProposalText): Promise<PullRequest> {
-    const res = await this.call('PUT', `/merge_requests/${pr.number}`, { title: text.title, description: text.body, ...(text.labels.length ? { add_labels: text.labels.join(',') } : {}) });
+    const res = await this.call('PUT', `/merge_requests/${pr.number}`, {
+      title: text.title,
+      description: text.body,
+      ...(text.labels.length ? { add_labels: text.labels.join(',') } : {}),
+    });
     return this.mr(res.body);
   }
 

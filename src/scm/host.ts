@@ -92,7 +92,8 @@ export async function callApi(kind: string, method: Method, url: string, call: A
 /** A failed call as a GitHostError naming the API, redacted (an error may quote a URL or a header). */
 function hostError(kind: string, url: string, e: unknown): GitHostError {
   const api = `${kind} API ${new URL(url).origin}`;
-  if (e instanceof TransportError && e.kind !== 'unreachable') return new GitHostError(`${api}: ${redact(e.message)}`, { status: e.status });
+  if (e instanceof TransportError && e.kind !== 'unreachable')
+    return new GitHostError(`${api}: ${redact(e.message)}`, { status: e.status });
   const why = e instanceof TransportError ? e.message : describeNetworkError(e);
   return new GitHostError(`${api} cannot be reached: ${redact(why)}`, { cause: e });
 }
@@ -101,8 +102,22 @@ function hostError(kind: string, url: string, e: unknown): GitHostError {
 export function apiMessage(body: unknown): string {
   if (!body || typeof body !== 'object') return typeof body === 'string' ? body.slice(0, 200) : '';
   const b = body as { message?: unknown; error?: unknown; errors?: Array<{ message?: string; code?: string }> };
-  const main = typeof b.message === 'string' ? b.message : Array.isArray(b.message) ? b.message.join('; ') : typeof b.message === 'object' && b.message ? JSON.stringify(b.message) : typeof b.error === 'string' ? b.error : '';
-  const extra = Array.isArray(b.errors) ? b.errors.map((e) => e.message ?? e.code ?? '').filter(Boolean).join('; ') : '';
+  const main =
+    typeof b.message === 'string'
+      ? b.message
+      : Array.isArray(b.message)
+        ? b.message.join('; ')
+        : typeof b.message === 'object' && b.message
+          ? JSON.stringify(b.message)
+          : typeof b.error === 'string'
+            ? b.error
+            : '';
+  const extra = Array.isArray(b.errors)
+    ? b.errors
+        .map((e) => e.message ?? e.code ?? '')
+        .filter(Boolean)
+        .join('; ')
+    : '';
   return redact([main, extra].filter(Boolean).join(': ')).slice(0, 300);
 }
 

@@ -18,11 +18,15 @@ export function redirectTarget(from: URL, location: string, sensitive?: string):
   } catch {
     return { refused: `${from.origin} sent a redirect to an invalid URL` };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { refused: `${from.origin} redirected to a ${url.protocol} URL; only http and https are followed` };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return { refused: `${from.origin} redirected to a ${url.protocol} URL; only http and https are followed` };
   url.username = '';
   url.password = '';
   if (url.origin === from.origin) return { url, keepAuthorization: true };
-  if (sensitive) return { refused: `${sensitive} ${from.origin} redirected to another origin (${url.origin}); lg-pins never sends credentials across origins` };
+  if (sensitive)
+    return {
+      refused: `${sensitive} ${from.origin} redirected to another origin (${url.origin}); lg-pins never sends credentials across origins`,
+    };
   return { url, keepAuthorization: false };
 }
 
@@ -42,7 +46,8 @@ export function followRedirects(max: number = LIMITS.redirects): Layer {
       const res = await next({ ...req, url, method, body, headers });
       const location = res.headers.location;
       if (res.status < 300 || res.status >= 400 || !location) return res;
-      if (hop >= max) throw new TransportError('redirects', `more than ${max} redirects from ${new URL(req.url).origin}`, { status: res.status });
+      if (hop >= max)
+        throw new TransportError('redirects', `more than ${max} redirects from ${new URL(req.url).origin}`, { status: res.status });
       const to = redirectTarget(new URL(url), location, req.sensitive);
       if ('refused' in to) throw new TransportError('redirect-refused', to.refused, { status: res.status });
       if (!to.keepAuthorization) headers = without(headers, ['authorization', ...(req.credentialHeaders ?? [])]);

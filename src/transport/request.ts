@@ -27,7 +27,13 @@ export function exchange(connections: Partial<Connections> = {}): Transport {
       if (deadline) deadline.reading = true;
       return { status: res.status, headers: flatHeaders(res.headers), bytes: new Uint8Array(), url: url.toString() };
     }
-    const res = await request(url, { method: req.method, headers, body: req.body, dispatcher: connections.dispatcher, signal: deadline?.signal });
+    const res = await request(url, {
+      method: req.method,
+      headers,
+      body: req.body,
+      dispatcher: connections.dispatcher,
+      signal: deadline?.signal,
+    });
     if (deadline) deadline.reading = true;
     const h = flatHeaders(res.headers);
     if (res.statusCode >= 300 && res.statusCode < 400 && h.location) {
@@ -43,7 +49,12 @@ export function exchange(connections: Partial<Connections> = {}): Transport {
  * unless the server says `Connection: keep-alive`, which Go registries do not: a warm relock of
  * N tags would open N connections (N TLS handshakes) instead of reusing a few.
  */
-function head(url: URL, headers: Record<string, string>, agent: http.Agent, signal: AbortSignal | undefined): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+function head(
+  url: URL,
+  headers: Record<string, string>,
+  agent: http.Agent,
+  signal: AbortSignal | undefined,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
     const req = lib.request(url, { method: 'HEAD', headers, agent });
@@ -65,7 +76,12 @@ function head(url: URL, headers: Record<string, string>, agent: http.Agent, sign
   });
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], h: Record<string, string>, req: TransportRequest, url: URL): Promise<Uint8Array> {
+async function readCapped(
+  body: Dispatcher.ResponseData['body'],
+  h: Record<string, string>,
+  req: TransportRequest,
+  url: URL,
+): Promise<Uint8Array> {
   const max = req.maxBytes ?? Number.POSITIVE_INFINITY;
   const declared = Number(h['content-length']);
   const tooBig = () => new TransportError('too-large', `${url.pathname} is larger than the ${formatBytes(max)} limit; refused`);

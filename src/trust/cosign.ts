@@ -41,8 +41,12 @@ export async function verifyCosign(image: SignedImage, key: CosignKey): Promise<
   const problems: string[] = [];
   if (await simpleSigning(image, key, problems)) return key.fingerprint;
   if (await bundles(image, key, problems)) return key.fingerprint;
-  const why = problems.length ? [...new Set(problems)].join('; ') : `no signature found (no ${signatureTag(image.digest)} tag and no signature referrer)`;
-  throw new IntegrityError(`${image.name}@${image.digest}: no valid cosign signature by ${key.key} (${key.fingerprint.slice(0, 19)}): ${why}`);
+  const why = problems.length
+    ? [...new Set(problems)].join('; ')
+    : `no signature found (no ${signatureTag(image.digest)} tag and no signature referrer)`;
+  throw new IntegrityError(
+    `${image.name}@${image.digest}: no valid cosign signature by ${key.key} (${key.fingerprint.slice(0, 19)}): ${why}`,
+  );
 }
 
 async function optionalManifest(source: ContentSource, repo: string, reference: string) {
@@ -86,7 +90,9 @@ async function simpleSigning(image: SignedImage, key: CosignKey, problems: strin
 
 /** A JSON object's field, or undefined (whatever the value's shape: a signature store is untrusted). */
 function field(v: unknown, key: string): unknown {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, key) ? (v as Record<string, unknown>)[key] : undefined;
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, key)
+    ? (v as Record<string, unknown>)[key]
+    : undefined;
 }
 
 /** Text from a signature, for messages: a digest or reference as is, anything else short and escaped. */
@@ -106,7 +112,8 @@ function payloadProblem(payload: Uint8Array, image: SignedImage): string | undef
   if (signed !== image.digest) return `the signature is for another digest (${shown(signed)})`;
   const ref = field(field(c, 'identity'), 'docker-reference');
   if (image.identity && typeof ref !== 'string') return 'the signed payload names no repository (critical.identity.docker-reference)';
-  if (image.identity && typeof ref === 'string' && !sameRepository(ref, image.identity)) return `the signature is for another repository (${shown(ref)})`;
+  if (image.identity && typeof ref === 'string' && !sameRepository(ref, image.identity))
+    return `the signature is for another repository (${shown(ref)})`;
   return undefined;
 }
 

@@ -33,5 +33,7 @@ export function loadCosignKey(file: string): { file: string; publicKey: KeyObjec
 }
 
 export function keyFingerprint(key: KeyObject): string {
-  return `sha256:${createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex')}`;
 }

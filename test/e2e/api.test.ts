@@ -9,7 +9,11 @@ describe("the programmatic API, imported by the package's own name", () => {
     // A variable specifier: resolved at run time through package.json "exports" (dist/), not by the typecheck.
     const name = 'lg-pins';
     const api = (await import(name)) as Pick<typeof import('../../src/index.js'), 'ExitCode'> & {
-      lock(o: { cwd: string; dryRun: boolean }): Promise<{ exitCode: number; written: boolean; lock: { images: Record<string, { tag: string }>; fleet: Record<string, unknown> } }>;
+      lock(o: { cwd: string; dryRun: boolean }): Promise<{
+        exitCode: number;
+        written: boolean;
+        lock: { images: Record<string, { tag: string }>; fleet: Record<string, unknown> };
+      }>;
     };
     const dir = mkdtempSync(join(tmpdir(), 'lgp-api-'));
     cpSync(join(ROOT, 'lg-pins.yaml'), join(dir, 'lg-pins.yaml'));

@@ -58,7 +58,11 @@ describe('lg-pins diff', () => {
     expect(lines.find((l) => l.includes('PLATFORM'))).toMatch(/^ {2}PLATFORM\s+CHANGE\s+FROM\s+TO/);
     for (const [i, key] of KEYS.entries()) {
       const row = lines.find((l) => l.trimStart().startsWith(`${key} `));
-      expect(row).toMatch(new RegExp(`^ {2}${key.replace(/\//g, '\\/')}\\s+changed\\s+${v1.images[i]!.digest.slice(0, 19)}\\s+${v2.images[i]!.digest.slice(0, 19)}`));
+      expect(row).toMatch(
+        new RegExp(
+          `^ {2}${key.replace(/\//g, '\\/')}\\s+changed\\s+${v1.images[i]!.digest.slice(0, 19)}\\s+${v2.images[i]!.digest.slice(0, 19)}`,
+        ),
+      );
     }
     expect(lines.find((l) => l.includes('linux/arm/v7 '))).toMatch(/no eBPF$/);
     expect(r.stdout).toContain('    datacenter (2 hosts): linux/amd64');
@@ -67,7 +71,7 @@ describe('lg-pins diff', () => {
     expect(ws.lockText()).toBe(lockedText);
   });
 
-  it('--json prints one document in the contract\'s shape', async () => {
+  it("--json prints one document in the contract's shape", async () => {
     const r = await cli('diff', '--json');
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout) as { changes: Array<Record<string, unknown>>; passedOver: unknown[]; failures: unknown[] };
@@ -96,7 +100,9 @@ describe('lg-pins diff', () => {
     expect(md).toContain('| platform | change | before | after | note |');
     const row = (key: string) => md.split('\n').find((l) => l.startsWith(`| \`${key}\` |`));
     const i = KEYS.indexOf('linux/arm/v7');
-    expect(row('linux/arm/v7')).toBe(`| \`linux/arm/v7\` | changed | \`${v1.images[i]!.digest}\` | \`${v2.images[i]!.digest}\` | no eBPF |`);
+    expect(row('linux/arm/v7')).toBe(
+      `| \`linux/arm/v7\` | changed | \`${v1.images[i]!.digest}\` | \`${v2.images[i]!.digest}\` | no eBPF |`,
+    );
     expect(row('linux/amd64')).toBe(`| \`linux/amd64\` | changed | \`${v1.images[0]!.digest}\` | \`${v2.images[0]!.digest}\` |  |`);
     for (const d of md.match(/sha256:[0-9a-f]+/g) ?? []) expect(d).toHaveLength(71);
     expect(md).toContain('| `edge` | 1 |');
@@ -129,7 +135,10 @@ describe('lg-pins check', () => {
     expect(stale.stderr).toBe('');
     const json = await cli('check', '--json');
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, stale: [{ group: 'lab', message: 'group "lab" is in the spec but not in the lock' }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: false,
+      stale: [{ group: 'lab', message: 'group "lab" is in the spec but not in the lock' }],
+    });
     ws.writeSpec(spec());
   });
 

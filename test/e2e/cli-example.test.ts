@@ -31,13 +31,25 @@ describe('the README quick start, offline, on the bundled example', () => {
     await runCli(['lock'], dir);
     const r = await runCli(['pins', '--host', 'web-01', '--image', 'agent'], dir);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('oci-layout://examples/linuxguard-agent@sha256:b13778b808f3a20a09a7c4fc1e3181e99329493ea6d5ee6fc64a584cb9e33d0f\n');
+    expect(r.stdout).toBe(
+      'oci-layout://examples/linuxguard-agent@sha256:b13778b808f3a20a09a7c4fc1e3181e99329493ea6d5ee6fc64a584cb9e33d0f\n',
+    );
     const edge = await runCli(['pins', '--host', 'gw-lyon', '--image', 'agent'], dir);
-    expect(edge.stdout).toBe('oci-layout://examples/linuxguard-agent@sha256:23339d025c83488dc8563e9b6149d1241b96cc69df2a858b26d9949679d68c38\n');
+    expect(edge.stdout).toBe(
+      'oci-layout://examples/linuxguard-agent@sha256:23339d025c83488dc8563e9b6149d1241b96cc69df2a858b26d9949679d68c38\n',
+    );
     const fromFile = await runCli(['pins', '--host', 'cache-01', '--image', 'agent'], dir);
     expect(fromFile.stdout).toMatch(/@sha256:6f7d3cf1625e902f6756ee919b58210279a9a616b50abd823cb3bc6a1ab22207\n$/);
     const json = await runCli(['pins', '--group', 'edge', '--json'], dir);
-    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ group: 'edge', image: 'agent', platform: 'linux/arm/v7', hosts: ['gw-berlin', 'gw-lyon', 'gw-oslo'], tag: 'v3.0.0' })]);
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({
+        group: 'edge',
+        image: 'agent',
+        platform: 'linux/arm/v7',
+        hosts: ['gw-berlin', 'gw-lyon', 'gw-oslo'],
+        tag: 'v3.0.0',
+      }),
+    ]);
     const table = await runCli(['pins'], dir);
     expect(table.stdout.split('\n')[0]).toMatch(/^GROUP\s+IMAGE\s+PLATFORM\s+HOSTS\s+TAG\s+REFERENCE$/);
     expect(table.stdout.trim().split('\n')).toHaveLength(5);
@@ -61,13 +73,17 @@ describe('the README quick start, offline, on the bundled example', () => {
     expect(held.code).toBe(0);
     expect(held.stderr).toMatch(/held: group riscv-lab stays on agent v3\.0\.0: linux\/riscv64 is not in v3\.1\.0/);
     const lock = readFileSync(join(dir, 'lg-pins.lock.yaml'), 'utf8');
-    expect(lock).toMatch(/riscv-lab:\n\s+agent: \{ platform: linux\/riscv64, digest: sha256:5a550b42c36ec58aae1b865df75518433928a776dafe22b2ba27e8319d11b0de, tag: v3\.0\.0, held: linux\/riscv64 is not in v3\.1\.0 \}/);
+    expect(lock).toMatch(
+      /riscv-lab:\n\s+agent: \{ platform: linux\/riscv64, digest: sha256:5a550b42c36ec58aae1b865df75518433928a776dafe22b2ba27e8319d11b0de, tag: v3\.0\.0, held: linux\/riscv64 is not in v3\.1\.0 \}/,
+    );
     expect(lock).toMatch(/tag: v3\.1\.0/);
 
     writeFileSync(join(dir, 'lg-pins.yaml'), spec.replace('tag: v3.0.0', 'tag: v3.1.1').replace(/\n\s+onMissing: hold.*/, ''));
     const failed = await runCli(['lock'], dir);
     expect(failed.code).toBe(3);
-    expect(failed.stderr).toMatch(/agent: group "riscv-lab" \(1 host\) needs linux\/riscv64, which oci-layout:\/\/examples\/linuxguard-agent:v3\.1\.1 does not ship/);
+    expect(failed.stderr).toMatch(
+      /agent: group "riscv-lab" \(1 host\) needs linux\/riscv64, which oci-layout:\/\/examples\/linuxguard-agent:v3\.1\.1 does not ship/,
+    );
     expect(failed.stderr).not.toMatch(STACK);
     expect(readFileSync(join(dir, 'lg-pins.lock.yaml'), 'utf8')).toBe(lock);
   });
@@ -82,7 +98,10 @@ describe('the README quick start, offline, on the bundled example', () => {
   });
 
   it('a broken spec is exit 2, names file, line, column and key, prints no stack, writes nothing', async () => {
-    writeFileSync(join(dir, 'lg-pins.yaml'), 'version: 1\nimages:\n  agent:\n    ref: oci-layout://examples/linuxguard-agent\n    tag: v3.0.0\nfleet:\n  dc:\n    arch: x86-64x\n    hosts: [a]\n  edge:\n    arch: armv7l\n    hosts: [a]\n');
+    writeFileSync(
+      join(dir, 'lg-pins.yaml'),
+      'version: 1\nimages:\n  agent:\n    ref: oci-layout://examples/linuxguard-agent\n    tag: v3.0.0\nfleet:\n  dc:\n    arch: x86-64x\n    hosts: [a]\n  edge:\n    arch: armv7l\n    hosts: [a]\n',
+    );
     const r = await runCli(['lock'], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/lg-pins\.yaml:8:11: fleet\.dc\.arch: "x86-64x" is not a known `uname -m` value \(did you mean "x86_64"\?\)/);

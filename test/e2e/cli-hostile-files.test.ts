@@ -19,9 +19,33 @@ const both = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr
 
 describe('files full of secrets are never quoted', () => {
   it.each([
-    ['/proc/self/environ (through a symlink)', (dir: string) => symlinkSync('/proc/self/environ', join(dir, 'hosts.txt')), /not a text file \(it holds NUL bytes\)/],
-    ['a Docker config.json', (dir: string) => writeFileSync(join(dir, 'hosts.txt'), JSON.stringify({ auths: { 'registry.example': { auth: Buffer.from(`user:${SECRET}`).toString('base64'), identitytoken: SECRET } } }, null, 2)), /does not look like a hosts file: \d+ of \d+ lines are not host names; nothing from it is quoted/],
-    ['an env file', (dir: string) => writeFileSync(join(dir, 'hosts.txt'), `# deploy secrets\nTOKEN=${SECRET}\nPASSWORD=${SECRET}\nAPI_KEY=${SECRET}\nDB_URL=postgres://u:${SECRET}@db\nX=1\nY=2\n`), /does not look like a hosts file/],
+    [
+      '/proc/self/environ (through a symlink)',
+      (dir: string) => symlinkSync('/proc/self/environ', join(dir, 'hosts.txt')),
+      /not a text file \(it holds NUL bytes\)/,
+    ],
+    [
+      'a Docker config.json',
+      (dir: string) =>
+        writeFileSync(
+          join(dir, 'hosts.txt'),
+          JSON.stringify(
+            { auths: { 'registry.example': { auth: Buffer.from(`user:${SECRET}`).toString('base64'), identitytoken: SECRET } } },
+            null,
+            2,
+          ),
+        ),
+      /does not look like a hosts file: \d+ of \d+ lines are not host names; nothing from it is quoted/,
+    ],
+    [
+      'an env file',
+      (dir: string) =>
+        writeFileSync(
+          join(dir, 'hosts.txt'),
+          `# deploy secrets\nTOKEN=${SECRET}\nPASSWORD=${SECRET}\nAPI_KEY=${SECRET}\nDB_URL=postgres://u:${SECRET}@db\nX=1\nY=2\n`,
+        ),
+      /does not look like a hosts file/,
+    ],
   ])('a hostsFile that is %s is exit 2 naming the file, and prints none of it', async (_name, make, why) => {
     const dir = exampleDir('lgp-hostile-');
     make(dir);
@@ -65,10 +89,21 @@ describe('files full of secrets are never quoted', () => {
 
 describe('reads are bounded: no hang, no gigabyte of memory', () => {
   it.each([
-    ['/dev/zero', (dir: string) => symlinkSync('/dev/zero', join(dir, 'hosts.txt')), /it is a character device; a hosts file must be a regular file/],
+    [
+      '/dev/zero',
+      (dir: string) => symlinkSync('/dev/zero', join(dir, 'hosts.txt')),
+      /it is a character device; a hosts file must be a regular file/,
+    ],
     ['/dev/urandom', (dir: string) => symlinkSync('/dev/urandom', join(dir, 'hosts.txt')), /it is a character device/],
     ['a FIFO', (dir: string) => fifo(join(dir, 'hosts.txt')), /it is a FIFO \(named pipe\)/],
-    ['a 20 GiB sparse file', (dir: string) => { writeFileSync(join(dir, 'hosts.txt'), ''); truncateSync(join(dir, 'hosts.txt'), 20 * 1024 ** 3); }, /it is 20480 MiB; lg-pins reads at most 16 MiB of a hosts file/],
+    [
+      'a 20 GiB sparse file',
+      (dir: string) => {
+        writeFileSync(join(dir, 'hosts.txt'), '');
+        truncateSync(join(dir, 'hosts.txt'), 20 * 1024 ** 3);
+      },
+      /it is 20480 MiB; lg-pins reads at most 16 MiB of a hosts file/,
+    ],
   ])('a hostsFile that is %s is exit 2 at once', async (_name, make, why) => {
     const dir = exampleDir('lgp-hostile-');
     make(dir);

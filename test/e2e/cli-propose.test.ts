@@ -68,7 +68,14 @@ async function setup(): Promise<Setup> {
   cleanups.push(() => gh.close());
   const tmp = mkdtempSync(join(repos.root, 'tmp-'));
   const v2 = await pushMultiArch({ url: ctx.reg.url }, repo, 'v1.1.0', PLATFORMS, { salt: `${repo} v2` });
-  const base = { ...repos.env, DOCKER_CONFIG: dockerConfig, TMPDIR: tmp, GITHUB_REPOSITORY: 'owner/repo', GITHUB_TOKEN: token, GITHUB_API_URL: gh.url };
+  const base = {
+    ...repos.env,
+    DOCKER_CONFIG: dockerConfig,
+    TMPDIR: tmp,
+    GITHUB_REPOSITORY: 'owner/repo',
+    GITHUB_TOKEN: token,
+    GITHUB_API_URL: gh.url,
+  };
   return { repos, gh, token, tmp, v2, cli: (args, extraEnv = {}) => runCli(args, repos.checkout, exactly({ ...base, ...extraEnv })) };
 }
 
@@ -144,7 +151,17 @@ describe('lg-pins propose (built CLI)', () => {
     const ws = workspace(spec('e2e-none/agent'));
     const home = mkdtempSync(join(tmpdir(), 'lg-pins-home-'));
     cleanups.push(() => rmSync(home, { recursive: true, force: true }));
-    const r = await runCli(['propose'], ws.dir, exactly({ PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_CEILING_DIRECTORIES: tmpdir(), DOCKER_CONFIG: emptyDockerConfigDir() }));
+    const r = await runCli(
+      ['propose'],
+      ws.dir,
+      exactly({
+        PATH: process.env.PATH,
+        HOME: home,
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_CEILING_DIRECTORIES: tmpdir(),
+        DOCKER_CONFIG: emptyDockerConfigDir(),
+      }),
+    );
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`error: ${ws.specFile} is not inside a git repository; propose commits the lock on a branch of its repository\n`);

@@ -55,11 +55,17 @@ beforeAll(async () => {
   }
   env = { ...process.env, DOCKER_CONFIG: emptyDockerConfigDir(), NO_COLOR: '1' };
   reg = await startRegistry();
-  pushed = await pushMultiArch({ url: reg.url }, 'team/agent', 'v1', [
-    { os: 'linux', architecture: 'amd64' },
-    { os: 'linux', architecture: 'arm64' },
-    { os: 'linux', architecture: 'arm', variant: 'v7' },
-  ], { attestations: true, salt: 'e2e' });
+  pushed = await pushMultiArch(
+    { url: reg.url },
+    'team/agent',
+    'v1',
+    [
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64' },
+      { os: 'linux', architecture: 'arm', variant: 'v7' },
+    ],
+    { attestations: true, salt: 'e2e' },
+  );
   ws = workspace(spec('v1'));
 }, 180_000);
 
@@ -83,7 +89,7 @@ describe('lg-pins CLI against a registry', () => {
     expect(again.stdout).toContain('up to date');
   });
 
-  it('pins --host --image prints exactly the pinned reference for that host\'s platform', async () => {
+  it("pins --host --image prints exactly the pinned reference for that host's platform", async () => {
     const h1 = await cli(ws.dir, 'pins', '--host', 'h1', '--image', 'agent');
     expect(h1.code).toBe(0);
     expect(h1.stdout).toMatch(/^127\.0\.0\.1:\d+\/team\/agent@sha256:[0-9a-f]{64}\n$/);
@@ -95,12 +101,22 @@ describe('lg-pins CLI against a registry', () => {
   it('inspect --json prints one JSON document with the index and its platforms', async () => {
     const r = await cli(ws.dir, 'inspect', '--json', `${reg.host}/team/agent:v1`);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout) as { reference: string; digest: string; mediaType: string; platforms: { platform: string; digest: string; mediaType: string; size: number }[] };
+    const doc = JSON.parse(r.stdout) as {
+      reference: string;
+      digest: string;
+      mediaType: string;
+      platforms: { platform: string; digest: string; mediaType: string; size: number }[];
+    };
     expect(doc.reference).toBe(`${reg.host}/team/agent:v1`);
     expect(doc.digest).toBe(pushed.digest);
     expect(doc.mediaType).toBe(MT.ociIndex);
     expect(doc.platforms).toEqual(
-      pushed.images.map((d, i) => ({ platform: ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7'][i], digest: d.digest, mediaType: d.mediaType, size: d.size })),
+      pushed.images.map((d, i) => ({
+        platform: ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7'][i],
+        digest: d.digest,
+        mediaType: d.mediaType,
+        size: d.size,
+      })),
     );
   });
 

@@ -18,7 +18,9 @@ describe('nothing that was pinned is lost', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^wrote staging\.lock\.yaml\n\s+old\s+v2\.9\.0\s+sha256:07ea5e8ba50e\s+1 platform\n$/);
     expect(readFileSync(join(dir, 'lg-pins.lock.yaml'), 'utf8')).toBe(main);
-    expect(readFileSync(join(dir, 'staging.lock.yaml'), 'utf8')).toMatch(/old:\n\s+ref: oci-layout:\/\/examples\/linuxguard-agent\n\s+tag: v2\.9\.0/);
+    expect(readFileSync(join(dir, 'staging.lock.yaml'), 'utf8')).toMatch(
+      /old:\n\s+ref: oci-layout:\/\/examples\/linuxguard-agent\n\s+tag: v2\.9\.0/,
+    );
   });
 
   it('keeps the lock file mode when it rewrites it', async () => {
@@ -40,7 +42,9 @@ describe('nothing that was pinned is lost', () => {
     expect(r.code).toBe(0);
     const lock = readFileSync(join(dir, 'lg-pins.lock.yaml'), 'utf8');
     expect(lock).toMatch(/tag: v3\.1\.1/);
-    expect(lock).toMatch(/riscv-lab:\n\s+agent: \{ platform: linux\/riscv64, digest: sha256:5a550b42c36ec58aae1b865df75518433928a776dafe22b2ba27e8319d11b0de, tag: v3\.0\.0, held: linux\/riscv64 is not in v3\.1\.1 \}/);
+    expect(lock).toMatch(
+      /riscv-lab:\n\s+agent: \{ platform: linux\/riscv64, digest: sha256:5a550b42c36ec58aae1b865df75518433928a776dafe22b2ba27e8319d11b0de, tag: v3\.0\.0, held: linux\/riscv64 is not in v3\.1\.1 \}/,
+    );
   });
 });
 
@@ -56,9 +60,17 @@ describe('lock never writes a lock it could not read back', () => {
     const onlyAtt = Buffer.from(JSON.stringify({ ...index, manifests: index.manifests.filter((m) => m.platform?.os === 'unknown') }));
     const digest = `sha256:${createHash('sha256').update(onlyAtt).digest('hex')}`;
     writeFileSync(blob(digest), onlyAtt);
-    top.manifests.push({ mediaType: v300.mediaType, digest, size: onlyAtt.length, annotations: { 'org.opencontainers.image.ref.name': 'only-att' } });
+    top.manifests.push({
+      mediaType: v300.mediaType,
+      digest,
+      size: onlyAtt.length,
+      annotations: { 'org.opencontainers.image.ref.name': 'only-att' },
+    });
     writeFileSync(join(layout, 'index.json'), JSON.stringify(top));
-    writeFileSync(join(dir, 'lg-pins.yaml'), 'version: 1\nimages:\n  att: { ref: oci-layout://examples/linuxguard-agent, tag: only-att }\n  ok: { ref: oci-layout://examples/linuxguard-agent, tag: v3.0.0 }\n');
+    writeFileSync(
+      join(dir, 'lg-pins.yaml'),
+      'version: 1\nimages:\n  att: { ref: oci-layout://examples/linuxguard-agent, tag: only-att }\n  ok: { ref: oci-layout://examples/linuxguard-agent, tag: v3.0.0 }\n',
+    );
     const r = await runCli(['lock'], dir);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/att: oci-layout:\/\/examples\/linuxguard-agent:only-att offers no runnable platform/);
@@ -76,7 +88,9 @@ describe('pins never hands out a digest the spec no longer agrees with', () => {
     const r = await runCli(['pins', '--host', 'web-01', '--image', 'agent'], dir);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/lg-pins\.lock\.yaml: group "datacenter" is linux\/riscv64, but its pin of "agent" is for linux\/amd64; the lock is stale, run `lg-pins lock`/);
+    expect(r.stderr).toMatch(
+      /lg-pins\.lock\.yaml: group "datacenter" is linux\/riscv64, but its pin of "agent" is for linux\/amd64; the lock is stale, run `lg-pins lock`/,
+    );
   });
 
   it('host names match without regard to case', async () => {
@@ -105,11 +119,17 @@ describe('--json always gives scripts one document, errors included', () => {
 
   it('a broken spec lists every issue with file, line and column', async () => {
     const dir = exampleDir('lgp-safe-');
-    writeFileSync(join(dir, 'lg-pins.yaml'), 'version: 1\nimages:\n  a: { ref: x/y, tag: v1, track: "^1" }\nfleet:\n  g: { platform: linux/amd64/v9 }\n');
+    writeFileSync(
+      join(dir, 'lg-pins.yaml'),
+      'version: 1\nimages:\n  a: { ref: x/y, tag: v1, track: "^1" }\nfleet:\n  g: { platform: linux/amd64/v9 }\n',
+    );
     const r = await runCli(['lock', '--json'], dir);
     expect(r.code).toBe(2);
     const doc = JSON.parse(r.stdout) as { error: { issues: Array<{ line: number; column: number; path: string; message: string }> } };
-    expect(doc.error.issues.map((i) => [i.line, i.path])).toEqual([[3, 'images.a'], [5, 'fleet.g.platform']]);
+    expect(doc.error.issues.map((i) => [i.line, i.path])).toEqual([
+      [3, 'images.a'],
+      [5, 'fleet.g.platform'],
+    ]);
     expect(doc.error.issues[1]!.message).toMatch(/amd64 has no variant "v9"/);
     expect(existsSync(join(dir, 'lg-pins.lock.yaml'))).toBe(false);
   });

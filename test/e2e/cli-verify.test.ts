@@ -141,7 +141,15 @@ describe('lg-pins verify: drift (exit 1)', () => {
     expect(r.code).toBe(1);
     const j = JSON.parse(r.stdout) as { ok: boolean; findings: Array<Record<string, unknown>> };
     expect(j.ok).toBe(false);
-    expect(j.findings).toEqual([{ image: 'tools', kind: 'tag-moved', exitCode: 1, digest: drift.tools.digest, message: expect.stringContaining(drift.moved.digest) as string }]);
+    expect(j.findings).toEqual([
+      {
+        image: 'tools',
+        kind: 'tag-moved',
+        exitCode: 1,
+        digest: drift.tools.digest,
+        message: expect.stringContaining(drift.moved.digest) as string,
+      },
+    ]);
   });
 
   it('--markdown: the image row says the tag is not at its pin, and a findings table names the problem', async () => {

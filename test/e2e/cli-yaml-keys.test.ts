@@ -44,7 +44,9 @@ describe('ids YAML would read as numbers or booleans', () => {
     expect(locked.code).toBe(0);
     const lock = readFileSync(lockFile, 'utf8');
     expect(lock).toMatch(/^images:\n {2}"007":\n {4}ref: oci-layout:\/\/examples\/linuxguard-agent\n {4}tag: v3\.0\.0\n/m);
-    expect(lock).toMatch(/^ {2}"on":\n {4}"007": \{ platform: linux\/amd64, digest: sha256:b13778b808f3a20a09a7c4fc1e3181e99329493ea6d5ee6fc64a584cb9e33d0f \}\n {4}agent: \{ platform: linux\/amd64, /m);
+    expect(lock).toMatch(
+      /^ {2}"on":\n {4}"007": \{ platform: linux\/amd64, digest: sha256:b13778b808f3a20a09a7c4fc1e3181e99329493ea6d5ee6fc64a584cb9e33d0f \}\n {4}agent: \{ platform: linux\/amd64, /m,
+    );
     expect(lock).toMatch(/^ {2}edge:\n {4}"007": \{ platform: linux\/arm\/v7, /m);
     expect(lock).not.toMatch(/^ +(?:007|on):/m);
     expect((await runCli(['check'], dir)).code).toBe(0);
@@ -56,7 +58,9 @@ describe('ids YAML would read as numbers or booleans', () => {
     expect(check.code).toBe(0);
     const pins = await runCli(['pins', '--group', 'on', '--image', '007'], dir);
     expect(pins.code).toBe(0);
-    expect(pins.stdout).toBe('oci-layout://examples/linuxguard-agent@sha256:b13778b808f3a20a09a7c4fc1e3181e99329493ea6d5ee6fc64a584cb9e33d0f\n');
+    expect(pins.stdout).toBe(
+      'oci-layout://examples/linuxguard-agent@sha256:b13778b808f3a20a09a7c4fc1e3181e99329493ea6d5ee6fc64a584cb9e33d0f\n',
+    );
 
     // 007 now names a tag the layout does not have, while agent moves on: the lock is rewritten for
     // agent, and 007 keeps its entry and its pins exactly as they were.

@@ -16,12 +16,18 @@ export interface CliResult {
  * is killed and reported as `killed` (code -1): that is how tests tell a hang from an answer.
  */
 export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
-  if (!existsSync(`${ROOT}dist/cli/main.js`)) throw new Error('dist/ is missing: run `npm run build` (npm test does it) before the e2e tests');
+  if (!existsSync(`${ROOT}dist/cli/main.js`))
+    throw new Error('dist/ is missing: run `npm run build` (npm test does it) before the e2e tests');
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (err.killed ? -1 : typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: timeoutMs },
+      (err, stdout, stderr) => {
+        const code = err ? (err.killed ? -1 : typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 

@@ -44,11 +44,18 @@ export interface KeyPair {
 /** A fresh ECDSA P-256 key pair. */
 export function generateCosignKeyPair(): KeyPair {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  return { privateKey, publicKey, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), fingerprint: spkiFingerprint(publicKey) };
+  return {
+    privateKey,
+    publicKey,
+    pem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    fingerprint: spkiFingerprint(publicKey),
+  };
 }
 
 export function spkiFingerprint(key: KeyObject): string {
-  return `sha256:${createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex')}`;
 }
 
 /** `sha256:<hex>` → `sha256-<hex>` plus a suffix (`.sig` for legacy signatures, nothing for the referrers fallback). */
@@ -59,7 +66,12 @@ export function cosignTag(digest: string, suffix = ''): string {
 const host = (t: PushTarget): string => new URL(t.url).host;
 
 /** GET a manifest; undefined on 404. */
-export async function getManifest(t: PushTarget, repo: string, reference: string, accept: string): Promise<{ bytes: Uint8Array; contentType: string } | undefined> {
+export async function getManifest(
+  t: PushTarget,
+  repo: string,
+  reference: string,
+  accept: string,
+): Promise<{ bytes: Uint8Array; contentType: string } | undefined> {
   const headers: Record<string, string> = { Accept: accept };
   if (t.authorization !== undefined) headers.Authorization = t.authorization;
   const res = await fetch(`${t.url}/v2/${repo}/manifests/${reference}`, { headers });
@@ -104,11 +116,20 @@ export interface Signed {
 
 /** The simple-signing payload, compact JSON in cosign's key order. */
 export function simpleSigningPayload(dockerReference: string, digest: string, type: string = COSIGN.signatureType): string {
-  return JSON.stringify({ critical: { identity: { 'docker-reference': dockerReference }, image: { 'docker-manifest-digest': digest }, type }, optional: null });
+  return JSON.stringify({
+    critical: { identity: { 'docker-reference': dockerReference }, image: { 'docker-manifest-digest': digest }, type },
+    optional: null,
+  });
 }
 
 /** Sign `digest` (of `repo` at `t`) with `privateKey` in cosign's legacy storage: `sha256-<hex>.sig`. */
-export async function signLegacy(t: PushTarget, repo: string, digest: string, privateKey: KeyObject, opts: LegacyOptions = {}): Promise<Signed> {
+export async function signLegacy(
+  t: PushTarget,
+  repo: string,
+  digest: string,
+  privateKey: KeyObject,
+  opts: LegacyOptions = {},
+): Promise<Signed> {
   const signedText = simpleSigningPayload(opts.dockerReference ?? `${host(t)}/${repo}`, opts.signedDigest ?? digest, opts.type);
   const signature = sign('sha256', Buffer.from(signedText), privateKey).toString('base64');
   let pushedText = signedText;
@@ -164,16 +185,21 @@ export function pae(payloadType: string, body: Uint8Array): Buffer {
  * `sha256-<hex>` fallback index (kept, not replaced, when it already lists other referrers).
  */
 export async function signBundle(
-  t: PushTarget, repo: string, subject: BundleSubject, privateKey: KeyObject, opts: BundleOptions = {},
+  t: PushTarget,
+  repo: string,
+  subject: BundleSubject,
+  privateKey: KeyObject,
+  opts: BundleOptions = {},
 ): Promise<Signed> {
   const size = 'size' in subject ? subject.size : subject.bytes.byteLength;
   const named = opts.signedDigest ?? subject.digest;
-  const statement = (predicate: object) => JSON.stringify({
-    _type: 'https://in-toto.io/Statement/v1',
-    subject: [{ name: `${host(t)}/${repo}`, digest: { sha256: named.slice('sha256:'.length) } }],
-    predicateType: opts.predicateType ?? COSIGN.predicateType,
-    predicate,
-  });
+  const statement = (predicate: object) =>
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: `${host(t)}/${repo}`, digest: { sha256: named.slice('sha256:'.length) } }],
+      predicateType: opts.predicateType ?? COSIGN.predicateType,
+      predicate,
+    });
   const signedBody = Buffer.from(statement({}));
   const sig = sign('sha256', pae(COSIGN.inToto, signedBody), privateKey).toString('base64');
   const body = opts.tamper ? Buffer.from(statement({ tampered: 'after signing' })) : signedBody;

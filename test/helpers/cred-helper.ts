@@ -15,7 +15,11 @@ export interface FakeHelper {
  * not found" (exit 1, on stdout, as real helpers do); with `failWith` it fails with that message.
  * Every call is logged.
  */
-export function fakeCredentialHelper(name: string, known: Record<string, { Username: string; Secret: string }>, failWith?: string): FakeHelper {
+export function fakeCredentialHelper(
+  name: string,
+  known: Record<string, { Username: string; Secret: string }>,
+  failWith?: string,
+): FakeHelper {
   const bin = tempDir('lgp-helper-');
   const log = join(bin, 'calls.log');
   const script = `#!/bin/sh
@@ -24,7 +28,9 @@ read server
 echo "$server" >> ${JSON.stringify(log)}
 ${failWith ? `echo ${JSON.stringify(failWith)}; exit 1` : ''}
 case "$server" in
-${Object.entries(known).map(([s, c]) => `  ${JSON.stringify(s)}) echo '${JSON.stringify({ ServerURL: s, ...c })}'; exit 0;;`).join('\n')}
+${Object.entries(known)
+  .map(([s, c]) => `  ${JSON.stringify(s)}) echo '${JSON.stringify({ ServerURL: s, ...c })}'; exit 0;;`)
+  .join('\n')}
 esac
 echo "credentials not found in native keychain"
 exit 1

@@ -58,10 +58,7 @@ export interface FakeApi {
 const methodsThatRead = new Set(['GET', 'HEAD']);
 
 /** An HTTP server that records every call, applies injected failures, then asks `handle`. */
-export async function startFakeApi(
-  handle: (call: RecordedCall) => Reply,
-  errorBody: (status: number) => unknown,
-): Promise<FakeApi> {
+export async function startFakeApi(handle: (call: RecordedCall) => Reply, errorBody: (status: number) => unknown): Promise<FakeApi> {
   const calls: RecordedCall[] = [];
   let failures: Array<Failure & { left: number }> = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -88,7 +85,10 @@ export async function startFakeApi(
       };
       calls.push(call);
       const failure = failures.find(
-        (f) => f.left > 0 && (!f.method || f.method === call.method) && (!f.path || (typeof f.path === 'string' ? f.path === call.pathname : f.path.test(call.pathname))),
+        (f) =>
+          f.left > 0 &&
+          (!f.method || f.method === call.method) &&
+          (!f.path || (typeof f.path === 'string' ? f.path === call.pathname : f.path.test(call.pathname))),
       );
       let reply: Reply;
       if (failure) {
@@ -163,7 +163,14 @@ export interface FakeGitHubOptions {
 }
 
 const ghError = (status: number): unknown => ({
-  message: { 401: 'Bad credentials', 403: 'Resource not accessible by integration', 404: 'Not Found', 422: 'Validation Failed', 429: 'API rate limit exceeded' }[status] ?? 'Server Error',
+  message:
+    {
+      401: 'Bad credentials',
+      403: 'Resource not accessible by integration',
+      404: 'Not Found',
+      422: 'Validation Failed',
+      429: 'API rate limit exceeded',
+    }[status] ?? 'Server Error',
   documentation_url: 'https://docs.github.com/rest',
 });
 
@@ -182,7 +189,10 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     base: { ref: p.base },
     labels: p.labels.map((name) => ({ name })),
   });
-  const invalid = (message: string): Reply => ({ status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'custom', message }] } });
+  const invalid = (message: string): Reply => ({
+    status: 422,
+    body: { message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'custom', message }] },
+  });
 
   const handle = (c: RecordedCall): Reply => {
     if (opts.token !== undefined && c.headers.authorization !== `Bearer ${opts.token}`) return { status: 401, body: ghError(401) };
@@ -195,19 +205,30 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
     if (rest === '/pulls' && c.method === 'GET') {
       const state = c.query.state ?? 'open';
       const list = pulls.filter(
-        (p) => (state === 'all' || p.state === state) && (!c.query.head || c.query.head === `${owner}:${p.head}`) && (!c.query.base || c.query.base === p.base),
+        (p) =>
+          (state === 'all' || p.state === state) &&
+          (!c.query.head || c.query.head === `${owner}:${p.head}`) &&
+          (!c.query.base || c.query.base === p.base),
       );
       return { status: 200, body: list.map(json) };
     }
     if (rest === '/pulls' && c.method === 'POST') {
-      if (typeof b.title !== 'string' || typeof b.head !== 'string' || typeof b.base !== 'string') return invalid('title, head and base are required');
+      if (typeof b.title !== 'string' || typeof b.head !== 'string' || typeof b.base !== 'string')
+        return invalid('title, head and base are required');
       if (opts.hasBranch && !opts.hasBranch(b.head)) return invalid(`head: the branch ${b.head} does not exist`);
       if (pulls.some((p) => p.state === 'open' && p.head === b.head && p.base === b.base)) {
         return invalid(`A pull request already exists for ${owner}:${b.head}.`);
       }
       const number = pulls.length + 1;
       const pr: FakePull = {
-        number, title: b.title, body: typeof b.body === 'string' ? b.body : '', head: b.head, base: b.base, state: 'open', labels: [], comments: [],
+        number,
+        title: b.title,
+        body: typeof b.body === 'string' ? b.body : '',
+        head: b.head,
+        base: b.base,
+        state: 'open',
+        labels: [],
+        comments: [],
         html_url: `${origin}/${owner}/${repo}/pull/${number}`,
       };
       pulls.push(pr);

@@ -33,10 +33,18 @@ export interface FakeGitLabOptions {
 }
 
 const glError = (status: number): unknown => ({
-  message: { 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Project Not Found', 409: '409 Conflict', 429: 'Retry later' }[status] ?? '500 Internal Server Error',
+  message:
+    { 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Project Not Found', 409: '409 Conflict', 429: 'Retry later' }[status] ??
+    '500 Internal Server Error',
 });
 
-const labelList = (v: unknown): string[] => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+const labelList = (v: unknown): string[] =>
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 
 export async function startFakeGitLab(opts: FakeGitLabOptions = {}): Promise<FakeGitLab> {
   const projectId = opts.projectId ?? '4242';
@@ -80,8 +88,15 @@ export async function startFakeGitLab(opts: FakeGitLabOptions = {}): Promise<Fak
       if (dup) return { status: 409, body: { message: [`Another open merge request already exists for this source branch: !${dup.iid}`] } };
       const iid = mrs.length + 1;
       const mr: FakeMergeRequest = {
-        iid, title: b.title, description: typeof b.description === 'string' ? b.description : '', source_branch: b.source_branch, target_branch: b.target_branch,
-        state: 'opened', labels: labelList(b.labels), notes: [], web_url: `${origin}/group/project/-/merge_requests/${iid}`,
+        iid,
+        title: b.title,
+        description: typeof b.description === 'string' ? b.description : '',
+        source_branch: b.source_branch,
+        target_branch: b.target_branch,
+        state: 'opened',
+        labels: labelList(b.labels),
+        notes: [],
+        web_url: `${origin}/group/project/-/merge_requests/${iid}`,
       };
       mrs.push(mr);
       return { status: 201, body: json(mr) };

@@ -137,7 +137,10 @@ export function gitRepos(files: Record<string, string>): GitRepos {
   };
   const commitAll = (message: string, dir = checkout): string => {
     git(['add', '-A'], dir);
-    git(['-c', `user.name=${SETUP_AUTHOR.name}`, '-c', `user.email=${SETUP_AUTHOR.email}`, 'commit', '--quiet', '--no-verify', '-m', message], dir);
+    git(
+      ['-c', `user.name=${SETUP_AUTHOR.name}`, '-c', `user.email=${SETUP_AUTHOR.email}`, 'commit', '--quiet', '--no-verify', '-m', message],
+      dir,
+    );
     return git(['rev-parse', 'HEAD'], dir);
   };
   const push = (refspec: string, dir = checkout) => {
@@ -184,20 +187,37 @@ export function gitRepos(files: Record<string, string>): GitRepos {
     push,
     remoteShow(ref, path) {
       try {
-        return execFileSync('git', ['--git-dir', remote, 'show', `${ref}:${path}`], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        return execFileSync('git', ['--git-dir', remote, 'show', `${ref}:${path}`], {
+          cwd: root,
+          env,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
       } catch {
         return undefined;
       }
     },
     remoteBranches() {
       const out = remoteGit(['for-each-ref', '--format=%(refname:short) %(objectname)', 'refs/heads']);
-      return Object.fromEntries(out.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+      return Object.fromEntries(
+        out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(' ') as [string, string]),
+      );
     },
     remoteGit,
     remoteCommit(ref) {
-      const [author = '', committer = '', parents = '', subject = ''] = remoteGit(['log', '-1', '--format=%an <%ae>%n%cn <%ce>%n%P%n%s', ref]).split('\n');
+      const [author = '', committer = '', parents = '', subject = ''] = remoteGit([
+        'log',
+        '-1',
+        '--format=%an <%ae>%n%cn <%ce>%n%P%n%s',
+        ref,
+      ]).split('\n');
       const message = remoteGit(['log', '-1', '--format=%B', ref]);
-      const files = remoteGit(['diff-tree', '--no-commit-id', '--name-only', '-r', `${ref}^`, ref]).split('\n').filter(Boolean);
+      const files = remoteGit(['diff-tree', '--no-commit-id', '--name-only', '-r', `${ref}^`, ref])
+        .split('\n')
+        .filter(Boolean);
       return { author, committer, parents: parents.split(' ').filter(Boolean), subject, message, files };
     },
     serveHttp: () => serveHttp(root, env),
@@ -241,7 +261,8 @@ async function serveHttp(root: string, env: NodeJS.ProcessEnv): Promise<HttpRemo
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://git');
     const authorizations: string[] = [];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'authorization') authorizations.push(req.rawHeaders[i + 1]!);
+    for (let i = 0; i < req.rawHeaders.length; i += 2)
+      if (req.rawHeaders[i]!.toLowerCase() === 'authorization') authorizations.push(req.rawHeaders[i + 1]!);
     const entry = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), authorizations, status: 0 };
     requests.push(entry);
     const answer = (status: number, headers: Record<string, string>, body: Buffer | string) => {

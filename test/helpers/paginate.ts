@@ -61,7 +61,12 @@ function flat(headers: IncomingMessage['headers']): Record<string, string> {
 const lexical = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** One page of `all` per the spec's `n`/`last`, and the relative Link to the next page, if any. */
-export function pageOf(name: string, all: readonly string[], query: URLSearchParams, opts: PaginateOptions): { tags: string[]; link?: string } {
+export function pageOf(
+  name: string,
+  all: readonly string[],
+  query: URLSearchParams,
+  opts: PaginateOptions,
+): { tags: string[]; link?: string } {
   const sorted = [...all].sort(lexical);
   const rawN = query.get('n');
   const asked = rawN === null || opts.ignoreN ? undefined : Number(rawN);
@@ -85,7 +90,10 @@ export async function startPaginatingProxy(targetUrl: string, opts: PaginateOpti
 
   const upstream = (method: string, path: string, headers: Record<string, string>, body: Buffer): Promise<IncomingMessage> =>
     new Promise((resolve, reject) => {
-      const r = request({ host: target.hostname, port: target.port, method, path, headers: { ...headers, host: target.host }, agent }, resolve);
+      const r = request(
+        { host: target.hostname, port: target.port, method, path, headers: { ...headers, host: target.host }, agent },
+        resolve,
+      );
       r.once('error', reject);
       r.end(body);
     });

@@ -127,7 +127,14 @@ export async function startProxy(targetUrl: string, opts: ProxyOptions = {}): Pr
     const headers = flat(req.headers);
     const seen: ProxyRequest = { method, path, headers: { ...headers } };
     const record = (status: number, tampered: boolean) =>
-      requests.push({ method, path, status, tampered, at, ...(headers.authorization !== undefined ? { authorization: headers.authorization } : {}) });
+      requests.push({
+        method,
+        path,
+        status,
+        tampered,
+        at,
+        ...(headers.authorization !== undefined ? { authorization: headers.authorization } : {}),
+      });
     const hook = hooks.find((h) => h.match(seen));
     if (!hook) {
       const upstream = await forward(method, path, headers, body);
@@ -147,7 +154,11 @@ export async function startProxy(targetUrl: string, opts: ProxyOptions = {}): Pr
       out = hook.respond(seen);
     } else {
       const upstream = await forward(method, path, headers, body);
-      const original: ProxiedResponse = { status: upstream.statusCode ?? 502, headers: flat(upstream.headers), body: await readAll(upstream) };
+      const original: ProxiedResponse = {
+        status: upstream.statusCode ?? 502,
+        headers: flat(upstream.headers),
+        body: await readAll(upstream),
+      };
       out = hook.rewrite ? hook.rewrite(original, seen) : original;
     }
     if (hook.delayMs !== undefined && (await waitOrGone(res, hook.delayMs))) {

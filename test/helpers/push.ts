@@ -61,7 +61,12 @@ export const sha256 = (bytes: Uint8Array): string => `sha256:${createHash('sha25
 /** `Basic base64(user:pass)` for htpasswd registries and token requests. */
 export const basicAuth = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
-async function request(t: PushTarget, method: string, url: string, init: { body?: Uint8Array; headers?: Record<string, string> } = {}): Promise<Response> {
+async function request(
+  t: PushTarget,
+  method: string,
+  url: string,
+  init: { body?: Uint8Array; headers?: Record<string, string> } = {},
+): Promise<Response> {
   const headers: Record<string, string> = { ...init.headers };
   if (t.authorization !== undefined) headers.Authorization = t.authorization;
   const res = await fetch(url, { method, headers, body: init.body, redirect: 'manual' });
@@ -93,11 +98,18 @@ export async function pushBlob(t: PushTarget, repo: string, bytes: Uint8Array): 
 
 /** PUT a manifest by tag or digest. Objects are serialized as compact JSON; the digest is of the exact bytes. */
 export async function pushManifest(
-  t: PushTarget, repo: string, reference: string, body: Uint8Array | object, mediaType: string,
+  t: PushTarget,
+  repo: string,
+  reference: string,
+  body: Uint8Array | object,
+  mediaType: string,
 ): Promise<{ digest: string; size: number; bytes: Uint8Array }> {
   const bytes = body instanceof Uint8Array ? body : new TextEncoder().encode(JSON.stringify(body));
   const digest = sha256(bytes);
-  const res = await request(t, 'PUT', `${t.url}/v2/${repo}/manifests/${reference}`, { body: bytes, headers: { 'Content-Type': mediaType } });
+  const res = await request(t, 'PUT', `${t.url}/v2/${repo}/manifests/${reference}`, {
+    body: bytes,
+    headers: { 'Content-Type': mediaType },
+  });
   await expectStatus(res, 201, `PUT manifest ${repo}:${reference}`);
   await res.arrayBuffer();
   const dcd = res.headers.get('docker-content-digest');
@@ -148,7 +160,10 @@ function cleanPlatform(p: Platform): Platform {
  * name. Pushed by `tag` if given, else by digest. Returns its descriptor (with platform).
  */
 export async function pushPlatformImage(
-  t: PushTarget, repo: string, platform: Platform, opts: { format?: 'oci' | 'docker'; salt?: string; tag?: string } = {},
+  t: PushTarget,
+  repo: string,
+  platform: Platform,
+  opts: { format?: 'oci' | 'docker'; salt?: string; tag?: string } = {},
 ): Promise<Descriptor> {
   const docker = opts.format === 'docker';
   const text = `lg-pins test image ${repo} ${platformString(platform)} ${opts.salt ?? ''}\n`;
@@ -193,14 +208,21 @@ async function pushAttestation(t: PushTarget, repo: string, subject: Descriptor)
   };
   const pushed = await pushManifest(t, repo, sha256(new TextEncoder().encode(JSON.stringify(manifest))), manifest, MT.ociManifest);
   return {
-    mediaType: MT.ociManifest, digest: pushed.digest, size: pushed.size,
+    mediaType: MT.ociManifest,
+    digest: pushed.digest,
+    size: pushed.size,
     platform: { os: 'unknown', architecture: 'unknown' },
     annotations: { 'vnd.docker.reference.digest': subject.digest, 'vnd.docker.reference.type': 'attestation-manifest' },
   };
 }
 
 /** Images (+ attestations after them, buildx order) for one index level. */
-async function indexEntries(t: PushTarget, repo: string, platforms: Platform[], opts: MultiArchOptions): Promise<{ entries: Descriptor[]; images: Descriptor[] }> {
+async function indexEntries(
+  t: PushTarget,
+  repo: string,
+  platforms: Platform[],
+  opts: MultiArchOptions,
+): Promise<{ entries: Descriptor[]; images: Descriptor[] }> {
   const images: Descriptor[] = [];
   for (const p of platforms) images.push(await pushPlatformImage(t, repo, p, { format: opts.format ?? 'oci', salt: opts.salt ?? '' }));
   const entries = [...images];
@@ -223,7 +245,13 @@ export interface MultiArchOptions {
  * Build and push a multi-arch tag: all images (by digest), optional attestations and nested child
  * index, then the index itself under `tag`.
  */
-export async function pushMultiArch(t: PushTarget, repo: string, tag: string, platforms: Platform[], opts: MultiArchOptions = {}): Promise<MultiArchResult> {
+export async function pushMultiArch(
+  t: PushTarget,
+  repo: string,
+  tag: string,
+  platforms: Platform[],
+  opts: MultiArchOptions = {},
+): Promise<MultiArchResult> {
   const mediaType = opts.format === 'docker' ? MT.dockerList : MT.ociIndex;
   const makeIndex = (manifests: Descriptor[]): object => ({ schemaVersion: 2, mediaType, manifests });
   const topPlatforms = opts.nested ? platforms.slice(0, 1) : platforms;
@@ -247,13 +275,23 @@ export async function pushMultiArch(t: PushTarget, repo: string, tag: string, pl
  * For token registries: fetch a token from `ts` for `repository:<repo>:pull,push,delete`
  * (Basic credentials sent to the realm when given) and return a PushTarget using it.
  */
-export async function tokenPushTarget(registryUrl: string, ts: TokenServer, repo: string, creds?: { user: string; pass: string }): Promise<PushTarget> {
+export async function tokenPushTarget(
+  registryUrl: string,
+  ts: TokenServer,
+  repo: string,
+  creds?: { user: string; pass: string },
+): Promise<PushTarget> {
   const token = await fetchToken(ts.realm, ts.service, [`repository:${repo}:pull,push,delete`], creds);
   return { url: registryUrl, authorization: `Bearer ${token}` };
 }
 
 /** GET <realm>?service=…&scope=… and return `token` (or `access_token`). Throws on non-200. */
-export async function fetchToken(realm: string, service: string | undefined, scopes: string[], creds?: { user: string; pass: string }): Promise<string> {
+export async function fetchToken(
+  realm: string,
+  service: string | undefined,
+  scopes: string[],
+  creds?: { user: string; pass: string },
+): Promise<string> {
   const u = new URL(realm);
   if (service !== undefined) u.searchParams.set('service', service);
   for (const s of scopes) u.searchParams.append('scope', s);

@@ -168,7 +168,11 @@ async function launch(dir: string, port: number, lines: string[], waiters: Set<(
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');
-  return { ok: false, portTaken: false, message: `docker-registry did not answer GET /v2/ on ${addr} within ${READY_TIMEOUT_MS} ms:\n${lines.join('\n')}` };
+  return {
+    ok: false,
+    portTaken: false,
+    message: `docker-registry did not answer GET /v2/ on ${addr} within ${READY_TIMEOUT_MS} ms:\n${lines.join('\n')}`,
+  };
 }
 
 /** Start a fresh registry. Always `await reg.stop()` (e.g. in `afterAll`). */

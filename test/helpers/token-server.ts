@@ -87,7 +87,10 @@ export function parseScope(scope: string): AccessEntry | undefined {
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');
   if (first <= 0 || last === first) return undefined;
-  const actions = scope.slice(last + 1).split(',').filter((a) => a !== '');
+  const actions = scope
+    .slice(last + 1)
+    .split(',')
+    .filter((a) => a !== '');
   return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions };
 }
 
@@ -107,8 +110,21 @@ async function makeKeyAndCert(dir: string): Promise<{ key: KeyObject; certDer: B
   const certPath = join(dir, 'cert.pem');
   try {
     await execFileAsync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=lg-pins-test-token-issuer',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=lg-pins-test-token-issuer',
     ]);
   } catch (err) {
     throw new Error(`openssl could not create the token signing certificate (apt-get install -y openssl): ${String(err)}`);
@@ -142,8 +158,14 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
   const issueToken = (access: AccessEntry[], subject?: string): string => {
     const now = Math.floor(Date.now() / 1000);
     const claims = {
-      iss: issuer, sub: subject ?? '', aud: service, exp: now + ttl, nbf: now - 1, iat: now,
-      jti: randomUUID(), access,
+      iss: issuer,
+      sub: subject ?? '',
+      aud: service,
+      exp: now + ttl,
+      nbf: now - 1,
+      iat: now,
+      jti: randomUUID(),
+      access,
     };
     const input = `${header}.${b64url(JSON.stringify(claims))}`;
     const sig = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
@@ -210,9 +232,14 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
     if (opts.users) {
       const cred = parseBasic(req.headers.authorization);
       if (!cred || opts.users[cred.user] === undefined || opts.users[cred.user] !== cred.pass) {
-        reply(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'invalid credentials' }] }, {
-          'WWW-Authenticate': 'Basic realm="lg-pins-test-token"',
-        });
+        reply(
+          res,
+          401,
+          { errors: [{ code: 'UNAUTHORIZED', message: 'invalid credentials' }] },
+          {
+            'WWW-Authenticate': 'Basic realm="lg-pins-test-token"',
+          },
+        );
         return;
       }
       subject = cred.user;

@@ -12,7 +12,6 @@ import { startProxy, type TamperingProxy } from './proxy.js';
 import { removeTempDirs, tempDir } from './tmp.js';
 import { startRegistry, type RegistryOptions, type TestRegistry } from './registry.js';
 
-
 export interface SpecImage {
   ref: string;
   tag?: string;

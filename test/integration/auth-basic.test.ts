@@ -24,10 +24,16 @@ let ws: Workspace;
 
 beforeAll(async () => {
   reg = await startRegistry({ auth: { kind: 'htpasswd', users: { [USER]: PASS } } });
-  pushed = await pushMultiArch({ url: reg.url, authorization: basicAuth(USER, PASS) }, 'private/agent', 'v1', [
-    { os: 'linux', architecture: 'amd64' },
-    { os: 'linux', architecture: 'arm', variant: 'v7' },
-  ], { salt: 'basic' });
+  pushed = await pushMultiArch(
+    { url: reg.url, authorization: basicAuth(USER, PASS) },
+    'private/agent',
+    'v1',
+    [
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm', variant: 'v7' },
+    ],
+    { salt: 'basic' },
+  );
   ws = workspace({
     images: { agent: { ref: `${reg.host}/private/agent`, tag: 'v1' } },
     fleet: { edge: { arch: 'armv7l', hosts: ['gw-01'] } },
@@ -55,7 +61,8 @@ describe('htpasswd registry', () => {
     const t = { url: reg.url, authorization: basicAuth(USER, PASS) };
     const tags = ['c1', 'c2', 'c3', 'c4'];
     const digests: Record<string, string> = {};
-    for (const tag of tags) digests[tag] = (await pushMultiArch(t, 'private/many', tag, [{ os: 'linux', architecture: 'amd64' }], { salt: tag })).digest;
+    for (const tag of tags)
+      digests[tag] = (await pushMultiArch(t, 'private/many', tag, [{ os: 'linux', architecture: 'amd64' }], { salt: tag })).digest;
     const many = workspace({
       images: Object.fromEntries(tags.map((tag) => [`img-${tag}`, { ref: `${reg.host}/private/many`, tag }])),
       fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } },
@@ -101,7 +108,10 @@ describe('htpasswd registry', () => {
 
   it('treats a broken Docker config file as bad input (exit 2) without echoing its content', async () => {
     const dir = emptyDockerConfigDir();
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`no-colon-${PASS}`).toString('base64') } } }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`no-colon-${PASS}`).toString('base64') } } }),
+    );
     const err = await lock({ cwd: ws.dir, client: withConfig(dir) }).then(
       (r) => r.failures[0]?.error,
       (e: unknown) => e as Error & { exitCode?: number },
@@ -113,10 +123,18 @@ describe('htpasswd registry', () => {
 });
 
 describe('the CLI environment reaches the credential lookup', () => {
-  it.each([[['lock', '--dry-run'], 0], [['diff'], 1], [['inspect', 'REF'], 0]] as const)('%s reads credentials from the environment main() is given, not the process', async (args, want) => {
+  it.each([
+    [['lock', '--dry-run'], 0],
+    [['diff'], 1],
+    [['inspect', 'REF'], 0],
+  ] as const)('%s reads credentials from the environment main() is given, not the process', async (args, want) => {
     const out: string[] = [];
     const sink = { write: (s: string) => out.push(s) };
-    const env = { LG_PINS_REGISTRY_AUTH: JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`${USER}:${PASS}`).toString('base64') } } }), DOCKER_CONFIG: emptyDockerConfigDir(), NO_COLOR: '1' };
+    const env = {
+      LG_PINS_REGISTRY_AUTH: JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(`${USER}:${PASS}`).toString('base64') } } }),
+      DOCKER_CONFIG: emptyDockerConfigDir(),
+      NO_COLOR: '1',
+    };
     const argv = args.map((a) => (a === 'REF' ? `${reg.host}/private/agent:v1` : a));
     const code = await main(argv, { stdout: sink, stderr: sink, cwd: ws.dir, env });
     expect(out.join('')).not.toContain('denied');

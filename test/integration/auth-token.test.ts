@@ -44,7 +44,11 @@ function specFor(host: string): SpecInput {
   };
 }
 
-async function pushAll(reg: TestRegistry, ts: TokenServer, creds?: { user: string; pass: string }): Promise<Record<string, MultiArchResult>> {
+async function pushAll(
+  reg: TestRegistry,
+  ts: TokenServer,
+  creds?: { user: string; pass: string },
+): Promise<Record<string, MultiArchResult>> {
   const agent = await tokenPushTarget(reg.url, ts, 'team/agent', creds);
   const tools = await tokenPushTarget(reg.url, ts, 'team/tools', creds);
   const out: Record<string, MultiArchResult> = {};

@@ -74,7 +74,9 @@ describe('check agrees', () => {
     ws.writeSpec(s);
     const r = await runCheck();
     expect(r.exitCode).toBe(1);
-    expect(r.stale.map((x) => x.message)).toEqual(['image "agent": the spec says track ">=1.0.0 <3", the lock was made for track "^1.0.0"']);
+    expect(r.stale.map((x) => x.message)).toEqual([
+      'image "agent": the spec says track ">=1.0.0 <3", the lock was made for track "^1.0.0"',
+    ]);
   });
 
   it('a lock that was never written is stale (exit 1)', async () => {
@@ -92,28 +94,58 @@ const fleet = (s: SpecInput) => s.fleet!;
 describe('check finds the lock stale after a spec edit', () => {
   // Expected messages name the registry as HOST (known only once the proxy is up).
   const cases: Array<[string, Edit, string[]]> = [
-    ['an image added', (s) => (s.images.extra = { ref: `${host}/team/tools`, tag: 't1' }), ['image "extra" is in the spec but not in the lock']],
-    ['an image removed', (s) => {
-      delete s.images.tools;
-      fleet(s)['arm-servers']!.images = ['agent'];
-    }, ['image "tools" is in the lock but no longer in the spec']],
-    ['a ref changed', (s) => (s.images.tools!.ref = `${host}/team/tools-mirror`), ['image "tools": the spec\'s ref is HOST/team/tools-mirror, the lock has HOST/team/tools']],
+    [
+      'an image added',
+      (s) => (s.images.extra = { ref: `${host}/team/tools`, tag: 't1' }),
+      ['image "extra" is in the spec but not in the lock'],
+    ],
+    [
+      'an image removed',
+      (s) => {
+        delete s.images.tools;
+        fleet(s)['arm-servers']!.images = ['agent'];
+      },
+      ['image "tools" is in the lock but no longer in the spec'],
+    ],
+    [
+      'a ref changed',
+      (s) => (s.images.tools!.ref = `${host}/team/tools-mirror`),
+      ['image "tools": the spec\'s ref is HOST/team/tools-mirror, the lock has HOST/team/tools'],
+    ],
     ['a tag changed', (s) => (s.images.tools!.tag = 't2'), ['image "tools": the spec pins tag t2, the lock has t1']],
-    ['a track range that no longer holds the locked tag', (s) => (s.images.agent!.track = '^2.0.0'), [
-      'image "agent": the spec says track "^2.0.0", the lock was made for track "^1.0.0"',
-      'image "agent": the locked tag v1.1.0 is outside track "^2.0.0"',
-    ]],
+    [
+      'a track range that no longer holds the locked tag',
+      (s) => (s.images.agent!.track = '^2.0.0'),
+      [
+        'image "agent": the spec says track "^2.0.0", the lock was made for track "^1.0.0"',
+        'image "agent": the locked tag v1.1.0 is outside track "^2.0.0"',
+      ],
+    ],
     ['a group added', (s) => (fleet(s).edge = { arch: 'x86_64', hosts: ['gw-01'] }), ['group "edge" is in the spec but not in the lock']],
     ['a group removed', (s) => delete fleet(s)['arm-servers'], ['group "arm-servers" is in the lock but no longer in the spec']],
-    ['a group\'s arch changed', (s) => (fleet(s)['arm-servers']!.arch = 'x86_64'), [
-      'group "arm-servers" is linux/amd64, but its pin of "agent" is for linux/arm64/v8',
-      'group "arm-servers" is linux/amd64, but its pin of "tools" is for linux/arm64/v8',
-    ]],
-    ['a group that no longer runs an image', (s) => (fleet(s)['arm-servers']!.images = ['agent']), ['group "arm-servers" no longer runs image "tools", but the lock pins it']],
-    ['a group that now runs another image', (s) => (fleet(s)['riscv-lab']!.images = ['agent', 'tools']), ['group "riscv-lab" has no pin for image "tools"']],
-    ['onMissing: hold removed from a held group', (s) => delete fleet(s)['riscv-lab']!.onMissing, [
-      'group "riscv-lab" is held on v1.0.0 for "agent", but the spec no longer says onMissing: hold',
-    ]],
+    [
+      "a group's arch changed",
+      (s) => (fleet(s)['arm-servers']!.arch = 'x86_64'),
+      [
+        'group "arm-servers" is linux/amd64, but its pin of "agent" is for linux/arm64/v8',
+        'group "arm-servers" is linux/amd64, but its pin of "tools" is for linux/arm64/v8',
+      ],
+    ],
+    [
+      'a group that no longer runs an image',
+      (s) => (fleet(s)['arm-servers']!.images = ['agent']),
+      ['group "arm-servers" no longer runs image "tools", but the lock pins it'],
+    ],
+    [
+      'a group that now runs another image',
+      (s) => (fleet(s)['riscv-lab']!.images = ['agent', 'tools']),
+      ['group "riscv-lab" has no pin for image "tools"'],
+    ],
+    [
+      'onMissing: hold removed from a held group',
+      (s) => delete fleet(s)['riscv-lab']!.onMissing,
+      ['group "riscv-lab" is held on v1.0.0 for "agent", but the spec no longer says onMissing: hold'],
+    ],
   ];
 
   it.each(cases)('%s', async (_name, edit, expected) => {
@@ -125,7 +157,7 @@ describe('check finds the lock stale after a spec edit', () => {
     expect(r.stale.map((x) => x.message)).toEqual(expected.map((m) => m.replaceAll('HOST', host)));
   });
 
-  it('a pin hand-edited to another platform\'s digest is stale', async () => {
+  it("a pin hand-edited to another platform's digest is stale", async () => {
     ws.writeSpec(base());
     const copy = workspace(base());
     const text = readFileSync(ws.lockFile, 'utf8');
@@ -134,6 +166,8 @@ describe('check finds the lock stale after a spec edit', () => {
     writeFileSync(copy.lockFile, text.replace(`platform: linux/amd64, digest: ${amd}`, `platform: linux/amd64, digest: ${arm}`));
     const r = await runCheck(copy.dir);
     expect(r.exitCode).toBe(1);
-    expect(r.stale.map((x) => x.message)).toEqual([`group "datacenter": its pin ${arm} of "agent" is not the linux/amd64 digest of v1.1.0`]);
+    expect(r.stale.map((x) => x.message)).toEqual([
+      `group "datacenter": its pin ${arm} of "agent" is not the linux/amd64 digest of v1.1.0`,
+    ]);
   });
 });

@@ -121,7 +121,9 @@ describe('a platform the release does not ship', () => {
     expect(r.lock.fleet['riscv-lab']).toEqual({
       agent: { platform: 'linux/riscv64', digest: v1.images[1]!.digest, tag: 'h1', held: 'linux/riscv64 is not in h2' },
     });
-    expect(ws.lockText()).toContain(`riscv-lab:\n    agent: { platform: linux/riscv64, digest: ${v1.images[1]!.digest}, tag: h1, held: linux/riscv64 is not in h2 }`);
+    expect(ws.lockText()).toContain(
+      `riscv-lab:\n    agent: { platform: linux/riscv64, digest: ${v1.images[1]!.digest}, tag: h1, held: linux/riscv64 is not in h2 }`,
+    );
 
     // Held again on the next run, and nothing changes.
     const again = await runLock(ws.dir);

@@ -73,7 +73,8 @@ const HOSTILE: Hostile[] = [
   { name: 'oddcode', body: () => `echo "odd-${SECRET}"\nexit 255`, markers: [SECRET, 'odd-'], why: /: exit 255$/m },
   {
     name: 'leaky',
-    body: (dir) => `echo '{"ServerURL":"x","Username":"${USER}","Secret":"${SECRET}"}'\necho "keychain locked (${SECRET}) see ${dir}" >&2\nexit 1`,
+    body: (dir) =>
+      `echo '{"ServerURL":"x","Username":"${USER}","Secret":"${SECRET}"}'\necho "keychain locked (${SECRET}) see ${dir}" >&2\nexit 1`,
     markers: [SECRET, 'keychain locked'],
     why: /: exit 1$/m,
   },
@@ -114,7 +115,11 @@ function expectClean(r: CliResult, markers: string[]): void {
 
 describe('hostile credential helpers', () => {
   const ctx = useRegistry({ auth: { kind: 'htpasswd', users: { [USER]: PASS } } });
-  const spec = () => workspace({ images: { agent: { ref: `${ctx.reg.host}/private/agent`, tag: 'v1' } }, fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } } });
+  const spec = () =>
+    workspace({
+      images: { agent: { ref: `${ctx.reg.host}/private/agent`, tag: 'v1' } },
+      fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } },
+    });
 
   for (const h of HOSTILE) {
     it(`${h.name}: exit 3 within the timeout, naming the helper and the registry, quoting nothing it printed`, async () => {
@@ -131,10 +136,13 @@ describe('hostile credential helpers', () => {
       }
       const program = `docker-credential-${h.name}`;
       for (const r of [human, verbose]) {
-        expect(r.stderr).toContain(`credential helper ${program} (from ${join(env.DOCKER_CONFIG!, 'config.json')}) failed for ${ctx.reg.host}`);
+        expect(r.stderr).toContain(
+          `credential helper ${program} (from ${join(env.DOCKER_CONFIG!, 'config.json')}) failed for ${ctx.reg.host}`,
+        );
         expect(r.stderr).toMatch(h.why);
       }
-      const failure = (JSON.parse(json.stdout) as { failures: Array<{ message: string; exitCode: number; registry?: string }> }).failures[0]!;
+      const failure = (JSON.parse(json.stdout) as { failures: Array<{ message: string; exitCode: number; registry?: string }> })
+        .failures[0]!;
       expect(failure).toMatchObject({ exitCode: 3, registry: ctx.reg.host });
       expect(failure.message).toContain(`${program} (from `);
       expect(failure.message).toMatch(h.why);
@@ -142,7 +150,10 @@ describe('hostile credential helpers', () => {
   }
 
   it('"credentials not found" still means anonymous (HTTP 401), and its words are not printed', async () => {
-    const env = setup({ name: 'notfound', body: () => `echo "credentials not found in native keychain ${SECRET}"\nexit 1`, markers: [], why: /./ }, ctx.reg.host);
+    const env = setup(
+      { name: 'notfound', body: () => `echo "credentials not found in native keychain ${SECRET}"\nexit 1`, markers: [], why: /./ },
+      ctx.reg.host,
+    );
     const r = await timed(['lock', '--timeout', '1', '--verbose'], spec().dir, env);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('HTTP 401');

@@ -48,7 +48,8 @@ function isolated(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { HOME: tmp(), DOCKER_CONFIG: tmp(), PATH, ...env };
 }
 
-const runLock = (dir: string, env: NodeJS.ProcessEnv) => lock({ cwd: dir, client: { credentials: credentialStore(isolated(env)), policy: FAST } });
+const runLock = (dir: string, env: NodeJS.ProcessEnv) =>
+  lock({ cwd: dir, client: { credentials: credentialStore(isolated(env)), policy: FAST } });
 
 describe('htpasswd registry', () => {
   const USER = 'keychain-user';
@@ -76,7 +77,10 @@ describe('htpasswd registry', () => {
       fleet: DATACENTER,
     });
     // Docker leaves an empty auths entry behind when a credsStore holds the secret.
-    const r = await runLock(ws.dir, { PATH: `${helper.bin}:${PATH}`, DOCKER_CONFIG: dockerConfig({ credsStore: 'lgtest', auths: { [reg.host]: {} } }) });
+    const r = await runLock(ws.dir, {
+      PATH: `${helper.bin}:${PATH}`,
+      DOCKER_CONFIG: dockerConfig({ credsStore: 'lgtest', auths: { [reg.host]: {} } }),
+    });
     expect(r.failures).toEqual([]);
     expect(r.lock.images.agent!.digest).toBe(agent.digest);
     expect(r.lock.images.tool!.digest).toBe(tool.digest);
@@ -89,7 +93,11 @@ describe('htpasswd registry', () => {
     const ws = workspace(spec());
     const r = await runLock(ws.dir, {
       PATH: `${chosen.bin}:${store.bin}:${PATH}`,
-      DOCKER_CONFIG: dockerConfig({ credHelpers: { [reg.host]: 'chosen' }, credsStore: 'store', auths: { [reg.host]: { auth: b64(`${USER}:${WRONG}`) } } }),
+      DOCKER_CONFIG: dockerConfig({
+        credHelpers: { [reg.host]: 'chosen' },
+        credsStore: 'store',
+        auths: { [reg.host]: { auth: b64(`${USER}:${WRONG}`) } },
+      }),
     });
     expect(r.failures).toEqual([]);
     expect(r.lock.images.agent!.digest).toBe(agent.digest);
@@ -120,14 +128,21 @@ describe('htpasswd registry', () => {
 
   it('DOCKER_AUTH_CONFIG works the same way, with username/password fields', async () => {
     const ws = workspace(spec());
-    const r = await runLock(ws.dir, { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [`https://${reg.host}/v1/`]: { username: USER, password: PASS } } }) });
+    const r = await runLock(ws.dir, {
+      DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [`https://${reg.host}/v1/`]: { username: USER, password: PASS } } }),
+    });
     expect(r.failures).toEqual([]);
     expect(r.lock.images.agent!.digest).toBe(agent.digest);
   });
 
   it('Podman auth.json (REGISTRY_AUTH_FILE): a namespace key beats the host key, for that namespace only', async () => {
     const file = join(tmp(), 'auth.json');
-    writeFileSync(file, JSON.stringify({ auths: { [`${reg.host}/private`]: { auth: b64(`${USER}:${PASS}`) }, [reg.host]: { auth: b64(`${USER}:${WRONG}`) } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        auths: { [`${reg.host}/private`]: { auth: b64(`${USER}:${PASS}`) }, [reg.host]: { auth: b64(`${USER}:${WRONG}`) } },
+      }),
+    );
     const ws = workspace({
       images: { agent: { ref: `${reg.host}/private/agent`, tag: 'v1' }, tool: { ref: `${reg.host}/public/tool`, tag: 'v1' } },
       fleet: DATACENTER,
@@ -148,7 +163,10 @@ describe('htpasswd registry', () => {
     mkdirSync(join(run, 'containers'));
     writeFileSync(join(run, 'containers', 'auth.json'), JSON.stringify({ auths: { [reg.host]: { auth: b64(`${USER}:${PASS}`) } } }));
     const ws = workspace(spec());
-    const r = await runLock(ws.dir, { XDG_RUNTIME_DIR: run, DOCKER_CONFIG: dockerConfig({ auths: { 'other.example': { auth: b64('x:y') } } }) });
+    const r = await runLock(ws.dir, {
+      XDG_RUNTIME_DIR: run,
+      DOCKER_CONFIG: dockerConfig({ auths: { 'other.example': { auth: b64('x:y') } } }),
+    });
     expect(r.failures).toEqual([]);
     expect(r.lock.images.agent!.digest).toBe(agent.digest);
   });
@@ -166,14 +184,20 @@ describe('token registry', () => {
   beforeAll(async () => {
     ts = await startTokenServer({ users: { [ALICE]: ALICE_PASS }, refreshTokens: { [REFRESH]: ALICE }, expiresIn: 300 });
     reg = await startRegistry({ auth: { kind: 'token', tokenServer: ts } });
-    pushed = await pushMultiArch(await tokenPushTarget(reg.url, ts, 'team/app', { user: ALICE, pass: ALICE_PASS }), 'team/app', 'v1', PLATFORMS, { salt: 'token-creds' });
+    pushed = await pushMultiArch(
+      await tokenPushTarget(reg.url, ts, 'team/app', { user: ALICE, pass: ALICE_PASS }),
+      'team/app',
+      'v1',
+      PLATFORMS,
+      { salt: 'token-creds' },
+    );
   });
   afterAll(async () => {
     await reg?.stop();
     await ts?.stop();
   });
 
-  it('a credsStore helper\'s user and secret go to the token realm as Basic', async () => {
+  it("a credsStore helper's user and secret go to the token realm as Basic", async () => {
     const helper = fakeHelper('tokstore', { [reg.host]: { Username: ALICE, Secret: ALICE_PASS } });
     const ws = workspace(spec());
     const mark = ts.requests.length;
@@ -189,14 +213,22 @@ describe('token registry', () => {
     const helper = fakeHelper('tokid', { [reg.host]: { Username: '<token>', Secret: REFRESH } });
     const ws = workspace(spec());
     const mark = ts.requests.length;
-    const r = await runLock(ws.dir, { PATH: `${helper.bin}:${PATH}`, DOCKER_CONFIG: dockerConfig({ credHelpers: { [reg.host]: 'tokid' } }) });
+    const r = await runLock(ws.dir, {
+      PATH: `${helper.bin}:${PATH}`,
+      DOCKER_CONFIG: dockerConfig({ credHelpers: { [reg.host]: 'tokid' } }),
+    });
     expect(r.failures).toEqual([]);
     expect(r.lock.images.app!.digest).toBe(pushed.digest);
     const asked = ts.requests.slice(mark);
     expect(asked).toHaveLength(1);
     expect(asked[0]!.method).toBe('POST');
     expect(asked[0]!.authorization).toBeUndefined();
-    expect(asked[0]!.form).toMatchObject({ grant_type: 'refresh_token', refresh_token: REFRESH, service: ts.service, scope: 'repository:team/app:pull' });
+    expect(asked[0]!.form).toMatchObject({
+      grant_type: 'refresh_token',
+      refresh_token: REFRESH,
+      service: ts.service,
+      scope: 'repository:team/app:pull',
+    });
   });
 
   it('an identitytoken in the Docker config is sent as a refresh-token POST', async () => {
@@ -207,7 +239,12 @@ describe('token registry', () => {
     expect(r.lock.images.app!.digest).toBe(pushed.digest);
     const asked = ts.requests.slice(mark);
     expect(asked.map((q) => q.method)).toEqual(['POST']);
-    expect(asked[0]!.form).toMatchObject({ grant_type: 'refresh_token', refresh_token: REFRESH, client_id: 'lg-pins', access_type: 'offline' });
+    expect(asked[0]!.form).toMatchObject({
+      grant_type: 'refresh_token',
+      refresh_token: REFRESH,
+      client_id: 'lg-pins',
+      access_type: 'offline',
+    });
   });
 
   it('a revoked identity token is exit 3 naming the registry and HTTP 401, never the token', async () => {

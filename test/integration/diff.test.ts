@@ -56,19 +56,32 @@ async function lockedWorkspace(spec: SpecInput): Promise<Workspace> {
 
 /** A buildx-style attestation for `subject`, `builder` making its content unique. */
 async function attestation(repo: string, subject: Descriptor, builder: string): Promise<Descriptor> {
-  const statement = { _type: 'https://in-toto.io/Statement/v0.1', subject: [{ digest: { sha256: subject.digest.slice(7) } }], predicate: { builder } };
+  const statement = {
+    _type: 'https://in-toto.io/Statement/v0.1',
+    subject: [{ digest: { sha256: subject.digest.slice(7) } }],
+    predicate: { builder },
+  };
   const layer = await pushBlob(t(), repo, new TextEncoder().encode(JSON.stringify(statement)));
   const cfg = await pushBlob(t(), repo, new TextEncoder().encode(JSON.stringify({ architecture: 'unknown', os: 'unknown' })));
-  const manifest = { schemaVersion: 2, mediaType: MT.ociManifest, config: { mediaType: MT.ociConfig, ...cfg }, layers: [{ mediaType: MT.inToto, ...layer }] };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MT.ociManifest,
+    config: { mediaType: MT.ociConfig, ...cfg },
+    layers: [{ mediaType: MT.inToto, ...layer }],
+  };
   const bytes = new TextEncoder().encode(JSON.stringify(manifest));
   const pushed = await pushManifest(t(), repo, sha256(bytes), bytes, MT.ociManifest);
   return {
-    mediaType: MT.ociManifest, digest: pushed.digest, size: pushed.size, platform: { os: 'unknown', architecture: 'unknown' },
+    mediaType: MT.ociManifest,
+    digest: pushed.digest,
+    size: pushed.size,
+    platform: { os: 'unknown', architecture: 'unknown' },
     annotations: { 'vnd.docker.reference.digest': subject.digest, 'vnd.docker.reference.type': 'attestation-manifest' },
   };
 }
 
-const pushIndex = (repo: string, tag: string, manifests: Descriptor[]) => pushManifest(t(), repo, tag, { schemaVersion: 2, mediaType: MT.ociIndex, manifests }, MT.ociIndex);
+const pushIndex = (repo: string, tag: string, manifests: Descriptor[]) =>
+  pushManifest(t(), repo, tag, { schemaVersion: 2, mediaType: MT.ociIndex, manifests }, MT.ociIndex);
 
 describe('tags that move', () => {
   it('a re-pushed tag is tag-moved: every platform changed, every group moves', async () => {
@@ -77,16 +90,31 @@ describe('tags that move', () => {
     const v2 = await pushMultiArch(t(), 'team/moved', 'stable', [P.amd64, P.arm64], { salt: 'm2' });
     const d = await diffThenLock(ws);
     expect(d.exitCode).toBe(1);
-    expect(d.changes).toEqual([{
-      image: 'app', kind: 'tag-moved',
-      from: { tag: 'stable', digest: v1.digest }, to: { tag: 'stable', digest: v2.digest },
-      platforms: { 'linux/amd64': 'changed', 'linux/arm64/v8': 'changed' },
-      groups: ['arm-servers', 'datacenter'], held: [],
-      moves: [
-        { group: 'arm-servers', hosts: 1, from: { platform: 'linux/arm64/v8', digest: v1.images[1]!.digest }, to: { platform: 'linux/arm64/v8', digest: v2.images[1]!.digest } },
-        { group: 'datacenter', hosts: 2, from: { platform: 'linux/amd64', digest: v1.images[0]!.digest }, to: { platform: 'linux/amd64', digest: v2.images[0]!.digest } },
-      ],
-    }]);
+    expect(d.changes).toEqual([
+      {
+        image: 'app',
+        kind: 'tag-moved',
+        from: { tag: 'stable', digest: v1.digest },
+        to: { tag: 'stable', digest: v2.digest },
+        platforms: { 'linux/amd64': 'changed', 'linux/arm64/v8': 'changed' },
+        groups: ['arm-servers', 'datacenter'],
+        held: [],
+        moves: [
+          {
+            group: 'arm-servers',
+            hosts: 1,
+            from: { platform: 'linux/arm64/v8', digest: v1.images[1]!.digest },
+            to: { platform: 'linux/arm64/v8', digest: v2.images[1]!.digest },
+          },
+          {
+            group: 'datacenter',
+            hosts: 2,
+            from: { platform: 'linux/amd64', digest: v1.images[0]!.digest },
+            to: { platform: 'linux/amd64', digest: v2.images[0]!.digest },
+          },
+        ],
+      },
+    ]);
     expect(d.patch).toContain(`-    digest: ${v1.digest}`);
     expect(d.patch).toContain(`+    digest: ${v2.digest}`);
   });
@@ -100,10 +128,18 @@ describe('tags that move', () => {
     expect(v2.digest).not.toBe(v1.digest);
     const d = await diffThenLock(ws);
     expect(d.exitCode).toBe(1);
-    expect(d.changes).toEqual([{
-      image: 'app', kind: 'tag-moved', from: { tag: 'v1', digest: v1.digest }, to: { tag: 'v1', digest: v2.digest },
-      platforms: { 'linux/amd64': 'unchanged', 'linux/arm64/v8': 'unchanged' }, groups: [], held: [], moves: [],
-    }]);
+    expect(d.changes).toEqual([
+      {
+        image: 'app',
+        kind: 'tag-moved',
+        from: { tag: 'v1', digest: v1.digest },
+        to: { tag: 'v1', digest: v2.digest },
+        platforms: { 'linux/amd64': 'unchanged', 'linux/arm64/v8': 'unchanged' },
+        groups: [],
+        held: [],
+        moves: [],
+      },
+    ]);
     expect(d.lock.fleet).toEqual(d.previous!.fleet);
     expect(ws.lockText().replace(v2.digest, v1.digest)).toBe(before);
   });
@@ -120,10 +156,19 @@ describe('releases', () => {
     expect(d.exitCode).toBe(1);
     expect(d.changes).toHaveLength(1);
     expect(d.changes[0]).toMatchObject({
-      image: 'app', kind: 'release', from: { tag: 'v1.0.0', digest: v1.digest }, to: { tag: 'v1.1.0', digest: v2.digest },
-      groups: ['arm-servers'], held: [],
+      image: 'app',
+      kind: 'release',
+      from: { tag: 'v1.0.0', digest: v1.digest },
+      to: { tag: 'v1.1.0', digest: v2.digest },
+      groups: ['arm-servers'],
+      held: [],
     });
-    expect(d.changes[0]!.platforms).toEqual({ 'linux/amd64': 'unchanged', 'linux/arm/v7': 'removed', 'linux/arm64/v8': 'changed', 'linux/riscv64': 'added' });
+    expect(d.changes[0]!.platforms).toEqual({
+      'linux/amd64': 'unchanged',
+      'linux/arm/v7': 'removed',
+      'linux/arm64/v8': 'changed',
+      'linux/riscv64': 'added',
+    });
     expect(d.passedOver).toEqual([]);
   });
 
@@ -135,8 +180,12 @@ describe('releases', () => {
     const img = (track: string, cadence: 'patch' | 'minor' | 'major'): SpecImage => ({ ref: ref(repo), track, cadence });
     const ws = await lockedWorkspace({
       images: {
-        patch: img('>=1.0.0', 'patch'), patch1: img('^1.0.0', 'patch'), minor: img('>=1.0.0', 'minor'),
-        minor10: img('~1.0.0', 'minor'), major: img('>=1.0.0', 'major'), major1: img('^1.0.0', 'major'),
+        patch: img('>=1.0.0', 'patch'),
+        patch1: img('^1.0.0', 'patch'),
+        minor: img('>=1.0.0', 'minor'),
+        minor10: img('~1.0.0', 'minor'),
+        major: img('>=1.0.0', 'major'),
+        major1: img('^1.0.0', 'major'),
       },
       fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } },
     });
@@ -144,7 +193,13 @@ describe('releases', () => {
       const d = await runDiff(ws);
       expect(d.failures).toEqual([]);
       expect(d.written).toBe(false);
-      for (const c of d.changes) expect(c).toMatchObject({ kind: 'release', from: { tag: 'v1.0.0', digest: pushed['v1.0.0'] }, to: { digest: pushed[c.to!.tag] }, groups: ['datacenter'] });
+      for (const c of d.changes)
+        expect(c).toMatchObject({
+          kind: 'release',
+          from: { tag: 'v1.0.0', digest: pushed['v1.0.0'] },
+          to: { digest: pushed[c.to!.tag] },
+          groups: ['datacenter'],
+        });
       return {
         exitCode: d.exitCode,
         taken: Object.fromEntries(d.changes.map((c) => [c.image, c.to!.tag])),
@@ -156,15 +211,21 @@ describe('releases', () => {
       exitCode: 1,
       taken: { patch: 'v1.0.1', patch1: 'v1.0.1' },
       passedOver: {
-        minor: 'v1.0.1 (keeps v1.0.0, minor)', minor10: 'v1.0.1 (keeps v1.0.0, minor)',
-        major: 'v1.0.1 (keeps v1.0.0, major)', major1: 'v1.0.1 (keeps v1.0.0, major)',
+        minor: 'v1.0.1 (keeps v1.0.0, minor)',
+        minor10: 'v1.0.1 (keeps v1.0.0, minor)',
+        major: 'v1.0.1 (keeps v1.0.0, major)',
+        major1: 'v1.0.1 (keeps v1.0.0, major)',
       },
     });
     await release('v1.1.0');
     expect(await summary()).toEqual({
       exitCode: 1,
       taken: { patch: 'v1.1.0', patch1: 'v1.1.0', minor: 'v1.1.0' },
-      passedOver: { minor10: 'v1.0.1 (keeps v1.0.0, minor)', major: 'v1.1.0 (keeps v1.0.0, major)', major1: 'v1.1.0 (keeps v1.0.0, major)' },
+      passedOver: {
+        minor10: 'v1.0.1 (keeps v1.0.0, minor)',
+        major: 'v1.1.0 (keeps v1.0.0, major)',
+        major1: 'v1.1.0 (keeps v1.0.0, major)',
+      },
     });
     await release('v2.0.0');
     expect(await summary()).toEqual({
@@ -178,21 +239,30 @@ describe('releases', () => {
     expect(d.lock.images.major1).toEqual(d.previous!.images.major1);
     const after = await runDiff(ws);
     expect(after.exitCode).toBe(0);
-    expect(after.passedOver.map((p) => [p.image, p.tag]).sort()).toEqual([['major1', 'v1.1.0'], ['minor10', 'v1.0.1']]);
+    expect(after.passedOver.map((p) => [p.image, p.tag]).sort()).toEqual([
+      ['major1', 'v1.1.0'],
+      ['minor10', 'v1.0.1'],
+    ]);
   });
 
   it('holds a group when a release drops its platform, and releases it when a later one ships it again', async () => {
     const repo = 'team/hold';
     const v1 = await pushMultiArch(t(), repo, 'v1.0.0', [P.amd64, P.riscv64], { salt: 'h1' });
-    const fleet: SpecInput['fleet'] = { datacenter: { arch: 'x86_64', hosts: ['web-01'] }, 'riscv-lab': { arch: 'riscv64', hosts: ['rv-01', 'rv-02'], onMissing: 'hold' } };
+    const fleet: SpecInput['fleet'] = {
+      datacenter: { arch: 'x86_64', hosts: ['web-01'] },
+      'riscv-lab': { arch: 'riscv64', hosts: ['rv-01', 'rv-02'], onMissing: 'hold' },
+    };
     const ws = await lockedWorkspace({ images: { agent: { ref: ref(repo), track: '^1.0.0' } }, fleet });
     const v2 = await pushMultiArch(t(), repo, 'v1.1.0', [P.amd64], { salt: 'h2' });
     const held = await diffThenLock(ws);
     expect(held.exitCode).toBe(1);
     expect(held.changes).toHaveLength(1);
     expect(held.changes[0]).toMatchObject({
-      kind: 'release', from: { tag: 'v1.0.0' }, to: { tag: 'v1.1.0', digest: v2.digest },
-      platforms: { 'linux/amd64': 'changed', 'linux/riscv64': 'removed' }, groups: ['datacenter'],
+      kind: 'release',
+      from: { tag: 'v1.0.0' },
+      to: { tag: 'v1.1.0', digest: v2.digest },
+      platforms: { 'linux/amd64': 'changed', 'linux/riscv64': 'removed' },
+      groups: ['datacenter'],
       held: [{ group: 'riscv-lab', hosts: 2, platform: 'linux/riscv64', tag: 'v1.0.0', reason: 'linux/riscv64 is not in v1.1.0' }],
     });
     expect(held.lock.fleet['riscv-lab']!.agent).toMatchObject({ digest: v1.images[1]!.digest, held: 'linux/riscv64 is not in v1.1.0' });
@@ -201,12 +271,17 @@ describe('releases', () => {
     const released = await diffThenLock(ws);
     expect(released.changes).toHaveLength(1);
     expect(released.changes[0]).toMatchObject({
-      kind: 'release', from: { tag: 'v1.1.0' }, to: { tag: 'v1.2.0', digest: v3.digest },
-      platforms: { 'linux/amd64': 'changed', 'linux/riscv64': 'added' }, groups: ['datacenter', 'riscv-lab'], held: [],
+      kind: 'release',
+      from: { tag: 'v1.1.0' },
+      to: { tag: 'v1.2.0', digest: v3.digest },
+      platforms: { 'linux/amd64': 'changed', 'linux/riscv64': 'added' },
+      groups: ['datacenter', 'riscv-lab'],
+      held: [],
     });
     const move = released.changes[0]!.moves.find((m) => m.group === 'riscv-lab');
     expect(move).toEqual({
-      group: 'riscv-lab', hosts: 2,
+      group: 'riscv-lab',
+      hosts: 2,
       from: { platform: 'linux/riscv64', digest: v1.images[1]!.digest, tag: 'v1.0.0', held: 'linux/riscv64 is not in v1.1.0' },
       to: { platform: 'linux/riscv64', digest: v3.images[1]!.digest },
     });
@@ -219,7 +294,9 @@ describe('the spec changes', () => {
     const b = await pushMultiArch(t(), 'team/two', 'v1', [P.amd64, P.arm64], { salt: 'two' });
     const ws = workspace({ images: { one: { ref: ref('team/one'), tag: 'v1' } }, fleet: FLEET });
     const first = await diffThenLock(ws);
-    expect(first.changes).toEqual([expect.objectContaining({ image: 'one', kind: 'added', to: { tag: 'v1', digest: a.digest }, groups: ['arm-servers', 'datacenter'] })]);
+    expect(first.changes).toEqual([
+      expect.objectContaining({ image: 'one', kind: 'added', to: { tag: 'v1', digest: a.digest }, groups: ['arm-servers', 'datacenter'] }),
+    ]);
     expect(first.changes[0]!.from).toBeUndefined();
     expect(first.changes[0]!.platforms).toEqual({ 'linux/amd64': 'added', 'linux/arm64/v8': 'added' });
 
@@ -232,7 +309,12 @@ describe('the spec changes', () => {
     ws.writeSpec({ images: { two: { ref: ref('team/two'), tag: 'v1' } }, fleet: FLEET });
     const removed = await diffThenLock(ws);
     expect(removed.changes).toHaveLength(1);
-    expect(removed.changes[0]).toMatchObject({ image: 'one', kind: 'removed', from: { tag: 'v1', digest: a.digest }, groups: ['arm-servers', 'datacenter'] });
+    expect(removed.changes[0]).toMatchObject({
+      image: 'one',
+      kind: 'removed',
+      from: { tag: 'v1', digest: a.digest },
+      groups: ['arm-servers', 'datacenter'],
+    });
     expect(removed.changes[0]!.to).toBeUndefined();
     expect(removed.changes[0]!.platforms).toEqual({ 'linux/amd64': 'removed', 'linux/arm64/v8': 'removed' });
     expect(removed.lock.images.one).toBeUndefined();
@@ -244,33 +326,55 @@ describe('the spec changes', () => {
     const same = await runDiff(ws);
     expect(same).toMatchObject({ exitCode: 0, changes: [], changed: false, patch: '', passedOver: [], failures: [] });
 
-    ws.writeSpec({ images: { app: { ref: ref('team/fleet'), tag: 'v1' } }, fleet: { ...FLEET, edge: { arch: 'armv7l', hosts: ['gw-01', 'gw-02', 'gw-03'] } } });
+    ws.writeSpec({
+      images: { app: { ref: ref('team/fleet'), tag: 'v1' } },
+      fleet: { ...FLEET, edge: { arch: 'armv7l', hosts: ['gw-01', 'gw-02', 'gw-03'] } },
+    });
     const added = await diffThenLock(ws);
     expect(added.exitCode).toBe(1);
-    expect(added.changes).toEqual([{
-      image: 'app', kind: 'fleet', from: { tag: 'v1', digest: v1.digest }, to: { tag: 'v1', digest: v1.digest },
-      platforms: { 'linux/amd64': 'unchanged', 'linux/arm/v7': 'unchanged', 'linux/arm64/v8': 'unchanged' },
-      groups: ['edge'], held: [], moves: [{ group: 'edge', hosts: 3, to: { platform: 'linux/arm/v7', digest: v1.images[2]!.digest } }],
-    }]);
+    expect(added.changes).toEqual([
+      {
+        image: 'app',
+        kind: 'fleet',
+        from: { tag: 'v1', digest: v1.digest },
+        to: { tag: 'v1', digest: v1.digest },
+        platforms: { 'linux/amd64': 'unchanged', 'linux/arm/v7': 'unchanged', 'linux/arm64/v8': 'unchanged' },
+        groups: ['edge'],
+        held: [],
+        moves: [{ group: 'edge', hosts: 3, to: { platform: 'linux/arm/v7', digest: v1.images[2]!.digest } }],
+      },
+    ]);
 
-    ws.writeSpec({ images: { app: { ref: ref('team/fleet'), tag: 'v1' } }, fleet: { datacenter: FLEET.datacenter!, edge: { arch: 'armv7l', hosts: ['gw-01'] } } });
+    ws.writeSpec({
+      images: { app: { ref: ref('team/fleet'), tag: 'v1' } },
+      fleet: { datacenter: FLEET.datacenter!, edge: { arch: 'armv7l', hosts: ['gw-01'] } },
+    });
     const removed = await diffThenLock(ws);
     expect(removed.changes.map((c) => [c.image, c.kind, c.groups])).toEqual([['app', 'fleet', ['arm-servers']]]);
     expect(removed.changes[0]!.moves).toHaveLength(1);
-    expect(removed.changes[0]!.moves[0]).toMatchObject({ group: 'arm-servers', from: { platform: 'linux/arm64/v8', digest: v1.images[1]!.digest } });
+    expect(removed.changes[0]!.moves[0]).toMatchObject({
+      group: 'arm-servers',
+      from: { platform: 'linux/arm64/v8', digest: v1.images[1]!.digest },
+    });
     expect(removed.changes[0]!.moves[0]!.to).toBeUndefined();
     expect(removed.lock.fleet['arm-servers']).toBeUndefined();
   });
 });
 
 describe('failures', () => {
-  it('one image failing (missing tag) is exit 3 while the other image\'s change is still reported and locked', async () => {
+  it("one image failing (missing tag) is exit 3 while the other image's change is still reported and locked", async () => {
     await pushMultiArch(t(), 'team/ok', 'v1', [P.amd64, P.arm64], { salt: 'ok1' });
     await pushMultiArch(t(), 'team/broken', 'v1', [P.amd64, P.arm64], { salt: 'br1' });
-    const ws = await lockedWorkspace({ images: { ok: { ref: ref('team/ok'), tag: 'v1' }, broken: { ref: ref('team/broken'), tag: 'v1' } }, fleet: FLEET });
+    const ws = await lockedWorkspace({
+      images: { ok: { ref: ref('team/ok'), tag: 'v1' }, broken: { ref: ref('team/broken'), tag: 'v1' } },
+      fleet: FLEET,
+    });
     const brokenBefore = (await runLock(ws)).lock.images.broken;
     const moved = await pushMultiArch(t(), 'team/ok', 'v1', [P.amd64, P.arm64], { salt: 'ok2' });
-    ws.writeSpec({ images: { ok: { ref: ref('team/ok'), tag: 'v1' }, broken: { ref: ref('team/broken'), tag: 'v9-missing' } }, fleet: FLEET });
+    ws.writeSpec({
+      images: { ok: { ref: ref('team/ok'), tag: 'v1' }, broken: { ref: ref('team/broken'), tag: 'v9-missing' } },
+      fleet: FLEET,
+    });
     const d = await diffThenLock(ws);
     expect(d.exitCode).toBe(3);
     expect(d.failures.map((f) => [f.image, f.error.exitCode])).toEqual([['broken', 3]]);

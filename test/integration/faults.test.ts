@@ -50,8 +50,11 @@ describe('server errors', () => {
   it('retries a transient 503 and succeeds', async () => {
     const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/flaky', 'v1', [AMD64, ARM64], { salt: 'flaky' });
     let failures = 1;
-    ctx.proxy.hooks.push(on('GET', '/v2/team/flaky/manifests/v1', (res) =>
-      failures-- > 0 ? { status: 503, headers: { 'content-type': 'text/plain' }, body: Buffer.from('busy') } : res));
+    ctx.proxy.hooks.push(
+      on('GET', '/v2/team/flaky/manifests/v1', (res) =>
+        failures-- > 0 ? { status: 503, headers: { 'content-type': 'text/plain' }, body: Buffer.from('busy') } : res,
+      ),
+    );
     const ws = workspace({ images: { flaky: viaProxy('team/flaky', 'v1') }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(r.failures).toEqual([]);
@@ -61,8 +64,13 @@ describe('server errors', () => {
 
   it('gives up on a persistent 500 with exit 3 naming the registry and status', async () => {
     await pushMultiArch({ url: ctx.reg.url }, 'team/broken', 'v1', [AMD64], { salt: 'broken' });
-    ctx.proxy.hooks.push(on('GET', '/v2/team/broken/manifests/v1', () =>
-      ({ status: 500, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"errors":[{"code":"UNKNOWN","message":"boom"}]}') })));
+    ctx.proxy.hooks.push(
+      on('GET', '/v2/team/broken/manifests/v1', () => ({
+        status: 500,
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from('{"errors":[{"code":"UNKNOWN","message":"boom"}]}'),
+      })),
+    );
     const ws = workspace({ images: { broken: viaProxy('team/broken', 'v1') }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(r.exitCode).toBe(3);
@@ -76,7 +84,9 @@ describe('server errors', () => {
 describe('oversized responses', () => {
   it('refuses a tag manifest over the 4 MiB limit with exit 3 and no uncaught stream error', async () => {
     await pushMultiArch({ url: ctx.reg.url }, 'team/huge', 'v1', [AMD64], { salt: 'huge' });
-    ctx.proxy.hooks.push(on('GET', '/v2/team/huge/manifests/v1', (res) => ({ ...res, body: Buffer.concat([res.body, Buffer.alloc(5 * 1024 * 1024, 0x20)]) })));
+    ctx.proxy.hooks.push(
+      on('GET', '/v2/team/huge/manifests/v1', (res) => ({ ...res, body: Buffer.concat([res.body, Buffer.alloc(5 * 1024 * 1024, 0x20)]) })),
+    );
     const ws = workspace({ images: { huge: viaProxy('team/huge', 'v1') }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(tamperedCount('/v2/team/huge/manifests/v1')).toBe(1);
@@ -92,10 +102,16 @@ describe('oversized responses', () => {
     const img = await pushPlatformImage({ url: ctx.reg.url }, 'team/capped', AMD64, { salt: 'capped' });
     const http = new Http({ ...DEFAULT_POLICY, ...FAST });
     try {
-      const err = await http.send(`${ctx.reg.url}/v2/team/capped/manifests/${img.digest}`, { headers: { accept: MT.ociManifest }, maxBytes: 16, registry: ctx.reg.host }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const err = await http
+        .send(`${ctx.reg.url}/v2/team/capped/manifests/${img.digest}`, {
+          headers: { accept: MT.ociManifest },
+          maxBytes: 16,
+          registry: ctx.reg.host,
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(err).toBeInstanceOf(RegistryError);
       expect((err as Error).message).toContain('limit');
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -109,7 +125,9 @@ describe('tampered content (exit 4, nothing written)', () => {
   it('refuses a tag whose Docker-Content-Digest does not match the body', async () => {
     await pushMultiArch({ url: ctx.reg.url }, 'team/agent', 'dcd', [AMD64, ARM64], { salt: 'dcd' });
     const forged = `sha256:${'0'.repeat(64)}`;
-    ctx.proxy.hooks.push(on('GET', '/v2/team/agent/manifests/dcd', (res) => ({ ...res, headers: { ...res.headers, 'docker-content-digest': forged } })));
+    ctx.proxy.hooks.push(
+      on('GET', '/v2/team/agent/manifests/dcd', (res) => ({ ...res, headers: { ...res.headers, 'docker-content-digest': forged } })),
+    );
     const ws = workspace({ images: { agent: viaProxy('team/agent', 'dcd') }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(tamperedCount('/v2/team/agent/manifests/dcd')).toBe(1);
@@ -123,9 +141,13 @@ describe('tampered content (exit 4, nothing written)', () => {
   it('refuses a nested child index whose body was altered', async () => {
     const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/nested', 'n1', [AMD64, ARM64], { nested: true, salt: 'n1' });
     const child = pushed.nested!.digest;
-    ctx.proxy.hooks.push(on('GET', `/v2/team/nested/manifests/${child}`, (res) => tamperJson(res, (j) => {
-      j.annotations = { 'org.example.evil': 'yes' };
-    })));
+    ctx.proxy.hooks.push(
+      on('GET', `/v2/team/nested/manifests/${child}`, (res) =>
+        tamperJson(res, (j) => {
+          j.annotations = { 'org.example.evil': 'yes' };
+        }),
+      ),
+    );
     const ws = workspace({ images: { nested: viaProxy('team/nested', 'n1') }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(tamperedCount(`/v2/team/nested/manifests/${child}`)).toBe(1);
@@ -141,9 +163,13 @@ describe('tampered content (exit 4, nothing written)', () => {
     const arm = await pushPlatformImage(t, 'team/bare', ARM64, { salt: 'bare' });
     const { platform: _p, ...noPlatform } = arm;
     await pushManifest(t, 'team/bare', 'b1', { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [amd, noPlatform] }, MT.ociIndex);
-    ctx.proxy.hooks.push(on('GET', `/v2/team/bare/manifests/${arm.digest}`, (res) => tamperJson(res, (j) => {
-      j.annotations = { swapped: 'true' };
-    })));
+    ctx.proxy.hooks.push(
+      on('GET', `/v2/team/bare/manifests/${arm.digest}`, (res) =>
+        tamperJson(res, (j) => {
+          j.annotations = { swapped: 'true' };
+        }),
+      ),
+    );
     const ws = workspace({ images: { bare: viaProxy('team/bare', 'b1') }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(tamperedCount(`/v2/team/bare/manifests/${arm.digest}`)).toBe(1);
@@ -163,11 +189,19 @@ describe('tampered content (exit 4, nothing written)', () => {
 
     // Re-publish the tag (a warm relock of an unchanged tag reads nothing but a HEAD), then tamper with the new config.
     await pushPlatformImage(t, 'team/single', AMD64, { salt: 's1-republished', tag: 's1' });
-    const manifest = JSON.parse(Buffer.from(await (await fetch(`${ctx.reg.url}/v2/team/single/manifests/s1`, { headers: { accept: MT.ociManifest } })).arrayBuffer()).toString('utf8')) as { config: { digest: string } };
+    const manifest = JSON.parse(
+      Buffer.from(
+        await (await fetch(`${ctx.reg.url}/v2/team/single/manifests/s1`, { headers: { accept: MT.ociManifest } })).arrayBuffer(),
+      ).toString('utf8'),
+    ) as { config: { digest: string } };
     const configPath = `/v2/team/single/blobs/${manifest.config.digest}`;
-    ctx.proxy.hooks.push(on('GET', configPath, (res) => tamperJson(res, (j) => {
-      j.architecture = 'arm64';
-    })));
+    ctx.proxy.hooks.push(
+      on('GET', configPath, (res) =>
+        tamperJson(res, (j) => {
+          j.architecture = 'arm64';
+        }),
+      ),
+    );
     const r = await runLock(ws.dir);
     expect(tamperedCount(configPath)).toBe(1);
     expect(r.exitCode).toBe(4);
@@ -179,12 +213,20 @@ describe('tampered content (exit 4, nothing written)', () => {
 
   it('refuses a config blob served larger than its descriptor says (exit 4, not a network error)', async () => {
     const img = await pushPlatformImage({ url: ctx.reg.url }, 'team/padded', ARM64, { salt: 'padded', tag: 'p1' });
-    const manifest = JSON.parse(Buffer.from(await (await fetch(`${ctx.reg.url}/v2/team/padded/manifests/${img.digest}`, { headers: { accept: MT.ociManifest } })).arrayBuffer()).toString('utf8')) as { config: { digest: string } };
+    const manifest = JSON.parse(
+      Buffer.from(
+        await (await fetch(`${ctx.reg.url}/v2/team/padded/manifests/${img.digest}`, { headers: { accept: MT.ociManifest } })).arrayBuffer(),
+      ).toString('utf8'),
+    ) as { config: { digest: string } };
     const configPath = `/v2/team/padded/blobs/${manifest.config.digest}`;
-    ctx.proxy.hooks.push(on('GET', configPath, (res) => tamperJson(res, (j) => {
-      j.architecture = 'amd64';
-      j.variant = 'padding-to-make-it-longer';
-    })));
+    ctx.proxy.hooks.push(
+      on('GET', configPath, (res) =>
+        tamperJson(res, (j) => {
+          j.architecture = 'amd64';
+          j.variant = 'padding-to-make-it-longer';
+        }),
+      ),
+    );
     const ws = workspace({ images: { padded: viaProxy('team/padded', 'p1') }, fleet: { 'arm-servers': FLEET['arm-servers']! } });
     const r = await runLock(ws.dir);
     expect(tamperedCount(configPath)).toBe(1);
@@ -198,7 +240,12 @@ describe('tampered content (exit 4, nothing written)', () => {
     const t = { url: ctx.reg.url };
     const good = await pushMultiArch(t, 'team/good', 'v1', [AMD64], { salt: 'good' });
     await pushMultiArch(t, 'team/evil', 'v1', [AMD64], { salt: 'evil' });
-    ctx.proxy.hooks.push(on('GET', '/v2/team/evil/manifests/v1', (res) => ({ ...res, headers: { ...res.headers, 'docker-content-digest': `sha256:${'f'.repeat(64)}` } })));
+    ctx.proxy.hooks.push(
+      on('GET', '/v2/team/evil/manifests/v1', (res) => ({
+        ...res,
+        headers: { ...res.headers, 'docker-content-digest': `sha256:${'f'.repeat(64)}` },
+      })),
+    );
     const ws = workspace({
       images: { good: viaProxy('team/good', 'v1'), evil: viaProxy('team/evil', 'v1'), gone: viaProxy('team/good', 'missing') },
       fleet: { datacenter: FLEET.datacenter! },

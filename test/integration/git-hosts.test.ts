@@ -26,12 +26,13 @@ async function github(token?: string) {
   return gh;
 }
 const secret = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}`;
-const failure = (p: Promise<unknown>) => p.then(
-  () => {
-    throw new Error('expected the call to fail');
-  },
-  (e: unknown) => e as GitHostError,
-);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e as GitHostError,
+  );
 const statuses = (api: FakeApi) => api.calls.map((c) => `${c.method} ${c.status}`);
 
 describe('GitHub through the shared stack', () => {
@@ -69,7 +70,10 @@ describe('GitHub through the shared stack', () => {
     const host = new GitHub('owner/repo', token, gh.url);
     gh.fail({ method: 'GET', path: /\/pulls$/, status: 307, times: 1, headers: { location: `${gh.url}/repos/owner/repo/pulls?moved=1` } });
     expect(await host.findOpen('lg-pins/repin', 'main')).toBeUndefined();
-    expect(gh.calls.map((c) => [c.status, c.headers.authorization])).toEqual([[307, `Bearer ${token}`], [200, `Bearer ${token}`]]);
+    expect(gh.calls.map((c) => [c.status, c.headers.authorization])).toEqual([
+      [307, `Bearer ${token}`],
+      [200, `Bearer ${token}`],
+    ]);
 
     gh.fail({ method: 'GET', path: /\/pulls$/, status: 302, times: 1, headers: { location: `${other.url}/repos/owner/repo/pulls` } });
     expect(await host.findOpen('lg-pins/repin', 'main')).toBeUndefined();

@@ -7,7 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
 import {
-  ACCEPT_ALL, basicAuth, deleteManifest, fetchToken, MT, pushMultiArch, pushPlatformImage, sha256, tokenPushTarget,
+  ACCEPT_ALL,
+  basicAuth,
+  deleteManifest,
+  fetchToken,
+  MT,
+  pushMultiArch,
+  pushPlatformImage,
+  sha256,
+  tokenPushTarget,
 } from '../helpers/push.js';
 
 const PLATFORMS = [

@@ -22,16 +22,23 @@ async function runLock(cwd: string, timeoutSeconds?: number) {
   return { exitCode: r.code, failures: out.failures, images: out.images };
 }
 const viaProxy = (repo: string, tag: string) => ({ ref: `${ctx.proxy.host}/${repo}`, tag });
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): ProxiedResponse =>
-  ({ status, headers: { 'content-type': 'application/json', ...headers }, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) });
-const answer = (method: string, path: string | RegExp, respond: ProxyHook['respond']): ProxyHook =>
-  ({ match: (r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)), respond });
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): ProxiedResponse => ({
+  status,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+});
+const answer = (method: string, path: string | RegExp, respond: ProxyHook['respond']): ProxyHook => ({
+  match: (r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)),
+  respond,
+});
 /** An edited JSON answer, its Docker-Content-Digest dropped so that only lg-pins' own checks judge it. */
-const edited = (edit: (j: Record<string, unknown>) => void) => (res: ProxiedResponse): ProxiedResponse => {
-  const out = tamperJson(res, edit);
-  delete out.headers['docker-content-digest'];
-  return out;
-};
+const edited =
+  (edit: (j: Record<string, unknown>) => void) =>
+  (res: ProxiedResponse): ProxiedResponse => {
+    const out = tamperJson(res, edit);
+    delete out.headers['docker-content-digest'];
+    return out;
+  };
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 /** No raw control character, C1 control or bidi override in what a user's terminal would get. */
 // eslint-disable-next-line no-control-regex -- these are exactly what must not appear
@@ -40,7 +47,11 @@ const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]
 describe('slow and endless answers', () => {
   it('a body trickled a byte at a time hits the per-try deadline (exit 3), not an idle timer re-armed per byte', async () => {
     await pushMultiArch({ url: ctx.reg.url }, 'team/trickle', 'v1', [AMD64], { salt: 'trickle' });
-    ctx.proxy.hooks.push({ match: (r) => r.method === 'GET' && r.path === '/v2/team/trickle/manifests/v1', rewrite: (res) => res, trickleMs: 40 });
+    ctx.proxy.hooks.push({
+      match: (r) => r.method === 'GET' && r.path === '/v2/team/trickle/manifests/v1',
+      rewrite: (res) => res,
+      trickleMs: 40,
+    });
     const ws = workspace({ images: { trickle: viaProxy('team/trickle', 'v1') }, fleet: FLEET });
     const started = Date.now();
     const r = await runLock(ws.dir, 0.4);
@@ -60,11 +71,13 @@ describe('slow and endless answers', () => {
 
   it('endless tag pages stop at the tag bound, long before the page bound', async () => {
     let page = 0;
-    ctx.proxy.hooks.push(answer('GET', /^\/v2\/team\/endless\/tags\/list/, () => {
-      page++;
-      const tags = Array.from({ length: 1000 }, (_, i) => `1.${page}.${i}`);
-      return json(200, { name: 'team/endless', tags }, { link: `</v2/team/endless/tags/list?n=1000&last=1.${page}.999>; rel="next"` });
-    }));
+    ctx.proxy.hooks.push(
+      answer('GET', /^\/v2\/team\/endless\/tags\/list/, () => {
+        page++;
+        const tags = Array.from({ length: 1000 }, (_, i) => `1.${page}.${i}`);
+        return json(200, { name: 'team/endless', tags }, { link: `</v2/team/endless/tags/list?n=1000&last=1.${page}.999>; rel="next"` });
+      }),
+    );
     const ws = workspace({ images: { endless: { ref: `${ctx.proxy.host}/team/endless`, track: '^1.0.0' } }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(r.exitCode).toBe(3);
@@ -75,7 +88,11 @@ describe('slow and endless answers', () => {
   it('an index that needs more child manifests than the bound is exit 3 after at most that many fetches', async () => {
     const child = await pushPlatformImage({ url: ctx.reg.url }, 'team/wide', AMD64, { salt: 'wide' });
     // 200 entries without a platform: each one needs its manifest and config fetched.
-    const index = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: Array.from({ length: 200 }, () => ({ mediaType: child.mediaType, digest: child.digest, size: child.size })) };
+    const index = {
+      schemaVersion: 2,
+      mediaType: MT.ociIndex,
+      manifests: Array.from({ length: 200 }, () => ({ mediaType: child.mediaType, digest: child.digest, size: child.size })),
+    };
     ctx.proxy.hooks.push(answer('GET', '/v2/team/wide/manifests/v1', () => json(200, index, { 'content-type': MT.ociIndex })));
     const ws = workspace({ images: { wide: viaProxy('team/wide', 'v1') }, fleet: FLEET });
     const r = await runLock(ws.dir);
@@ -86,7 +103,12 @@ describe('slow and endless answers', () => {
 
   it('an index with more entries than the bound is exit 3', async () => {
     const child = await pushPlatformImage({ url: ctx.reg.url }, 'team/long', AMD64, { salt: 'long' });
-    const attestation = { mediaType: MT.ociManifest, digest: child.digest, size: child.size, platform: { os: 'unknown', architecture: 'unknown' } };
+    const attestation = {
+      mediaType: MT.ociManifest,
+      digest: child.digest,
+      size: child.size,
+      platform: { os: 'unknown', architecture: 'unknown' },
+    };
     const index = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [child, ...Array.from({ length: 10_000 }, () => attestation)] };
     ctx.proxy.hooks.push(answer('GET', '/v2/team/long/manifests/v1', () => json(200, index, { 'content-type': MT.ociIndex })));
     const ws = workspace({ images: { long: viaProxy('team/long', 'v1') }, fleet: FLEET });
@@ -101,7 +123,10 @@ describe('Docker-Content-Digest of another algorithm', () => {
     const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/dcd', 'v1', [AMD64], { salt: 'dcd' });
     const path = '/v2/team/dcd/manifests/v1';
     let header = `sha512:${'ab'.repeat(64)}`;
-    ctx.proxy.hooks.push({ match: (r) => r.method === 'GET' && r.path === path, rewrite: (res) => ({ ...res, headers: { ...res.headers, 'docker-content-digest': header } }) });
+    ctx.proxy.hooks.push({
+      match: (r) => r.method === 'GET' && r.path === path,
+      rewrite: (res) => ({ ...res, headers: { ...res.headers, 'docker-content-digest': header } }),
+    });
     const ws = workspace({ images: { dcd: viaProxy('team/dcd', 'v1') }, fleet: FLEET });
     const bad = await runLock(ws.dir);
     expect(bad.exitCode).toBe(4);
@@ -115,22 +140,51 @@ describe('Docker-Content-Digest of another algorithm', () => {
 });
 
 describe('registry-controlled strings stay data', () => {
-  const hostileIndex = (path: string, edit: (j: Record<string, unknown>) => void): ProxyHook => ({ match: (r) => r.method === 'GET' && r.path === path, rewrite: edited(edit) });
+  const hostileIndex = (path: string, edit: (j: Record<string, unknown>) => void): ProxyHook => ({
+    match: (r) => r.method === 'GET' && r.path === path,
+    rewrite: edited(edit),
+  });
   const firstEntry = (j: Record<string, unknown>) => (j.manifests as Array<Record<string, unknown>>)[0]!;
 
   it.each([
-    ['an escape sequence in a platform variant', (j: Record<string, unknown>) => { (firstEntry(j).platform as Record<string, unknown>).variant = 'v8\u001b]2;pwned\u0007'; }, /manifests\[0\]\.platform\.variant "v8\\u001b\]2;pwned\\u0007" is not a platform name/],
-    ['a newline that would break out of YAML in a media type', (j: Record<string, unknown>) => { firstEntry(j).mediaType = `${MT.ociManifest}\nfleet: {}`; }, /manifests\[0\]\.mediaType .* is not a media type/],
-    ['a C1 control and a bidi override in an architecture', (j: Record<string, unknown>) => { (firstEntry(j).platform as Record<string, unknown>).architecture = 'amd64\u009b\u202e'; }, /platform\.architecture "amd64\\u009b\\u202e" is not a platform name/],
+    [
+      'an escape sequence in a platform variant',
+      (j: Record<string, unknown>) => {
+        (firstEntry(j).platform as Record<string, unknown>).variant = 'v8\u001b]2;pwned\u0007';
+      },
+      /manifests\[0\]\.platform\.variant "v8\\u001b\]2;pwned\\u0007" is not a platform name/,
+    ],
+    [
+      'a newline that would break out of YAML in a media type',
+      (j: Record<string, unknown>) => {
+        firstEntry(j).mediaType = `${MT.ociManifest}\nfleet: {}`;
+      },
+      /manifests\[0\]\.mediaType .* is not a media type/,
+    ],
+    [
+      'a C1 control and a bidi override in an architecture',
+      (j: Record<string, unknown>) => {
+        (firstEntry(j).platform as Record<string, unknown>).architecture = 'amd64\u009b\u202e';
+      },
+      /platform\.architecture "amd64\\u009b\\u202e" is not a platform name/,
+    ],
   ])('%s fails that image alone (exit 4); the honest image is pinned; nothing raw reaches the terminal', async (_name, edit, why) => {
     await pushMultiArch({ url: ctx.reg.url }, 'team/honest', 'v1', [AMD64, ARM64], { salt: 'honest' });
     await pushMultiArch({ url: ctx.reg.url }, 'team/liar', 'v1', [AMD64, ARM64], { salt: 'liar' });
     ctx.proxy.hooks.push(hostileIndex('/v2/team/liar/manifests/v1', edit));
     const ws = workspace({ images: { honest: viaProxy('team/honest', 'v1'), liar: viaProxy('team/liar', 'v1') }, fleet: FLEET });
-    for (const args of [['lock'], ['lock', '--json'], ['diff', '--json'], ['diff', '--markdown'], ['inspect', `${ctx.proxy.host}/team/liar:v1`]]) {
+    for (const args of [
+      ['lock'],
+      ['lock', '--json'],
+      ['diff', '--json'],
+      ['diff', '--markdown'],
+      ['inspect', `${ctx.proxy.host}/team/liar:v1`],
+    ]) {
       const r = await runCli(args, ws.dir, { DOCKER_CONFIG: ws.dir });
       expect(r.code, args.join(' ')).toBe(4);
-      const said = args.includes('--json') ? (JSON.parse(r.stdout) as { failures: Array<{ message: string }> }).failures.map((f) => f.message).join('\n') : r.stderr;
+      const said = args.includes('--json')
+        ? (JSON.parse(r.stdout) as { failures: Array<{ message: string }> }).failures.map((f) => f.message).join('\n')
+        : r.stderr;
       expect(said, args.join(' ')).toMatch(why);
       expect(RAW.test(r.stdout) || RAW.test(r.stderr), args.join(' ')).toBe(false);
     }
@@ -140,7 +194,11 @@ describe('registry-controlled strings stay data', () => {
 
   it('tags with control characters in a tag list are never candidates', async () => {
     await pushMultiArch({ url: ctx.reg.url }, 'team/odd-tags', '1.0.0', [AMD64], { salt: 'odd' });
-    ctx.proxy.hooks.push(answer('GET', /^\/v2\/team\/odd-tags\/tags\/list/, () => json(200, { name: 'team/odd-tags', tags: ['1.0.0', '9.9.9\u001b[2J', '9.9.9\n', null, 7] })));
+    ctx.proxy.hooks.push(
+      answer('GET', /^\/v2\/team\/odd-tags\/tags\/list/, () =>
+        json(200, { name: 'team/odd-tags', tags: ['1.0.0', '9.9.9\u001b[2J', '9.9.9\n', null, 7] }),
+      ),
+    );
     const ws = workspace({ images: { odd: { ref: `${ctx.proxy.host}/team/odd-tags`, track: '^1.0.0' } }, fleet: FLEET });
     const r = await runLock(ws.dir);
     expect(r.failures).toEqual([]);
@@ -152,9 +210,36 @@ describe('malformed JSON shapes are exit 3 or 4 naming the field, never exit 70'
   it.each([
     ['a tag list that is null', /^\/v2\/team\/shape\/tags\/list/, () => json(200, 'null'), 3, /the tag list must be an object, got null/],
     ['tags that are a string', /^\/v2\/team\/shape\/tags\/list/, () => json(200, { tags: 'v1' }), 3, /tags must be an array, got a string/],
-    ['a manifest whose manifests are null', '/v2/team/shape/manifests/1.0.0', () => json(200, { schemaVersion: 2, mediaType: MT.ociIndex, manifests: null }, { 'content-type': MT.ociIndex }), 4, /"manifests" must be an array, got null/],
-    ['a manifest that is a number', '/v2/team/shape/manifests/1.0.0', () => json(200, '42', { 'content-type': MT.ociIndex }), 4, /the manifest must be an object, got a number/],
-    ['an entry whose size is a string', '/v2/team/shape/manifests/1.0.0', () => json(200, { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ mediaType: MT.ociManifest, digest: sha256(Buffer.from('x')), size: '1' }] }, { 'content-type': MT.ociIndex }), 4, /manifests\[0\]\.size must be a whole number of bytes, got a string/],
+    [
+      'a manifest whose manifests are null',
+      '/v2/team/shape/manifests/1.0.0',
+      () => json(200, { schemaVersion: 2, mediaType: MT.ociIndex, manifests: null }, { 'content-type': MT.ociIndex }),
+      4,
+      /"manifests" must be an array, got null/,
+    ],
+    [
+      'a manifest that is a number',
+      '/v2/team/shape/manifests/1.0.0',
+      () => json(200, '42', { 'content-type': MT.ociIndex }),
+      4,
+      /the manifest must be an object, got a number/,
+    ],
+    [
+      'an entry whose size is a string',
+      '/v2/team/shape/manifests/1.0.0',
+      () =>
+        json(
+          200,
+          {
+            schemaVersion: 2,
+            mediaType: MT.ociIndex,
+            manifests: [{ mediaType: MT.ociManifest, digest: sha256(Buffer.from('x')), size: '1' }],
+          },
+          { 'content-type': MT.ociIndex },
+        ),
+      4,
+      /manifests\[0\]\.size must be a whole number of bytes, got a string/,
+    ],
   ])('%s', async (_name, path, respond, code, why) => {
     await pushMultiArch({ url: ctx.reg.url }, 'team/shape', '1.0.0', [AMD64], { salt: 'shape' });
     ctx.proxy.hooks.push(answer('GET', path, respond));

@@ -26,11 +26,21 @@ function claims(authorization: string | undefined): { sub?: string; access?: Arr
  */
 function lockWith(dir: string, auths: Record<string, { user?: string; pass?: string; identitytoken?: string }>) {
   const empty = emptyDockerConfigDir();
-  const entries = Object.fromEntries(Object.entries(auths).map(([host, a]) => [host, {
-    ...(a.user !== undefined ? { auth: Buffer.from(`${a.user}:${a.pass ?? ''}`).toString('base64') } : {}),
-    ...(a.identitytoken ? { identitytoken: a.identitytoken } : {}),
-  }]));
-  return runCli(['lock', '--json'], dir, { LG_PINS_REGISTRY_AUTH: JSON.stringify({ auths: entries }), DOCKER_CONFIG: empty, XDG_CONFIG_HOME: empty, XDG_RUNTIME_DIR: empty });
+  const entries = Object.fromEntries(
+    Object.entries(auths).map(([host, a]) => [
+      host,
+      {
+        ...(a.user !== undefined ? { auth: Buffer.from(`${a.user}:${a.pass ?? ''}`).toString('base64') } : {}),
+        ...(a.identitytoken ? { identitytoken: a.identitytoken } : {}),
+      },
+    ]),
+  );
+  return runCli(['lock', '--json'], dir, {
+    LG_PINS_REGISTRY_AUTH: JSON.stringify({ auths: entries }),
+    DOCKER_CONFIG: empty,
+    XDG_CONFIG_HOME: empty,
+    XDG_RUNTIME_DIR: empty,
+  });
 }
 const failures = (stdout: string) => (JSON.parse(stdout) as { failures: Array<{ image: string; message: string }> }).failures;
 
@@ -47,8 +57,12 @@ describe('two registries sharing one token server', () => {
     ts = await startTokenServer({ users: { alice: 'alice-pw', bob: 'bob-pw' }, authorize: (subject, r) => (subject ? r.actions : []) });
     first = await startRegistry({ auth: { kind: 'token', tokenServer: ts } });
     second = await startRegistry({ auth: { kind: 'token', tokenServer: ts } });
-    await pushMultiArch(await tokenPushTarget(first.url, ts, 'team/app', { user: 'alice', pass: 'alice-pw' }), 'team/app', 'v1', AMD64, { salt: 'first' });
-    await pushMultiArch(await tokenPushTarget(second.url, ts, 'team/app', { user: 'bob', pass: 'bob-pw' }), 'team/app', 'v1', AMD64, { salt: 'second' });
+    await pushMultiArch(await tokenPushTarget(first.url, ts, 'team/app', { user: 'alice', pass: 'alice-pw' }), 'team/app', 'v1', AMD64, {
+      salt: 'first',
+    });
+    await pushMultiArch(await tokenPushTarget(second.url, ts, 'team/app', { user: 'bob', pass: 'bob-pw' }), 'team/app', 'v1', AMD64, {
+      salt: 'second',
+    });
     firstProxy = await startProxy(first.url);
     secondProxy = await startProxy(second.url);
     hostile = await startProxy(first.url);
@@ -64,7 +78,10 @@ describe('two registries sharing one token server', () => {
       images: { a: { ref: `${firstProxy.host}/team/app`, tag: 'v1' }, b: { ref: `${secondProxy.host}/team/app`, tag: 'v1' } },
       fleet: FLEET,
     });
-    const r = await lockWith(ws.dir, { [firstProxy.host]: { user: 'alice', pass: 'alice-pw' }, [secondProxy.host]: { user: 'bob', pass: 'bob-pw' } });
+    const r = await lockWith(ws.dir, {
+      [firstProxy.host]: { user: 'alice', pass: 'alice-pw' },
+      [secondProxy.host]: { user: 'bob', pass: 'bob-pw' },
+    });
     expect(r.code).toBe(0);
     const subjects = (p: TamperingProxy) => new Set(p.requests.filter((x) => x.authorization).map((x) => claims(x.authorization).sub));
     expect(subjects(firstProxy)).toEqual(new Set(['alice']));
@@ -77,13 +94,17 @@ describe('two registries sharing one token server', () => {
     hostile.hooks.push({
       match: (req) => req.path.startsWith('/v2/evil/'),
       delayMs: 300,
-      respond: (req): ProxiedResponse => req.headers.authorization
-        ? { status: 404, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}') }
-        : {
-            status: 401,
-            headers: { 'www-authenticate': `Bearer realm="${ts.realm}",service="${ts.service}",scope="repository:team/app:pull"`, 'content-type': 'application/json' },
-            body: Buffer.from('{"errors":[{"code":"UNAUTHORIZED"}]}'),
-          },
+      respond: (req): ProxiedResponse =>
+        req.headers.authorization
+          ? { status: 404, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}') }
+          : {
+              status: 401,
+              headers: {
+                'www-authenticate': `Bearer realm="${ts.realm}",service="${ts.service}",scope="repository:team/app:pull"`,
+                'content-type': 'application/json',
+              },
+              body: Buffer.from('{"errors":[{"code":"UNAUTHORIZED"}]}'),
+            },
     });
     const ws = workspace({
       images: { private: { ref: `${firstProxy.host}/team/app`, tag: 'v1' }, evil: { ref: `${hostile.host}/evil/app`, tag: 'v1' } },
@@ -113,7 +134,9 @@ describe('token servers that redirect', () => {
     redirector = await startProxy(new URL(ts.realm).origin);
     // The registry's realm is the redirector; its hooks decide what the token endpoint does.
     reg = await startRegistry({ auth: { kind: 'token', tokenServer: { ...ts, realm: `${redirector.url}/token` } } });
-    await pushMultiArch(await tokenPushTarget(reg.url, ts, 'team/app', { user: 'carol', pass: 'carol-pw' }), 'team/app', 'v1', AMD64, { salt: 'redirect' });
+    await pushMultiArch(await tokenPushTarget(reg.url, ts, 'team/app', { user: 'carol', pass: 'carol-pw' }), 'team/app', 'v1', AMD64, {
+      salt: 'redirect',
+    });
   });
   afterAll(async () => {
     await Promise.all([redirector?.stop(), elsewhere?.stop()]);
@@ -130,15 +153,18 @@ describe('token servers that redirect', () => {
     });
   };
 
-  it.each([307, 308, 302])('an identity-token (OAuth2 refresh) exchange answered with %i to another host is exit 3; the refresh token never leaves', async (status) => {
-    redirectTo(status, 'POST');
-    const ws = workspace({ images: { app: { ref: `${reg.host}/team/app`, tag: 'v1' } }, fleet: FLEET });
-    const r = await lockWith(ws.dir, { [reg.host]: { identitytoken: 'refresh-secret-4711' } });
-    expect(r.code).toBe(3);
-    expect(failures(r.stdout)[0]!.message).toMatch(/token server http:\/\/127\.0\.0\.1:\d+ redirected to another origin/);
-    expect(`${r.stdout}${r.stderr}`).not.toContain('refresh-secret-4711');
-    expect(elsewhere.requests).toEqual([]);
-  });
+  it.each([307, 308, 302])(
+    'an identity-token (OAuth2 refresh) exchange answered with %i to another host is exit 3; the refresh token never leaves',
+    async (status) => {
+      redirectTo(status, 'POST');
+      const ws = workspace({ images: { app: { ref: `${reg.host}/team/app`, tag: 'v1' } }, fleet: FLEET });
+      const r = await lockWith(ws.dir, { [reg.host]: { identitytoken: 'refresh-secret-4711' } });
+      expect(r.code).toBe(3);
+      expect(failures(r.stdout)[0]!.message).toMatch(/token server http:\/\/127\.0\.0\.1:\d+ redirected to another origin/);
+      expect(`${r.stdout}${r.stderr}`).not.toContain('refresh-secret-4711');
+      expect(elsewhere.requests).toEqual([]);
+    },
+  );
 
   it('a Basic-authenticated token request redirected to another host is exit 3; the other host is never asked', async () => {
     redirectTo(302, 'GET');
@@ -158,6 +184,8 @@ describe('token servers that redirect', () => {
     const ws = workspace({ images: { app: { ref: `${reg.host}/team/app`, tag: 'v1' } }, fleet: FLEET });
     const r = await lockWith(ws.dir, { [reg.host]: { identitytoken: 'refresh-secret-4711' } });
     expect(r.code).toBe(0);
-    expect(ts.requests.some((x) => x.method === 'POST' && x.url.includes('moved=1') && x.form?.refresh_token === 'refresh-secret-4711')).toBe(true);
+    expect(
+      ts.requests.some((x) => x.method === 'POST' && x.url.includes('moved=1') && x.form?.refresh_token === 'refresh-secret-4711'),
+    ).toBe(true);
   });
 });

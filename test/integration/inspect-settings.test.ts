@@ -23,7 +23,10 @@ describe('inspect and the spec', () => {
     expect((await inspect(ref, { cwd: bare, client })).platforms.map((p) => p.key)).toEqual(['linux/amd64']);
 
     const withSpec = mkdtempSync(join(tmpdir(), 'lgp-inspect-'));
-    writeFileSync(join(withSpec, 'lg-pins.yaml'), `version: 1\nregistries:\n  "${ctx.reg.host}": { insecure: false }\nimages:\n  a: { ref: ${ctx.reg.host}/team/agent, tag: v1 }\n`);
+    writeFileSync(
+      join(withSpec, 'lg-pins.yaml'),
+      `version: 1\nregistries:\n  "${ctx.reg.host}": { insecure: false }\nimages:\n  a: { ref: ${ctx.reg.host}/team/agent, tag: v1 }\n`,
+    );
     await expect(inspect(ref, { cwd: withSpec, client })).rejects.toBeInstanceOf(RegistryError);
     await expect(inspect(ref, { cwd: bare, config: join(withSpec, 'lg-pins.yaml'), client })).rejects.toBeInstanceOf(RegistryError);
     // An explicit --config that is broken is an error; inspect does not guess.

@@ -43,7 +43,7 @@ describe('missing tags', () => {
     expect(ws.lockExists()).toBe(false);
   });
 
-  it('locks the other image and keeps the failed one\'s previous entry byte for byte', async () => {
+  it("locks the other image and keeps the failed one's previous entry byte for byte", async () => {
     const t = { url: ctx.reg.url };
     await pushMultiArch(t, 'team/agent', 'a1', PLATFORMS, { salt: 'a1' });
     const a2 = await pushMultiArch(t, 'team/agent', 'a2', PLATFORMS, { salt: 'a2' });

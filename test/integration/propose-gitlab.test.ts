@@ -53,11 +53,18 @@ async function scenario(auth: 'GITLAB_TOKEN' | 'CI_JOB_TOKEN'): Promise<Scenario
   const repos = gitRepos({ 'lg-pins.yaml': readFileSync(ws.specFile, 'utf8'), 'lg-pins.lock.yaml': ws.lockText() });
   cleanups.push(() => repos.cleanup());
   const secret = `glpat-${randomBytes(15).toString('hex')}`;
-  const gl = await startFakeGitLab({ projectId: PROJECT, token: { header: auth === 'GITLAB_TOKEN' ? 'private-token' : 'job-token', value: secret } });
+  const gl = await startFakeGitLab({
+    projectId: PROJECT,
+    token: { header: auth === 'GITLAB_TOKEN' ? 'private-token' : 'job-token', value: secret },
+  });
   cleanups.push(() => gl.close());
   const env: NodeJS.ProcessEnv = { ...repos.env, CI_PROJECT_ID: PROJECT, CI_API_V4_URL: gl.url, [auth]: secret };
   return {
-    repos, gl, secret, env, release,
+    repos,
+    gl,
+    secret,
+    env,
+    release,
     run: (o = {}) => propose({ cwd: repos.checkout, env, client: { credentials: ctx.anonymous }, ...o }),
     merge: () => repos.remoteGit(['update-ref', 'refs/heads/main', 'refs/heads/lg-pins/repin']),
   };
@@ -95,9 +102,21 @@ describe('propose with GitLab', () => {
     expect(created.pr).toEqual({ number: 1, url: `${s.gl.origin}/group/project/-/merge_requests/1`, title: created.title });
     expect(calls(s.gl)).toEqual([`GET ${API}`, `POST ${API}`]);
     expect(s.gl.calls[0]!.query).toMatchObject({ state: 'opened', source_branch: 'lg-pins/repin', target_branch: 'main' });
-    expect(s.gl.calls[1]!.body).toMatchObject({ source_branch: 'lg-pins/repin', target_branch: 'main', title: created.title, description: created.body, labels: 'dependencies,fleet' });
+    expect(s.gl.calls[1]!.body).toMatchObject({
+      source_branch: 'lg-pins/repin',
+      target_branch: 'main',
+      title: created.title,
+      description: created.body,
+      labels: 'dependencies,fleet',
+    });
     expect(s.gl.mergeRequests).toHaveLength(1);
-    expect(s.gl.mergeRequests[0]).toMatchObject({ iid: 1, state: 'opened', title: created.title, description: created.body, labels: ['dependencies', 'fleet'] });
+    expect(s.gl.mergeRequests[0]).toMatchObject({
+      iid: 1,
+      state: 'opened',
+      title: created.title,
+      description: created.body,
+      labels: ['dependencies', 'fleet'],
+    });
     expect(created.body).toContain(`| after | \`v1.1.0\` | \`${v2.digest}\` |`);
     expect(created.body).toContain('```diff');
     expect(s.repos.remoteBranches()['lg-pins/repin']).toBe(created.commit);
@@ -122,7 +141,12 @@ describe('propose with GitLab', () => {
     expect(updated.commit).not.toBe(created.commit);
     expect(calls(s.gl, mark)).toEqual([`GET ${API}`, `PUT ${API}/1`]);
     expect(s.gl.mergeRequests).toHaveLength(1);
-    expect(s.gl.mergeRequests[0]).toMatchObject({ state: 'opened', title: updated.title, description: updated.body, labels: ['dependencies', 'fleet'] });
+    expect(s.gl.mergeRequests[0]).toMatchObject({
+      state: 'opened',
+      title: updated.title,
+      description: updated.body,
+      labels: ['dependencies', 'fleet'],
+    });
     expect(updated.body).toContain(`| after | \`v1.2.0\` | \`${v3.digest}\` |`);
     expect(s.repos.remoteBranches()['lg-pins/repin']).toBe(updated.commit);
     expect(s.repos.remoteCommit('lg-pins/repin').parents).toEqual([s.repos.remoteBranches().main]);
@@ -179,10 +203,34 @@ describe('propose with GitLab', () => {
   });
 
   const cases = [
-    { auth: 'GITLAB_TOKEN' as const, method: 'GET', status: 401, headers: undefined, fix: /HTTP 401.*the token was rejected: check GITLAB_TOKEN/ },
-    { auth: 'CI_JOB_TOKEN' as const, method: 'POST', status: 403, headers: undefined, fix: /HTTP 403.*GITLAB_TOKEN, a project access token with the api and write_repository scopes/ },
-    { auth: 'GITLAB_TOKEN' as const, method: 'GET', status: 404, headers: undefined, fix: /HTTP 404.*project 4242 not found.*CI_PROJECT_ID/ },
-    { auth: 'GITLAB_TOKEN' as const, method: 'POST', status: 429, headers: { 'retry-after': '60' }, fix: /HTTP 429.*rate limited for 60 s; run again later/ },
+    {
+      auth: 'GITLAB_TOKEN' as const,
+      method: 'GET',
+      status: 401,
+      headers: undefined,
+      fix: /HTTP 401.*the token was rejected: check GITLAB_TOKEN/,
+    },
+    {
+      auth: 'CI_JOB_TOKEN' as const,
+      method: 'POST',
+      status: 403,
+      headers: undefined,
+      fix: /HTTP 403.*GITLAB_TOKEN, a project access token with the api and write_repository scopes/,
+    },
+    {
+      auth: 'GITLAB_TOKEN' as const,
+      method: 'GET',
+      status: 404,
+      headers: undefined,
+      fix: /HTTP 404.*project 4242 not found.*CI_PROJECT_ID/,
+    },
+    {
+      auth: 'GITLAB_TOKEN' as const,
+      method: 'POST',
+      status: 429,
+      headers: { 'retry-after': '60' },
+      fix: /HTTP 429.*rate limited for 60 s; run again later/,
+    },
   ];
   it.each(cases)('HTTP $status ($auth, $method): GitHostError exit 3, a message that says what to fix, never the token', async (c) => {
     const s = await scenario(c.auth);
@@ -209,7 +257,11 @@ describe('propose with GitLab', () => {
     const s = await scenario('GITLAB_TOKEN');
     await s.release('v1.1.0');
     const branches = s.repos.remoteBranches();
-    const e = await propose({ cwd: s.repos.checkout, env: { ...s.env, GITLAB_TOKEN: undefined }, client: { credentials: ctx.anonymous } }).then(
+    const e = await propose({
+      cwd: s.repos.checkout,
+      env: { ...s.env, GITLAB_TOKEN: undefined },
+      client: { credentials: ctx.anonymous },
+    }).then(
       () => {
         throw new Error('expected propose to fail');
       },

@@ -59,7 +59,9 @@ interface Scenario {
  * The remote's main holds a spec (agent tracking ^1.0.0 with a note on arm/v7; groups datacenter,
  * edge, and riscv-lab held on missing) and its lock at v1.0.0 (amd64, arm/v7, riscv64).
  */
-async function scenario(opts: { ref?: (repo: string) => string; extra?: (prefix: string) => Promise<SpecInput['images']> } = {}): Promise<Scenario> {
+async function scenario(
+  opts: { ref?: (repo: string) => string; extra?: (prefix: string) => Promise<SpecInput['images']> } = {},
+): Promise<Scenario> {
   const prefix = `s${++seq}`;
   const repo = `${prefix}/agent`;
   const v1 = await pushMultiArch({ url: ctx.reg.url }, repo, 'v1.0.0', [P.amd64, P.armv7, P.riscv64], { salt: `${repo} v1.0.0` });
@@ -77,14 +79,23 @@ async function scenario(opts: { ref?: (repo: string) => string; extra?: (prefix:
   const ws = workspace(spec);
   const first = await lock({ cwd: ws.dir, client: { credentials: ctx.anonymous } });
   expect(first.failures).toEqual([]);
-  const repos = gitRepos({ 'lg-pins.yaml': readFileSync(ws.specFile, 'utf8'), 'lg-pins.lock.yaml': ws.lockText(), 'README.md': '# fleet\n' });
+  const repos = gitRepos({
+    'lg-pins.yaml': readFileSync(ws.specFile, 'utf8'),
+    'lg-pins.lock.yaml': ws.lockText(),
+    'README.md': '# fleet\n',
+  });
   cleanups.push(() => repos.cleanup());
   const token = `ghs_${randomBytes(18).toString('hex')}`;
   const gh = await startFakeGitHub({ repository: 'owner/repo', token, hasBranch: (b) => b in repos.remoteBranches() });
   cleanups.push(() => gh.close());
   const env = { ...repos.env, GITHUB_REPOSITORY: 'owner/repo', GITHUB_TOKEN: token, GITHUB_API_URL: gh.url };
   return {
-    repos, gh, token, env, repo, v1,
+    repos,
+    gh,
+    token,
+    env,
+    repo,
+    v1,
     release: (tag, platforms = [P.amd64, P.armv7]) => pushMultiArch({ url: ctx.reg.url }, repo, tag, platforms, { salt: `${repo} ${tag}` }),
     run: (o = {}) => propose({ cwd: repos.checkout, env, client: { credentials: ctx.anonymous }, ...o }),
     async expectedLock() {
@@ -123,7 +134,8 @@ function expectTokenOnlyInHeader(s: Scenario, ...texts: unknown[]): void {
     expect(c.path).not.toContain(s.token);
     expect(c.text).not.toContain(s.token);
   }
-  for (const t of texts) expect(typeof t === 'string' ? t : JSON.stringify(t, (_k, v: unknown) => (v instanceof Error ? v.message : v))).not.toContain(s.token);
+  for (const t of texts)
+    expect(typeof t === 'string' ? t : JSON.stringify(t, (_k, v: unknown) => (v instanceof Error ? v.message : v))).not.toContain(s.token);
 }
 
 describe('propose with GitHub: the pull request', () => {
@@ -145,7 +157,15 @@ describe('propose with GitHub: the pull request', () => {
     // Exactly one pull request, with what was rendered.
     expect(s.gh.pulls).toHaveLength(1);
     const pr = s.gh.pulls[0]!;
-    expect(pr).toMatchObject({ number: 1, state: 'open', head: 'lg-pins/repin', base: 'main', title: r.title, body: r.body, labels: ['dependencies', 'fleet'] });
+    expect(pr).toMatchObject({
+      number: 1,
+      state: 'open',
+      head: 'lg-pins/repin',
+      base: 'main',
+      title: r.title,
+      body: r.body,
+      labels: ['dependencies', 'fleet'],
+    });
     expect(calls(s.gh)).toEqual([`GET ${API}/pulls`, `POST ${API}/pulls`, `POST ${API}/issues/1/labels`]);
     expect(s.gh.calls[0]!.query).toMatchObject({ state: 'open', head: 'owner:lg-pins/repin', base: 'main' });
     expect(s.gh.calls[1]!.body).toMatchObject({ head: 'lg-pins/repin', base: 'main', title: r.title, body: r.body });
@@ -178,7 +198,13 @@ describe('propose with GitHub: the pull request', () => {
     expect(s.repos.remoteShow('lg-pins/repin', 'lg-pins.lock.yaml')).toContain('held: linux/riscv64 is not in v1.1.0');
     expect(s.repos.remoteShow('lg-pins/repin', 'lg-pins.yaml')).toBe(s.repos.remoteShow('main', 'lg-pins.yaml'));
     const commit = s.repos.remoteCommit('lg-pins/repin');
-    expect(commit).toMatchObject({ parents: [baseHead], files: ['lg-pins.lock.yaml'], subject: r.title, author: DEFAULT_AUTHOR, committer: DEFAULT_AUTHOR });
+    expect(commit).toMatchObject({
+      parents: [baseHead],
+      files: ['lg-pins.lock.yaml'],
+      subject: r.title,
+      author: DEFAULT_AUTHOR,
+      committer: DEFAULT_AUTHOR,
+    });
     expect(commit.message).toContain('- agent v1.0.0 → v1.1.0 (datacenter, edge)');
 
     // The user's checkout is exactly as it was; the token went only in the Authorization header.
@@ -283,12 +309,17 @@ describe('propose with GitHub: the base branch, not the checkout', () => {
     repos.write({ 'README.md': '# fleet\n\nstashed edit\n' });
     repos.git(['-c', 'user.name=U', '-c', 'user.email=u@example.invalid', 'stash', 'push', '--quiet']);
     repos.git(['checkout', '--quiet', '-b', 'feature/wip']);
-    repos.write({ 'lg-pins.yaml': repos.read('lg-pins.yaml').replace("track: ^1.0.0", 'track: ~1.0.0') });
+    repos.write({ 'lg-pins.yaml': repos.read('lg-pins.yaml').replace('track: ^1.0.0', 'track: ~1.0.0') });
     repos.commitAll('feature: hold the agent at 1.0.x');
     expect(repos.git(['show', 'feature/wip:lg-pins.yaml'])).toContain('track: ~1.0.0');
     // ... and uncommitted edits that would make an image fail: a spec edit, a broken lock, a staged
     // file, an untracked one.
-    repos.write({ 'lg-pins.yaml': `${repos.read('lg-pins.yaml')}\n# local edit\n`.replace('images:\n', `images:\n  ghost:\n    ref: ${ctx.reg.host}/nowhere/ghost\n    tag: v9\n`) });
+    repos.write({
+      'lg-pins.yaml': `${repos.read('lg-pins.yaml')}\n# local edit\n`.replace(
+        'images:\n',
+        `images:\n  ghost:\n    ref: ${ctx.reg.host}/nowhere/ghost\n    tag: v9\n`,
+      ),
+    });
     repos.write({ 'lg-pins.lock.yaml': 'not: [a lock\n', 'staged.txt': 'staged\n', 'scratch.txt': 'untracked\n' });
     repos.git(['add', 'staged.txt']);
     expect(repos.read('lg-pins.yaml')).toContain('ghost');
@@ -326,12 +357,18 @@ describe('propose with GitHub: the base branch, not the checkout', () => {
     const byFlag = await s.run({ author: 'Jane Doe <jane@example.com>' });
     expect(byFlag.action).toBe('updated');
     expect(byFlag.commit).not.toBe(byDefault.commit);
-    expect(s.repos.remoteCommit('lg-pins/repin')).toMatchObject({ author: 'Jane Doe <jane@example.com>', committer: 'Jane Doe <jane@example.com>' });
+    expect(s.repos.remoteCommit('lg-pins/repin')).toMatchObject({
+      author: 'Jane Doe <jane@example.com>',
+      committer: 'Jane Doe <jane@example.com>',
+    });
 
     s.repos.git(['config', 'user.name', 'Fleet Bot']);
     s.repos.git(['config', 'user.email', 'fleet-bot@example.com']);
     await s.run();
-    expect(s.repos.remoteCommit('lg-pins/repin')).toMatchObject({ author: 'Fleet Bot <fleet-bot@example.com>', committer: 'Fleet Bot <fleet-bot@example.com>' });
+    expect(s.repos.remoteCommit('lg-pins/repin')).toMatchObject({
+      author: 'Fleet Bot <fleet-bot@example.com>',
+      committer: 'Fleet Bot <fleet-bot@example.com>',
+    });
     await s.run({ author: 'Jane Doe <jane@example.com>' });
     expect(s.repos.remoteCommit('lg-pins/repin').author).toBe('Jane Doe <jane@example.com>');
 
@@ -380,7 +417,9 @@ describe('propose with GitHub: images that fail', () => {
     let helper: MultiArchResult | undefined;
     const s = await scenario({
       extra: async (prefix) => {
-        helper = await pushMultiArch({ url: ctx.reg.url }, `${prefix}/helper`, 'stable', [P.amd64, P.armv7, P.riscv64], { salt: `${prefix} helper` });
+        helper = await pushMultiArch({ url: ctx.reg.url }, `${prefix}/helper`, 'stable', [P.amd64, P.armv7, P.riscv64], {
+          salt: `${prefix} helper`,
+        });
         return { helper: { ref: `${ctx.reg.host}/${prefix}/helper`, tag: 'stable' } };
       },
     });
@@ -482,20 +521,44 @@ describe('propose with GitHub: dry run', () => {
 describe('propose with GitHub: API and push failures', () => {
   const future = Math.floor(Date.UTC(2031, 0, 2, 3, 4, 5) / 1000);
   const cases: Array<{ name: string; method: string; path: RegExp; status: number; headers?: Record<string, string>; fix: RegExp[] }> = [
-    { name: '401 on the lookup', method: 'GET', path: /\/pulls$/, status: 401, fix: [/HTTP 401/, /the token was rejected: check GITHUB_TOKEN/] },
-    { name: '403 on create', method: 'POST', path: /\/pulls$/, status: 403, fix: [/HTTP 403/, /contents: write/, /pull-requests: write/] },
-    { name: '404 on the lookup', method: 'GET', path: /\/pulls$/, status: 404, fix: [/HTTP 404/, /repository owner\/repo not found/, /GITHUB_REPOSITORY/] },
     {
-      name: '429 on create', method: 'POST', path: /\/pulls$/, status: 429,
+      name: '401 on the lookup',
+      method: 'GET',
+      path: /\/pulls$/,
+      status: 401,
+      fix: [/HTTP 401/, /the token was rejected: check GITHUB_TOKEN/],
+    },
+    { name: '403 on create', method: 'POST', path: /\/pulls$/, status: 403, fix: [/HTTP 403/, /contents: write/, /pull-requests: write/] },
+    {
+      name: '404 on the lookup',
+      method: 'GET',
+      path: /\/pulls$/,
+      status: 404,
+      fix: [/HTTP 404/, /repository owner\/repo not found/, /GITHUB_REPOSITORY/],
+    },
+    {
+      name: '429 on create',
+      method: 'POST',
+      path: /\/pulls$/,
+      status: 429,
       headers: { 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(future) },
       fix: [/HTTP 429/, /rate limited until 2031-01-02T03:04:05\.000Z/, /run again later/],
     },
     {
-      name: '403 with the rate limit spent', method: 'GET', path: /\/pulls$/, status: 403,
+      name: '403 with the rate limit spent',
+      method: 'GET',
+      path: /\/pulls$/,
+      status: 403,
       headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(future) },
       fix: [/HTTP 403/, /rate limited until 2031-01-02T03:04:05\.000Z/],
     },
-    { name: '422 on create', method: 'POST', path: /\/pulls$/, status: 422, fix: [/HTTP 422/, /refused the request as invalid/, /already exists/] },
+    {
+      name: '422 on create',
+      method: 'POST',
+      path: /\/pulls$/,
+      status: 422,
+      fix: [/HTTP 422/, /refused the request as invalid/, /already exists/],
+    },
   ];
 
   it.each(cases)('$name: GitHostError, exit 3, a message that says what to fix, never the token', async (c) => {
@@ -504,8 +567,14 @@ describe('propose with GitHub: API and push failures', () => {
     const before = s.repos.snapshot();
     // The error body echoes the token, as a careless proxy might: it must still never be shown.
     s.gh.fail({
-      method: c.method, path: c.path, status: c.status, headers: c.headers,
-      body: { message: `denied for ${s.token}`, errors: c.status === 422 ? [{ message: 'A pull request already exists for owner:lg-pins/repin.' }] : undefined },
+      method: c.method,
+      path: c.path,
+      status: c.status,
+      headers: c.headers,
+      body: {
+        message: `denied for ${s.token}`,
+        errors: c.status === 422 ? [{ message: 'A pull request already exists for owner:lg-pins/repin.' }] : undefined,
+      },
     });
 
     const e = await rejection(s.run());
@@ -528,7 +597,9 @@ describe('propose with GitHub: API and push failures', () => {
     const s = await scenario();
     await s.release('v1.1.0');
     const branches = s.repos.remoteBranches();
-    const e = await rejection(propose({ cwd: s.repos.checkout, env: { ...s.env, GITHUB_TOKEN: undefined }, client: { credentials: ctx.anonymous } }));
+    const e = await rejection(
+      propose({ cwd: s.repos.checkout, env: { ...s.env, GITHUB_TOKEN: undefined }, client: { credentials: ctx.anonymous } }),
+    );
     expect(e).toBeInstanceOf(GitHostError);
     expect((e as GitHostError).exitCode).toBe(3);
     expect(e.message).toMatch(/GITHUB_TOKEN/);

@@ -187,7 +187,10 @@ describe('redirect chains', () => {
       images: { five: { ref: `${front.host}/chain/five`, tag: 'v1' }, six: { ref: `${front.host}/chain/six`, tag: 'v1' } },
       fleet: DATACENTER,
     });
-    const r = await lock({ cwd: ws.dir, client: { credentials: credentialStore({ DOCKER_CONFIG: emptyDockerConfigDir() }), policy: FAST } });
+    const r = await lock({
+      cwd: ws.dir,
+      client: { credentials: credentialStore({ DOCKER_CONFIG: emptyDockerConfigDir() }), policy: FAST },
+    });
     expect(r.exitCode).toBe(3);
     expect(Object.keys(r.lock.images)).toEqual(['five']);
     expect(r.failures.map((f) => f.image)).toEqual(['six']);

@@ -31,7 +31,8 @@ function once(path: string, hook: Omit<ProxyHook, 'match'>, times = 1): ProxyHoo
   let left = times;
   return { ...hook, match: (r) => r.method === 'GET' && r.path === path && left-- > 0 };
 }
-const tooMany = (retryAfter: string) => reply(429, { 'retry-after': retryAfter }, { errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] });
+const tooMany = (retryAfter: string) =>
+  reply(429, { 'retry-after': retryAfter }, { errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] });
 const arrivals = (path: string) => ctx.proxy.requests.filter((r) => r.path === path).sort((a, b) => a.at - b.at);
 const timed = async <T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> => {
   const started = Date.now();
@@ -87,7 +88,13 @@ describe('429 Too Many Requests', () => {
   it('computes each wait from the header, capped at 10 s by default (measured with an injected sleep)', async () => {
     await pushMultiArch({ url: ctx.reg.url }, 'team/sleepy', 'v1', [AMD64], { salt: 'sleepy' });
     const path = '/v2/team/sleepy/manifests/v1';
-    const headers = ['3600', new Date(Date.now() + 3_600_000).toUTCString(), new Date(Date.now() - 60_000).toUTCString(), '2', new Date(Date.now() + 5000).toUTCString()];
+    const headers = [
+      '3600',
+      new Date(Date.now() + 3_600_000).toUTCString(),
+      new Date(Date.now() - 60_000).toUTCString(),
+      '2',
+      new Date(Date.now() + 5000).toUTCString(),
+    ];
     let i = 0;
     ctx.proxy.hooks.push({ match: (r) => r.path === path && i < headers.length, respond: () => tooMany(headers[i++]!) });
     const waits: number[] = [];
@@ -257,7 +264,13 @@ describe('hostile answers', () => {
     const amd = await pushPlatformImage(t, 'team/odd', AMD64, { salt: 'odd' });
     const arm = await pushPlatformImage(t, 'team/odd', ARM64, { salt: 'odd' });
     const unknown = { ...arm, mediaType: 'application/vnd.example.unknown.v1+json' };
-    const index = await pushManifest(t, 'team/odd', 'v1', { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [unknown, amd] }, MT.ociIndex);
+    const index = await pushManifest(
+      t,
+      'team/odd',
+      'v1',
+      { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [unknown, amd] },
+      MT.ociIndex,
+    );
     const ws = workspace({ images: { odd: viaProxy('team/odd', 'v1') }, fleet: DATACENTER });
     const mark = ctx.proxy.requests.length;
     const r = await runLock(ws.dir);
@@ -271,8 +284,17 @@ describe('hostile answers', () => {
   it('an index with only unknown children offers nothing to pin: exit 3, nothing written', async () => {
     const t = { url: ctx.reg.url };
     const arm = await pushPlatformImage(t, 'team/odder', ARM64, { salt: 'odder' });
-    await pushManifest(t, 'team/odder', 'v1', { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ ...arm, mediaType: 'application/vnd.example.unknown.v1+json' }] }, MT.ociIndex);
-    const ws = workspace({ images: { odder: viaProxy('team/odder', 'v1') }, fleet: { 'arm-servers': { arch: 'aarch64', hosts: ['arm-01'] } } });
+    await pushManifest(
+      t,
+      'team/odder',
+      'v1',
+      { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [{ ...arm, mediaType: 'application/vnd.example.unknown.v1+json' }] },
+      MT.ociIndex,
+    );
+    const ws = workspace({
+      images: { odder: viaProxy('team/odder', 'v1') },
+      fleet: { 'arm-servers': { arch: 'aarch64', hosts: ['arm-01'] } },
+    });
     const r = await runLock(ws.dir);
     expect(r.exitCode).toBe(3);
     expect(r.failures[0]!.error.message).toMatch(/offers no runnable platform/);
@@ -299,7 +321,18 @@ describe('per-image isolation with a previous lock', () => {
     const moved = await pushMultiArch(t, 'iso/fine', 'v1', [AMD64, ARM64], { salt: 'fine-2' });
     await pushMultiArch(t, 'iso/evil', 'v1', [AMD64, ARM64], { salt: 'evil-2' });
     await deleteManifest(t, 'iso/gone', gone.digest);
-    ctx.proxy.hooks.push(once('/v2/iso/evil/manifests/v1', { rewrite: (res) => tamperJson(res, (j) => { j.annotations = { injected: 'yes' }; }) }, 10));
+    ctx.proxy.hooks.push(
+      once(
+        '/v2/iso/evil/manifests/v1',
+        {
+          rewrite: (res) =>
+            tamperJson(res, (j) => {
+              j.annotations = { injected: 'yes' };
+            }),
+        },
+        10,
+      ),
+    );
 
     const r = await runLock(ws.dir);
     expect(r.exitCode).toBe(4);

@@ -33,7 +33,10 @@ function expectedPlatforms(images: Descriptor[], keys: string[]): Record<string,
 
 describe('lock resolves multi-arch tags', () => {
   it('locks an OCI index with attestations: index digest, every runnable platform, per-group pins', async () => {
-    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/agent', 'v1', [AMD64, ARM64, ARMV7], { attestations: true, salt: 'oci-v1' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/agent', 'v1', [AMD64, ARM64, ARMV7], {
+      attestations: true,
+      salt: 'oci-v1',
+    });
     const attestations = pushed.children.filter((c) => c.annotations?.['vnd.docker.reference.type']);
     expect(attestations).toHaveLength(3);
     const ws = workspace({ images: { agent: { ref: `${ctx.reg.host}/team/agent`, tag: 'v1' } }, fleet: FLEET });
@@ -86,7 +89,11 @@ describe('lock resolves multi-arch tags', () => {
   });
 
   it('finds the platforms inside a nested child index', async () => {
-    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/nested', 'n1', [AMD64, ARM64, ARMV7], { nested: true, attestations: true, salt: 'n1' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/nested', 'n1', [AMD64, ARM64, ARMV7], {
+      nested: true,
+      attestations: true,
+      salt: 'n1',
+    });
     expect(pushed.children.at(-1)?.mediaType).toBe(MT.ociIndex);
     const ws = workspace({ images: { nested: { ref: `${ctx.reg.host}/team/nested`, tag: 'n1' } }, fleet: FLEET });
     const r = await runLock(ws.dir);
@@ -152,7 +159,10 @@ describe('lock resolves multi-arch tags', () => {
 
   it('writes the same lock a fresh read parses back to', async () => {
     await pushMultiArch({ url: ctx.reg.url }, 'team/roundtrip', 'r1', [AMD64], { salt: 'r1' });
-    const ws = workspace({ images: { rt: { ref: `${ctx.reg.host}/team/roundtrip`, tag: 'r1' } }, fleet: { datacenter: FLEET.datacenter! } });
+    const ws = workspace({
+      images: { rt: { ref: `${ctx.reg.host}/team/roundtrip`, tag: 'r1' } },
+      fleet: { datacenter: FLEET.datacenter! },
+    });
     const r = await runLock(ws.dir);
     expect(r.written).toBe(true);
     const text = readFileSync(r.lockFile, 'utf8');
@@ -163,7 +173,10 @@ describe('lock resolves multi-arch tags', () => {
 
 describe('inspect', () => {
   it('shows a tag: index digest and media type, every platform with digest, media type and size', async () => {
-    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/agent', 'insp', [AMD64, ARM64, ARMV7], { attestations: true, salt: 'insp' });
+    const pushed = await pushMultiArch({ url: ctx.reg.url }, 'team/agent', 'insp', [AMD64, ARM64, ARMV7], {
+      attestations: true,
+      salt: 'insp',
+    });
     const r = await inspect(`${ctx.reg.host}/team/agent:insp`, { client: { credentials: ctx.anonymous } });
     expect(r.reference).toBe(`${ctx.reg.host}/team/agent:insp`);
     expect(r.tag).toBe('insp');
@@ -171,7 +184,12 @@ describe('inspect', () => {
     expect(r.mediaType).toBe(MT.ociIndex);
     expect(r.size).toBe(pushed.bytes.length);
     expect(r.platforms.map((p) => ({ key: p.key, digest: p.digest, mediaType: p.mediaType, size: p.size }))).toEqual(
-      pushed.images.map((d, i) => ({ key: ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7'][i], digest: d.digest, mediaType: d.mediaType, size: d.size })),
+      pushed.images.map((d, i) => ({
+        key: ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7'][i],
+        digest: d.digest,
+        mediaType: d.mediaType,
+        size: d.size,
+      })),
     );
   });
 
@@ -180,7 +198,13 @@ describe('inspect', () => {
     const byTag = await inspect(`${ctx.reg.host}/team/insp-single:one`, { client: { credentials: ctx.anonymous } });
     expect(byTag.digest).toBe(img.digest);
     expect(byTag.platforms).toEqual([
-      { key: 'linux/arm/v7', platform: { os: 'linux', architecture: 'arm', variant: 'v7' }, digest: img.digest, mediaType: MT.ociManifest, size: img.size },
+      {
+        key: 'linux/arm/v7',
+        platform: { os: 'linux', architecture: 'arm', variant: 'v7' },
+        digest: img.digest,
+        mediaType: MT.ociManifest,
+        size: img.size,
+      },
     ]);
     const byDigest = await inspect(`${ctx.reg.host}/team/insp-single@${img.digest}`, { client: { credentials: ctx.anonymous } });
     expect(byDigest.reference).toBe(`${ctx.reg.host}/team/insp-single@${img.digest}`);

@@ -84,7 +84,10 @@ function lockVerbose(ws: () => Workspace, extra: NodeJS.ProcessEnv): Promise<Cli
 
 /** Run `lock --verbose` and `lock --verbose --json` side by side, each in a workspace of its own. */
 async function lockBoth(ws: () => Workspace, extra: NodeJS.ProcessEnv): Promise<{ human: CliResult; json: CliResult }> {
-  const [human, json] = await Promise.all([runCli(['lock', '--verbose'], ws().dir, env(extra)), runCli(['lock', '--verbose', '--json'], ws().dir, env(extra))]);
+  const [human, json] = await Promise.all([
+    runCli(['lock', '--verbose'], ws().dir, env(extra)),
+    runCli(['lock', '--verbose', '--json'], ws().dir, env(extra)),
+  ]);
   return { human, json };
 }
 
@@ -97,7 +100,11 @@ function expectNoSecrets(r: CliResult, secrets: string[]): void {
 
 describe('htpasswd registry', () => {
   let reg: TestRegistry;
-  const ws = () => workspace({ images: { agent: { ref: `${reg.host}/private/agent`, tag: 'v1' } }, fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } } });
+  const ws = () =>
+    workspace({
+      images: { agent: { ref: `${reg.host}/private/agent`, tag: 'v1' } },
+      fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } },
+    });
   const secrets = () => [...spellings(PASS), ...spellings(WRONG), ...spellings(HELPER_SECRET), ...spellings(REFRESH)];
   const auths = (pass: string) => ({ auths: { [reg.host]: { auth: b64(`${USER}:${pass}`) } } });
 
@@ -123,7 +130,9 @@ describe('htpasswd registry', () => {
   it('a wrong password: exit 3 with HTTP 401, and neither password shows', async () => {
     const { human, json } = await lockBoth(ws, { DOCKER_CONFIG: dockerConfig(auths(WRONG)) });
     expect(human.code).toBe(3);
-    expect(human.stderr).toMatch(/error: agent: registry .* access to private\/agent denied \(HTTP 401\); check the credentials for it in .*config\.json/);
+    expect(human.stderr).toMatch(
+      /error: agent: registry .* access to private\/agent denied \(HTTP 401\); check the credentials for it in .*config\.json/,
+    );
     expect(json.code).toBe(3);
     expect(JSON.parse(json.stdout).failures).toEqual([expect.objectContaining({ image: 'agent', exitCode: 3, status: 401 })]);
     expectNoSecrets(human, secrets());
@@ -135,7 +144,10 @@ describe('htpasswd registry', () => {
     expect(fromEnv.code).toBe(0);
     expect(fromEnv.stderr).toContain('→ 200');
     expectNoSecrets(fromEnv, secrets());
-    const fromHelper = await lockVerbose(ws, { PATH: helper('okhelper', 'ok', reg.host), DOCKER_CONFIG: dockerConfig({ credsStore: 'okhelper' }) });
+    const fromHelper = await lockVerbose(ws, {
+      PATH: helper('okhelper', 'ok', reg.host),
+      DOCKER_CONFIG: dockerConfig({ credsStore: 'okhelper' }),
+    });
     // The helper's Secret is not the registry's password: 401, exit 3, and still nothing shows.
     expect(fromHelper.code).toBe(3);
     expect(fromHelper.stderr).toContain('check the credentials for it in docker-credential-okhelper');
@@ -143,9 +155,14 @@ describe('htpasswd registry', () => {
   });
 
   it('a failing helper: exit 3 with its exit code, never its message (a helper may print a secret anywhere)', async () => {
-    const human = await lockVerbose(ws, { PATH: helper('gpgish', 'fail', reg.host), DOCKER_CONFIG: dockerConfig({ credsStore: 'gpgish' }) });
+    const human = await lockVerbose(ws, {
+      PATH: helper('gpgish', 'fail', reg.host),
+      DOCKER_CONFIG: dockerConfig({ credsStore: 'gpgish' }),
+    });
     expect(human.code).toBe(3);
-    expect(human.stderr).toMatch(/credential helper docker-credential-gpgish \(from .*config\.json\) failed for 127\.0\.0\.1:\d+: exit 1\n/);
+    expect(human.stderr).toMatch(
+      /credential helper docker-credential-gpgish \(from .*config\.json\) failed for 127\.0\.0\.1:\d+: exit 1\n/,
+    );
     expect(human.stderr).not.toContain('decryption failed');
     expectNoSecrets(human, secrets());
   });
@@ -178,7 +195,11 @@ describe('htpasswd registry', () => {
   });
 
   it('inspect --verbose with a wrong password: exit 3, nothing shows', async () => {
-    const r = await runCli(['inspect', '--verbose', `${reg.host}/private/agent:v1`], tmp(), env({ DOCKER_CONFIG: dockerConfig(auths(WRONG)) }));
+    const r = await runCli(
+      ['inspect', '--verbose', `${reg.host}/private/agent:v1`],
+      tmp(),
+      env({ DOCKER_CONFIG: dockerConfig(auths(WRONG)) }),
+    );
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('HTTP 401');
     expectNoSecrets(r, secrets());
@@ -189,15 +210,27 @@ describe('token registry', () => {
   const ALICE = 'alice';
   let ts: TokenServer;
   let reg: TestRegistry;
-  const ws = () => workspace({ images: { app: { ref: `${reg.host}/team/app`, tag: 'v1' } }, fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } } });
+  const ws = () =>
+    workspace({
+      images: { app: { ref: `${reg.host}/team/app`, tag: 'v1' } },
+      fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } },
+    });
   /** Every token the server handed out so far, and its signature alone. */
   const tokens = () => ts.issued.flatMap((t) => [t, t.split('.')[2]!]);
-  const secrets = () => [...spellings(PASS, ALICE), ...spellings(WRONG, ALICE), ...spellings(REFRESH, ALICE), ...spellings(HELPER_SECRET, ALICE), ...tokens()];
+  const secrets = () => [
+    ...spellings(PASS, ALICE),
+    ...spellings(WRONG, ALICE),
+    ...spellings(REFRESH, ALICE),
+    ...spellings(HELPER_SECRET, ALICE),
+    ...tokens(),
+  ];
 
   beforeAll(async () => {
     ts = await startTokenServer({ users: { [ALICE]: PASS }, refreshTokens: { [REFRESH]: ALICE } });
     reg = await startRegistry({ auth: { kind: 'token', tokenServer: ts } });
-    await pushMultiArch(await tokenPushTarget(reg.url, ts, 'team/app', { user: ALICE, pass: PASS }), 'team/app', 'v1', PLATFORMS, { salt: 'secret-token' });
+    await pushMultiArch(await tokenPushTarget(reg.url, ts, 'team/app', { user: ALICE, pass: PASS }), 'team/app', 'v1', PLATFORMS, {
+      salt: 'secret-token',
+    });
   });
   afterAll(async () => {
     await reg?.stop();
@@ -206,7 +239,9 @@ describe('token registry', () => {
 
   it('success with a password: the trace shows the token request, and no token or password', async () => {
     const before = ts.issued.length;
-    const { human, json } = await lockBoth(ws, { LG_PINS_REGISTRY_AUTH: JSON.stringify({ auths: { [reg.host]: { auth: b64(`${ALICE}:${PASS}`) } } }) });
+    const { human, json } = await lockBoth(ws, {
+      LG_PINS_REGISTRY_AUTH: JSON.stringify({ auths: { [reg.host]: { auth: b64(`${ALICE}:${PASS}`) } } }),
+    });
     expect(human.code).toBe(0);
     expect(json.code).toBe(0);
     expect(human.stderr).toContain(`GET ${ts.realm} → 200`);
@@ -227,7 +262,9 @@ describe('token registry', () => {
   });
 
   it('a wrong password: exit 3 naming the token server and HTTP 401', async () => {
-    const { human, json } = await lockBoth(ws, { DOCKER_CONFIG: dockerConfig({ auths: { [reg.host]: { auth: b64(`${ALICE}:${WRONG}`) } } }) });
+    const { human, json } = await lockBoth(ws, {
+      DOCKER_CONFIG: dockerConfig({ auths: { [reg.host]: { auth: b64(`${ALICE}:${WRONG}`) } } }),
+    });
     expect(human.code).toBe(3);
     expect(human.stderr).toMatch(/token server http:\/\/127\.0\.0\.1:\d+ answered HTTP 401/);
     expect(json.code).toBe(3);
@@ -236,7 +273,10 @@ describe('token registry', () => {
   });
 
   it('a helper\'s identity token ("<token>" user) that the server revoked: exit 3, nothing shows', async () => {
-    const human = await lockVerbose(ws, { PATH: helper('tokhelper', 'ok', reg.host, '<token>'), DOCKER_CONFIG: dockerConfig({ credHelpers: { [reg.host]: 'tokhelper' } }) });
+    const human = await lockVerbose(ws, {
+      PATH: helper('tokhelper', 'ok', reg.host, '<token>'),
+      DOCKER_CONFIG: dockerConfig({ credHelpers: { [reg.host]: 'tokhelper' } }),
+    });
     expect(human.code).toBe(3);
     expect(human.stderr).toContain('HTTP 401');
     expect(human.stderr).toContain(`POST ${ts.realm} → 401`);

@@ -69,7 +69,11 @@ const one = (repo: string, tag: string): SignedSpec => ({ images: { agent: verif
 
 /** Requests that read signatures: `.sig` tags, referrers (API or fallback tag), and blobs (payloads, bundles). */
 const signatureReads = (entries: AccessLogEntry[], repo: string) =>
-  entries.filter((e) => e.path.startsWith(`/v2/${repo}/`) && (/\/manifests\/sha256-[0-9a-f]{64}/.test(e.path) || e.path.includes('/referrers/') || e.path.includes('/blobs/')));
+  entries.filter(
+    (e) =>
+      e.path.startsWith(`/v2/${repo}/`) &&
+      (/\/manifests\/sha256-[0-9a-f]{64}/.test(e.path) || e.path.includes('/referrers/') || e.path.includes('/blobs/')),
+  );
 
 async function failure(repo: string, tag: string, sign: (img: MultiArchResult) => Promise<unknown>) {
   const img = await pushMultiArch(t, repo, tag, PLATFORMS, { salt: `${repo}:${tag}` });
@@ -89,8 +93,8 @@ async function failure(repo: string, tag: string, sign: (img: MultiArchResult) =
   return { img, message: error.message };
 }
 
-describe('lock pins a digest only when the spec\'s key signs it', () => {
-  it('a legacy .sig signature: pinned, and the lock records the key\'s fingerprint', async () => {
+describe("lock pins a digest only when the spec's key signs it", () => {
+  it("a legacy .sig signature: pinned, and the lock records the key's fingerprint", async () => {
     const img = await pushMultiArch(t, 'sig/legacy', 'v1', PLATFORMS, { salt: 'legacy' });
     const sig = await signLegacy(t, 'sig/legacy', img.digest, release.privateKey);
     expect(sig.tag).toBe(`sha256-${img.digest.slice(7)}.sig`);
@@ -119,7 +123,7 @@ describe('lock pins a digest only when the spec\'s key signs it', () => {
     expect(reads.find((e) => e.method === 'GET' && e.path === `/v2/sig/bundle/manifests/sha256-${hex}`)?.status).toBe(200);
   });
 
-  it('one valid signature among several suffices (a .sig with another key\'s layer first)', async () => {
+  it("one valid signature among several suffices (a .sig with another key's layer first)", async () => {
     const img = await pushMultiArch(t, 'sig/multi', 'v1', PLATFORMS, { salt: 'multi' });
     await signLegacy(t, 'sig/multi', img.digest, other.privateKey);
     await signLegacy(t, 'sig/multi', img.digest, release.privateKey, { append: true });
@@ -153,19 +157,26 @@ describe('lock pins a digest only when the spec\'s key signs it', () => {
 
   it('a payload for another digest: exit 4 "another digest", naming it', async () => {
     const decoy = await pushMultiArch(t, 'sig/otherdigest', 'decoy', PLATFORMS, { salt: 'decoy' });
-    const { message } = await failure('sig/otherdigest', 'v1', (img) => signLegacy(t, 'sig/otherdigest', img.digest, release.privateKey, { signedDigest: decoy.digest }));
+    const { message } = await failure('sig/otherdigest', 'v1', (img) =>
+      signLegacy(t, 'sig/otherdigest', img.digest, release.privateKey, { signedDigest: decoy.digest }),
+    );
     expect(message).toContain(`the signature is for another digest (${decoy.digest})`);
   });
 
   it('a tampered payload (changed after signing, pushed under its correct digest): exit 4', async () => {
-    const { message } = await failure('sig/tampered', 'v1', (img) => signLegacy(t, 'sig/tampered', img.digest, release.privateKey, { tamper: true }));
+    const { message } = await failure('sig/tampered', 'v1', (img) =>
+      signLegacy(t, 'sig/tampered', img.digest, release.privateKey, { tamper: true }),
+    );
     expect(message).toContain('the payload was altered');
   });
 
   it('a tampered payload that re-points a signature of another image at this one: exit 4', async () => {
     const decoy = await pushMultiArch(t, 'sig/repointed', 'decoy', PLATFORMS, { salt: 'repointed-decoy' });
     const { message } = await failure('sig/repointed', 'v1', (img) =>
-      signLegacy(t, 'sig/repointed', img.digest, release.privateKey, { signedDigest: decoy.digest, tamper: (p) => p.replace(decoy.digest, img.digest) }),
+      signLegacy(t, 'sig/repointed', img.digest, release.privateKey, {
+        signedDigest: decoy.digest,
+        tamper: (p) => p.replace(decoy.digest, img.digest),
+      }),
     );
     expect(message).toContain('does not verify with this key');
   });
@@ -178,7 +189,9 @@ describe('lock pins a digest only when the spec\'s key signs it', () => {
   });
 
   it('a payload that is not a cosign signature type: exit 4', async () => {
-    const { message } = await failure('sig/othertype', 'v1', (img) => signLegacy(t, 'sig/othertype', img.digest, release.privateKey, { type: 'atomic container signature' }));
+    const { message } = await failure('sig/othertype', 'v1', (img) =>
+      signLegacy(t, 'sig/othertype', img.digest, release.privateKey, { type: 'atomic container signature' }),
+    );
     expect(message).toContain('"atomic container signature"');
   });
 
@@ -186,9 +199,13 @@ describe('lock pins a digest only when the spec\'s key signs it', () => {
     const wrong = await failure('sig/bundle-wrongkey', 'v1', (img) => signBundle(t, 'sig/bundle-wrongkey', img, other.privateKey));
     expect(wrong.message).toContain('the bundle signature does not verify with this key');
     const decoy = await pushMultiArch(t, 'sig/bundle-otherdigest', 'decoy', PLATFORMS, { salt: 'bundle-decoy' });
-    const another = await failure('sig/bundle-otherdigest', 'v1', (img) => signBundle(t, 'sig/bundle-otherdigest', img, release.privateKey, { signedDigest: decoy.digest }));
+    const another = await failure('sig/bundle-otherdigest', 'v1', (img) =>
+      signBundle(t, 'sig/bundle-otherdigest', img, release.privateKey, { signedDigest: decoy.digest }),
+    );
     expect(another.message).toContain(`the bundle signs another digest (${decoy.digest})`);
-    const tampered = await failure('sig/bundle-tampered', 'v1', (img) => signBundle(t, 'sig/bundle-tampered', img, release.privateKey, { tamper: true }));
+    const tampered = await failure('sig/bundle-tampered', 'v1', (img) =>
+      signBundle(t, 'sig/bundle-tampered', img, release.privateKey, { tamper: true }),
+    );
     expect(tampered.message).toContain('the statement was altered');
     const predicate = await failure('sig/bundle-predicate', 'v1', (img) =>
       signBundle(t, 'sig/bundle-predicate', img, release.privateKey, { predicateType: 'https://slsa.dev/provenance/v1' }),
@@ -206,7 +223,9 @@ describe('a hostile signature store', () => {
     p.hooks.push({
       match: (req) => req.method === 'GET' && req.path.endsWith('.sig'),
       rewrite: (res) => {
-        const out = tamperJson(res, (j) => { (j.layers as Array<Record<string, unknown>>)[0]!.digest = 'sha256:not-hex'; });
+        const out = tamperJson(res, (j) => {
+          (j.layers as Array<Record<string, unknown>>)[0]!.digest = 'sha256:not-hex';
+        });
         delete out.headers['docker-content-digest'];
         delete out.headers.etag;
         return out;
@@ -285,7 +304,7 @@ describe('a failed verification keeps what was pinned', () => {
 });
 
 describe('warm relocks', () => {
-  it('an unchanged signed tag is not verified again, until the spec\'s key changes', async () => {
+  it("an unchanged signed tag is not verified again, until the spec's key changes", async () => {
     const img = await pushMultiArch(t, 'warm/agent', 'v1', PLATFORMS, { salt: 'warm' });
     await signLegacy(t, 'warm/agent', img.digest, release.privateKey);
     await signLegacy(t, 'warm/agent', img.digest, other.privateKey, { append: true });
@@ -326,7 +345,7 @@ describe('warm relocks', () => {
   });
 });
 
-describe('a held group\'s fallback release must be signed too', () => {
+describe("a held group's fallback release must be signed too", () => {
   const HOLD_FLEET: Record<string, SpecGroup> = {
     datacenter: { arch: 'x86_64', hosts: ['web-01'] },
     riscv: { arch: 'riscv64', hosts: ['rv-01'], onMissing: 'hold' },
@@ -349,7 +368,12 @@ describe('a held group\'s fallback release must be signed too', () => {
     expect(r.failures).toEqual([]);
     expect(r.exitCode).toBe(0);
     expect(r.lock.images.agent).toMatchObject({ tag: 'v1.1.0', digest: v11.digest, verifiedBy: release.fingerprint });
-    expect(r.lock.fleet.riscv!.agent).toEqual({ platform: 'linux/riscv64', digest: v09.images[2]!.digest, tag: 'v0.9.0', held: 'linux/riscv64 is not in v1.1.0' });
+    expect(r.lock.fleet.riscv!.agent).toEqual({
+      platform: 'linux/riscv64',
+      digest: v09.images[2]!.digest,
+      tag: 'v0.9.0',
+      held: 'linux/riscv64 is not in v1.1.0',
+    });
     expect(r.lock.fleet.datacenter!.agent).toEqual({ platform: 'linux/amd64', digest: v11.images[0]!.digest });
   });
 

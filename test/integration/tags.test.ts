@@ -16,8 +16,31 @@ import { settledAccessLog } from '../helpers/registry.js';
 const ctx = useRegistry();
 
 const SEMVER = [
-  '0.9.0', 'v0.9.1', 'v0.1.0', '1.0.0', 'v1.0.1', '1.1.0', 'v1.2.0', '1.3.0', 'v1.4.0', '1.5.0', 'v1.6.0', '1.7.0', 'v1.8.0',
-  '1.9.0', 'v1.9.1', '1.10.0', 'v1.10.1', '1.10.2-rc.1', 'v1.11.0-beta.1', '2.0.0', 'v2.0.1', '2.1.0-rc.1', 'v3.0.0', '10.0.0', 'v10.1.0',
+  '0.9.0',
+  'v0.9.1',
+  'v0.1.0',
+  '1.0.0',
+  'v1.0.1',
+  '1.1.0',
+  'v1.2.0',
+  '1.3.0',
+  'v1.4.0',
+  '1.5.0',
+  'v1.6.0',
+  '1.7.0',
+  'v1.8.0',
+  '1.9.0',
+  'v1.9.1',
+  '1.10.0',
+  'v1.10.1',
+  '1.10.2-rc.1',
+  'v1.11.0-beta.1',
+  '2.0.0',
+  'v2.0.1',
+  '2.1.0-rc.1',
+  'v3.0.0',
+  '10.0.0',
+  'v10.1.0',
 ];
 const HEX = 'c0ffee'.repeat(10) + 'abcd';
 const BOOKKEEPING = ['latest', 'nightly', `sha256-${HEX}.sig`, `sha256-${HEX}.att`, `sha256-${HEX}`];
@@ -31,7 +54,12 @@ beforeAll(async () => {
   const base = await pushMultiArch(t, 'team/app', 'base', [{ os: 'linux', architecture: 'amd64' }], { salt: 'app' });
   digests.base = base.digest;
   for (const tag of [...SEMVER, ...BOOKKEEPING]) {
-    const index = { schemaVersion: 2, mediaType: MT.ociIndex, manifests: base.children, annotations: { 'org.opencontainers.image.version': tag } };
+    const index = {
+      schemaVersion: 2,
+      mediaType: MT.ociIndex,
+      manifests: base.children,
+      annotations: { 'org.opencontainers.image.version': tag },
+    };
     digests[tag] = (await pushManifest(t, 'team/app', tag, index, MT.ociIndex)).digest;
   }
   other = await pushMultiArch(t, 'team/other', 'v0.3.0', [{ os: 'linux', architecture: 'amd64' }], { salt: 'other' });
@@ -131,7 +159,10 @@ describe('a paginating registry (relative Link headers)', () => {
 
   it('a Link that loops back to a page already read fails at once with exit 3 naming the registry, and writes nothing', async () => {
     const p = await withProxy({ pageSize: 4, loopLink: true });
-    const ws = workspace({ images: { stable: { ref: `${p.host}/team/app`, track: '^1.0.0' } }, fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } } });
+    const ws = workspace({
+      images: { stable: { ref: `${p.host}/team/app`, track: '^1.0.0' } },
+      fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } },
+    });
     const r = await lock({ cwd: ws.dir, client: { credentials: ctx.anonymous } });
     expect(r.exitCode).toBe(3);
     expect(r.failures).toHaveLength(1);
@@ -176,8 +207,14 @@ describe('one version spelled with and without v', () => {
   it('is one release: the pin stays, and nothing is reported as passed over', async () => {
     const t = { url: ctx.reg.url };
     const v = await pushMultiArch(t, 'team/dup', 'v1.0.0', [{ os: 'linux', architecture: 'amd64' }], { salt: 'dup-v' });
-    const ws = workspace({ images: { dup: { ref: `${ctx.reg.host}/team/dup`, track: '^1.0.0' } }, fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } } });
-    expect((await lock({ cwd: ws.dir, client: { credentials: ctx.anonymous } })).lock.images.dup).toMatchObject({ tag: 'v1.0.0', digest: v.digest });
+    const ws = workspace({
+      images: { dup: { ref: `${ctx.reg.host}/team/dup`, track: '^1.0.0' } },
+      fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } },
+    });
+    expect((await lock({ cwd: ws.dir, client: { credentials: ctx.anonymous } })).lock.images.dup).toMatchObject({
+      tag: 'v1.0.0',
+      digest: v.digest,
+    });
     await pushMultiArch(t, 'team/dup', '1.0.0', [{ os: 'linux', architecture: 'amd64' }], { salt: 'dup-plain' });
     const d = await diff({ cwd: ws.dir, client: { credentials: ctx.anonymous } });
     expect(d.exitCode).toBe(0);
@@ -185,7 +222,10 @@ describe('one version spelled with and without v', () => {
     expect(d.passedOver).toEqual([]);
     // A genuinely newer release under a cadence that skips it IS mentioned.
     await pushMultiArch(t, 'team/dup', '1.0.1', [{ os: 'linux', architecture: 'amd64' }], { salt: 'dup-next' });
-    ws.writeSpec({ images: { dup: { ref: `${ctx.reg.host}/team/dup`, track: '^1.0.0', cadence: 'minor' } }, fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } } });
+    ws.writeSpec({
+      images: { dup: { ref: `${ctx.reg.host}/team/dup`, track: '^1.0.0', cadence: 'minor' } },
+      fleet: { datacenter: { arch: 'x86_64', hosts: ['web-01'] } },
+    });
     const skipped = await diff({ cwd: ws.dir, client: { credentials: ctx.anonymous } });
     expect(skipped.exitCode).toBe(0);
     expect(skipped.passedOver).toEqual([{ image: 'dup', tag: '1.0.1', pinned: 'v1.0.0', cadence: 'minor' }]);

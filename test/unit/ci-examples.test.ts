@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 const read = (p: string) => parse(readFileSync(new URL(`../../examples/ci/${p}`, import.meta.url), 'utf8')) as Record<string, unknown>;
-type Job = { steps?: Array<{ run?: string; uses?: string; env?: Record<string, string> }>; rules?: Array<{ if?: string }>; script?: string[] };
+type Job = {
+  steps?: Array<{ run?: string; uses?: string; env?: Record<string, string> }>;
+  rules?: Array<{ if?: string }>;
+  script?: string[];
+};
 
 describe('the CI examples', () => {
   it('GitHub: nightly schedule and manual dispatch, the permissions propose needs, Node, npx lg-pins propose with the job token', () => {

@@ -18,7 +18,13 @@ function release(tag: string, platforms: string[], salt = tag, indexSalt = salt)
     size: 100,
     platforms: platforms.map((p) => {
       const platform = parsePlatform(p);
-      return { key: platformKey(platform), platform, digest: d(`${salt}/${p}`), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 10 };
+      return {
+        key: platformKey(platform),
+        platform,
+        digest: d(`${salt}/${p}`),
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        size: 10,
+      };
     }),
   };
 }
@@ -65,7 +71,8 @@ describe('classify', () => {
       held: [{ group: 'lab', hosts: 1, platform: 'linux/riscv64', tag: 'v1', reason: 'linux/riscv64 is not in v2' }],
     });
     expect(c!.moves.find((m) => m.group === 'edge')).toEqual({
-      group: 'edge', hosts: 3,
+      group: 'edge',
+      hosts: 3,
       from: { platform: 'linux/arm/v7', digest: d('v1/linux/arm/v7') },
       to: { platform: 'linux/arm/v7', digest: d('v2/linux/arm/v7') },
     });
@@ -82,7 +89,11 @@ describe('classify', () => {
   it('a tag moved to OLDER content is still reported as tag-moved (never silently accepted)', () => {
     const v2 = plan(specText(), undefined, { agent: release('v1', ALL, 'v2') }).lock;
     const next = plan(specText(), v2, { agent: release('v1', ALL, 'v1') });
-    expect(classify(next.spec, v2, next.lock)[0]).toMatchObject({ kind: 'tag-moved', from: { digest: d('v2/index') }, to: { digest: d('v1/index') } });
+    expect(classify(next.spec, v2, next.lock)[0]).toMatchObject({
+      kind: 'tag-moved',
+      from: { digest: d('v2/index') },
+      to: { digest: d('v1/index') },
+    });
   });
 
   it('an index that changed only in entries no group runs (re-pushed attestation) moves no group', () => {
@@ -100,7 +111,10 @@ describe('classify', () => {
     const [c] = classify(back.spec, held, back.lock);
     expect(c!.groups).toEqual(['dc', 'edge', 'lab']);
     expect(c!.held).toEqual([]);
-    expect(c!.moves.find((m) => m.group === 'lab')).toMatchObject({ from: { digest: d('v1/linux/riscv64'), held: 'linux/riscv64 is not in v2' }, to: { digest: d('v3/linux/riscv64') } });
+    expect(c!.moves.find((m) => m.group === 'lab')).toMatchObject({
+      from: { digest: d('v1/linux/riscv64'), held: 'linux/riscv64 is not in v2' },
+      to: { digest: d('v3/linux/riscv64') },
+    });
   });
 
   it('a group that stays held across another release is listed as held, not as a group that moves', () => {
@@ -115,17 +129,30 @@ describe('classify', () => {
 
   it('images added to and removed from the spec, and a group added (fleet)', () => {
     const prev = base();
-    const withTool = plan(specText('  tool: { ref: r.example/tool, tag: t1 }'), prev, { agent: release('v1', ALL), tool: release('t1', ['linux/amd64', 'linux/arm/v7']) });
+    const withTool = plan(specText('  tool: { ref: r.example/tool, tag: t1 }'), prev, {
+      agent: release('v1', ALL),
+      tool: release('t1', ['linux/amd64', 'linux/arm/v7']),
+    });
     const added = classify(withTool.spec, prev, withTool.lock);
     expect(added).toHaveLength(1);
-    expect(added[0]).toMatchObject({ image: 'tool', kind: 'added', groups: ['dc', 'edge'], platforms: { 'linux/amd64': 'added', 'linux/arm/v7': 'added' } });
+    expect(added[0]).toMatchObject({
+      image: 'tool',
+      kind: 'added',
+      groups: ['dc', 'edge'],
+      platforms: { 'linux/amd64': 'added', 'linux/arm/v7': 'added' },
+    });
     expect(added[0]!.from).toBeUndefined();
     const removed = classify(withTool.spec, withTool.lock, prev);
     expect(removed[0]).toMatchObject({ image: 'tool', kind: 'removed', groups: ['dc', 'edge'], platforms: { 'linux/amd64': 'removed' } });
     const moreFleet = specText().replace('fleet:\n', 'fleet:\n  dc2: { arch: x86_64, hosts: [c] }\n');
     const grown = plan(moreFleet, prev, { agent: release('v1', ALL) });
     expect(classify(grown.spec, prev, grown.lock)).toEqual([
-      expect.objectContaining({ image: 'agent', kind: 'fleet', groups: ['dc2'], platforms: { 'linux/amd64': 'unchanged', 'linux/arm/v7': 'unchanged', 'linux/riscv64': 'unchanged' } }),
+      expect.objectContaining({
+        image: 'agent',
+        kind: 'fleet',
+        groups: ['dc2'],
+        platforms: { 'linux/amd64': 'unchanged', 'linux/arm/v7': 'unchanged', 'linux/riscv64': 'unchanged' },
+      }),
     ]);
   });
 
@@ -133,7 +160,9 @@ describe('classify', () => {
     const prev = base();
     const mirrored = specText().replace('r.example/agent', 'mirror.example/agent');
     const next = plan(mirrored, prev, { agent: release('v1', ALL) });
-    expect(classify(next.spec, prev, next.lock)).toEqual([expect.objectContaining({ image: 'agent', kind: 'spec', groups: [], moves: [] })]);
+    expect(classify(next.spec, prev, next.lock)).toEqual([
+      expect.objectContaining({ image: 'agent', kind: 'spec', groups: [], moves: [] }),
+    ]);
   });
 
   it('a pin re-verified with another cosign key is a `spec` change that moves nobody', () => {
@@ -146,17 +175,28 @@ describe('classify', () => {
 
   it('on a first lock every image is added', () => {
     const next = plan(specText(), undefined, { agent: release('v1', ALL) });
-    expect(classify(next.spec, undefined, next.lock).map((c) => [c.image, c.kind, c.groups])).toEqual([['agent', 'added', ['dc', 'edge', 'lab']]]);
+    expect(classify(next.spec, undefined, next.lock).map((c) => [c.image, c.kind, c.groups])).toEqual([
+      ['agent', 'added', ['dc', 'edge', 'lab']],
+    ]);
   });
 });
 
 describe('planLock with fallbacks for held groups on a first lock of a track image', () => {
   it('pins the newest earlier release that ships the platform, recorded as held', () => {
     const s = parseSpec(specText().replace('tag: v1', 'track: "^1.0.0"'), '/f/lg-pins.yaml');
-    const outcome: ImageOutcome = { ok: true, resolution: release('v1.2.0', ['linux/amd64', 'linux/arm/v7']), fallbacks: [release('v1.0.0', ALL)] };
+    const outcome: ImageOutcome = {
+      ok: true,
+      resolution: release('v1.2.0', ['linux/amd64', 'linux/arm/v7']),
+      fallbacks: [release('v1.0.0', ALL)],
+    };
     const p = planLock(s, undefined, new Map([['agent', outcome]]));
     expect(p.failures).toEqual([]);
-    expect(p.lock.fleet.lab!.agent).toEqual({ platform: 'linux/riscv64', digest: d('v1.0.0/linux/riscv64'), tag: 'v1.0.0', held: 'linux/riscv64 is not in v1.2.0' });
+    expect(p.lock.fleet.lab!.agent).toEqual({
+      platform: 'linux/riscv64',
+      digest: d('v1.0.0/linux/riscv64'),
+      tag: 'v1.0.0',
+      held: 'linux/riscv64 is not in v1.2.0',
+    });
     expect(p.lock.fleet.dc!.agent!.digest).toBe(d('v1.2.0/linux/amd64'));
   });
 });

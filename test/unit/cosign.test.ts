@@ -78,7 +78,11 @@ describe('loadCosignKey', () => {
   });
 
   it('refuses garbage and an empty file: not a PEM public key', () => {
-    for (const [name, text] of [['garbage.pub', 'not a key at all\n'], ['empty.pub', ''], ['truncated.pub', FIXED_PEM.slice(0, 60)]] as const) {
+    for (const [name, text] of [
+      ['garbage.pub', 'not a key at all\n'],
+      ['empty.pub', ''],
+      ['truncated.pub', FIXED_PEM.slice(0, 60)],
+    ] as const) {
       const p = file(name, text);
       expect(loadCosignKey(p)).toBe(`${p} is not a PEM public key (expected "-----BEGIN PUBLIC KEY-----", as cosign.pub)`);
     }
@@ -87,8 +91,13 @@ describe('loadCosignKey', () => {
   it('refuses a private key (cosign.key or an unencrypted PKCS#8 key) instead of deriving its public half', () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const pkcs8 = file('private.pem', privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-    expect(loadCosignKey(pkcs8)).toBe(`${pkcs8} holds a private key; give the public key (cosign.pub, "-----BEGIN PUBLIC KEY-----") and keep the private key out of the repository`);
-    const encrypted = file('cosign.key', '-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\neyJrZGYiOnt9fQ==\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n');
+    expect(loadCosignKey(pkcs8)).toBe(
+      `${pkcs8} holds a private key; give the public key (cosign.pub, "-----BEGIN PUBLIC KEY-----") and keep the private key out of the repository`,
+    );
+    const encrypted = file(
+      'cosign.key',
+      '-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\neyJrZGYiOnt9fQ==\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n',
+    );
     expect(loadCosignKey(encrypted)).toMatch(/ holds a private key; give the public key/);
   });
 
@@ -125,7 +134,20 @@ describe('keyFingerprint', () => {
 
 describe('a spec with verify.cosign.key', () => {
   const spec = (dir: string, key: string) =>
-    file(path.join(dir, 'lg-pins.yaml'), ['version: 1', 'images:', '  agent:', '    ref: example.com/agent', '    tag: v1', '    verify:', '      cosign:', `        key: ${key}`, ''].join('\n'));
+    file(
+      path.join(dir, 'lg-pins.yaml'),
+      [
+        'version: 1',
+        'images:',
+        '  agent:',
+        '    ref: example.com/agent',
+        '    tag: v1',
+        '    verify:',
+        '      cosign:',
+        `        key: ${key}`,
+        '',
+      ].join('\n'),
+    );
 
   async function specError(dir: string): Promise<SpecError> {
     try {
@@ -142,12 +164,24 @@ describe('a spec with verify.cosign.key', () => {
     file('spec-ok/keys/release.pub', pair.pem);
     spec('spec-ok', 'keys/release.pub');
     const s = await loadSpec({ cwd: path.join(tmp, 'spec-ok') });
-    expect(s.images.agent!.verify?.cosign).toMatchObject({ key: 'keys/release.pub', file: path.join(tmp, 'spec-ok', 'keys/release.pub'), fingerprint: pair.fingerprint });
+    expect(s.images.agent!.verify?.cosign).toMatchObject({
+      key: 'keys/release.pub',
+      file: path.join(tmp, 'spec-ok', 'keys/release.pub'),
+      fingerprint: pair.fingerprint,
+    });
   });
 
   it.each([
-    ['an RSA key', () => pemOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey), /is an? rsa key; cosign keys are ECDSA P-256$/i],
-    ['a P-384 key', () => pemOf(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey), /is an? ec secp384r1 key; cosign keys are ECDSA P-256$/i],
+    [
+      'an RSA key',
+      () => pemOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey),
+      /is an? rsa key; cosign keys are ECDSA P-256$/i,
+    ],
+    [
+      'a P-384 key',
+      () => pemOf(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey),
+      /is an? ec secp384r1 key; cosign keys are ECDSA P-256$/i,
+    ],
     ['garbage', () => 'hello\n', /is not a PEM public key/],
   ])('%s: exit 2 at images.agent.verify.cosign.key, quoting the path', async (_name, text, message) => {
     const dir = `spec-bad-${_name.replace(/\W+/g, '-')}`;
@@ -173,7 +207,7 @@ describe('a spec with verify.cosign.key', () => {
   });
 });
 
-describe('the test helper agrees with lg-pins on cosign\'s conventions', () => {
+describe("the test helper agrees with lg-pins on cosign's conventions", () => {
   it('the .sig tag and the referrers fallback tag', () => {
     const d = parseDigest(`sha256:${'ab'.repeat(32)}`);
     expect(signatureTag(d)).toBe(`sha256-${'ab'.repeat(32)}.sig`);
@@ -181,7 +215,7 @@ describe('the test helper agrees with lg-pins on cosign\'s conventions', () => {
     expect(cosignTag(d)).toBe(signatureTag(d, ''));
   });
 
-  it('the simple-signing payload is compact JSON in cosign\'s shape, and PAE is DSSE v1', () => {
+  it("the simple-signing payload is compact JSON in cosign's shape, and PAE is DSSE v1", () => {
     const d = `sha256:${'cd'.repeat(32)}`;
     expect(simpleSigningPayload('registry.example/team/agent', d)).toBe(
       `{"critical":{"identity":{"docker-reference":"registry.example/team/agent"},"image":{"docker-manifest-digest":"${d}"},"type":"cosign container image signature"},"optional":null}`,

@@ -19,13 +19,18 @@ function lockWith(overrides: { track?: string; tag?: string; held?: string; ref?
         ...(overrides.track ? { track: overrides.track } : {}),
         digest: d('i'),
         mediaType: 'application/vnd.oci.image.index.v1+json',
-        platforms: { 'linux/amd64': { digest: d('a'), mediaType: M, size: 401 }, 'linux/arm64/v8': { digest: d('b'), mediaType: M, size: 0 } },
+        platforms: {
+          'linux/amd64': { digest: d('a'), mediaType: M, size: 401 },
+          'linux/arm64/v8': { digest: d('b'), mediaType: M, size: 0 },
+        },
         verifiedBy: d('key'),
       },
     },
     fleet: {
       dc: { agent: { platform: 'linux/amd64', digest: d('a') } },
-      lab: { agent: { platform: 'linux/riscv64', digest: d('r'), tag: 'v3.0.0', held: overrides.held ?? 'linux/riscv64 is not in v3.1.0' } },
+      lab: {
+        agent: { platform: 'linux/riscv64', digest: d('r'), tag: 'v3.0.0', held: overrides.held ?? 'linux/riscv64 is not in v3.1.0' },
+      },
       empty: {},
     },
   };
@@ -70,16 +75,43 @@ function viaDocument(lock: Lock): string {
   const sortKeys = <T>(r: Record<string, T>) => Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const plain = {
     lockVersion: lock.lockVersion,
-    images: Object.fromEntries(sortKeys(lock.images).map(([id, i]) => [id, {
-      ref: i.ref, tag: i.tag, ...(i.track !== undefined ? { track: i.track } : {}), digest: i.digest, mediaType: i.mediaType,
-      platforms: Object.fromEntries(sortKeys(i.platforms).map(([k, p]) => [k, { digest: p.digest, mediaType: p.mediaType, size: p.size }])),
-      ...(i.verifiedBy !== undefined ? { verifiedBy: i.verifiedBy } : {}),
-    }])),
-    fleet: Object.fromEntries(sortKeys(lock.fleet).map(([g, pins]) => [g, Object.fromEntries(sortKeys(pins).map(([id, p]) => [id, { platform: p.platform, digest: p.digest, ...(p.tag !== undefined ? { tag: p.tag } : {}), ...(p.held !== undefined ? { held: p.held } : {}) }]))])),
+    images: Object.fromEntries(
+      sortKeys(lock.images).map(([id, i]) => [
+        id,
+        {
+          ref: i.ref,
+          tag: i.tag,
+          ...(i.track !== undefined ? { track: i.track } : {}),
+          digest: i.digest,
+          mediaType: i.mediaType,
+          platforms: Object.fromEntries(
+            sortKeys(i.platforms).map(([k, p]) => [k, { digest: p.digest, mediaType: p.mediaType, size: p.size }]),
+          ),
+          ...(i.verifiedBy !== undefined ? { verifiedBy: i.verifiedBy } : {}),
+        },
+      ]),
+    ),
+    fleet: Object.fromEntries(
+      sortKeys(lock.fleet).map(([g, pins]) => [
+        g,
+        Object.fromEntries(
+          sortKeys(pins).map(([id, p]) => [
+            id,
+            {
+              platform: p.platform,
+              digest: p.digest,
+              ...(p.tag !== undefined ? { tag: p.tag } : {}),
+              ...(p.held !== undefined ? { held: p.held } : {}),
+            },
+          ]),
+        ),
+      ]),
+    ),
   };
   const doc = new Document(plain);
   const fleet = doc.get('fleet');
-  if (isMap(fleet)) for (const g of fleet.items) if (isMap(g.value)) for (const pin of g.value.items) if (isMap(pin.value)) (pin.value).flow = true;
+  if (isMap(fleet))
+    for (const g of fleet.items) if (isMap(g.value)) for (const pin of g.value.items) if (isMap(pin.value)) pin.value.flow = true;
   // singleQuote: false: lg-pins double-quotes every value it quotes (JSON-compatible escapes).
   return `${LOCK_HEADER}\n${doc.toString({ lineWidth: 0, minContentWidth: 0, flowCollectionPadding: true, singleQuote: false })}`;
 }

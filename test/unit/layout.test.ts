@@ -38,7 +38,9 @@ describe('OCI image layout source (the bundled example)', () => {
   it('refuses a corrupted blob as an integrity failure (exit 4)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lgp-layout-'));
     cpSync(EXAMPLE, dir, { recursive: true });
-    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number; annotations: Record<string, string> }> };
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string; size: number; annotations: Record<string, string> }>;
+    };
     const v300 = index.manifests.find((m) => m.annotations['org.opencontainers.image.ref.name'] === 'v3.0.0')!;
     const path = join(dir, 'blobs', 'sha256', v300.digest.slice('sha256:'.length));
     const original = readFileSync(path);

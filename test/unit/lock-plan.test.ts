@@ -17,7 +17,13 @@ function resolution(tag: string, platforms: string[]): Resolution {
     size: 100,
     platforms: platforms.map((p) => {
       const platform = parsePlatform(p);
-      return { key: platformKey(platform), platform, digest: d(`${tag}/${p}`), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 10 };
+      return {
+        key: platformKey(platform),
+        platform,
+        digest: d(`${tag}/${p}`),
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        size: 10,
+      };
     }),
   };
 }
@@ -61,31 +67,65 @@ describe('planLock', () => {
 
   it('holds a group with onMissing: hold, recording tag and reason, while the others move', () => {
     const prev = firstLock();
-    const plan = planLock(spec, prev, new Map([
-      ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
-      ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
-    ]));
+    const plan = planLock(
+      spec,
+      prev,
+      new Map([
+        ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
+        ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
+      ]),
+    );
     expect(plan.failures).toEqual([]);
     expect(plan.lock.images.agent!.tag).toBe('v2');
     expect(plan.lock.fleet.dc!.agent!.digest).toBe(d('v2/linux/amd64'));
-    expect(plan.lock.fleet.lab!.agent).toEqual({ platform: 'linux/riscv64', digest: d('v1/linux/riscv64'), tag: 'v1', held: 'linux/riscv64 is not in v2' });
+    expect(plan.lock.fleet.lab!.agent).toEqual({
+      platform: 'linux/riscv64',
+      digest: d('v1/linux/riscv64'),
+      tag: 'v1',
+      held: 'linux/riscv64 is not in v2',
+    });
   });
 
   it('keeps holding at the original tag across later releases, and releases the hold when the platform returns', () => {
     const prev = firstLock();
-    const v2 = planLock(spec, prev, new Map([['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))], ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))]])).lock;
-    const v3 = planLock(spec, v2, new Map([['agent', ok(resolution('v3', ['linux/amd64', 'linux/arm/v7']))], ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))]])).lock;
+    const v2 = planLock(
+      spec,
+      prev,
+      new Map([
+        ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
+        ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
+      ]),
+    ).lock;
+    const v3 = planLock(
+      spec,
+      v2,
+      new Map([
+        ['agent', ok(resolution('v3', ['linux/amd64', 'linux/arm/v7']))],
+        ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
+      ]),
+    ).lock;
     expect(v3.fleet.lab!.agent).toMatchObject({ tag: 'v1', digest: d('v1/linux/riscv64'), held: 'linux/riscv64 is not in v3' });
-    const v4 = planLock(spec, v3, new Map([['agent', ok(resolution('v4', ['linux/amd64', 'linux/arm/v7', 'linux/riscv64']))], ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))]])).lock;
+    const v4 = planLock(
+      spec,
+      v3,
+      new Map([
+        ['agent', ok(resolution('v4', ['linux/amd64', 'linux/arm/v7', 'linux/riscv64']))],
+        ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
+      ]),
+    ).lock;
     expect(v4.fleet.lab!.agent).toEqual({ platform: 'linux/riscv64', digest: d('v4/linux/riscv64') });
   });
 
   it('fails a group without hold, naming group, host count, platform and tag; the image keeps its previous entry', () => {
     const prev = firstLock();
-    const plan = planLock(spec, prev, new Map([
-      ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm64']))],
-      ['tool', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
-    ]));
+    const plan = planLock(
+      spec,
+      prev,
+      new Map([
+        ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm64']))],
+        ['tool', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
+      ]),
+    );
     expect(plan.failures).toHaveLength(1);
     const f = plan.failures[0]!;
     expect(f.image).toBe('agent');
@@ -101,30 +141,46 @@ describe('planLock', () => {
   });
 
   it('fails a hold group on a first lock (nothing to hold)', () => {
-    const plan = planLock(spec, undefined, new Map([
-      ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
-      ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
-    ]));
+    const plan = planLock(
+      spec,
+      undefined,
+      new Map([
+        ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
+        ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
+      ]),
+    );
     expect(plan.failures.map((f) => f.image)).toEqual(['agent']);
     expect(plan.failures[0]!.error.message).toMatch(/group "lab" \(1 host\) needs linux\/riscv64.*no earlier pin/);
     expect(plan.lock.images.agent).toBeUndefined();
   });
 
   it('never crosses architectures: an amd64 group is not given 386, arm64 not given arm/v7', () => {
-    const s = parseSpec('version: 1\nimages: { a: { ref: r.example/a, tag: t } }\nfleet:\n  x: { arch: x86_64 }\n  y: { arch: aarch64 }\n', '/f/lg-pins.yaml');
+    const s = parseSpec(
+      'version: 1\nimages: { a: { ref: r.example/a, tag: t } }\nfleet:\n  x: { arch: x86_64 }\n  y: { arch: aarch64 }\n',
+      '/f/lg-pins.yaml',
+    );
     const plan = planLock(s, undefined, new Map([['a', ok(resolution('t', ['linux/386', 'linux/arm/v7']))]]));
-    expect(plan.failures[0]!.error.message).toMatch(/group "x" \(0 hosts\) needs linux\/amd64.*group "y" \(0 hosts\) needs linux\/arm64\/v8/);
+    expect(plan.failures[0]!.error.message).toMatch(
+      /group "x" \(0 hosts\) needs linux\/amd64.*group "y" \(0 hosts\) needs linux\/arm64\/v8/,
+    );
   });
 
   it('keeps a failed image entry and its pins byte for byte, and drops images and groups no longer in the spec', () => {
     const prev = firstLock();
     prev.images.gone = { ...prev.images.tool!, ref: 'reg.example/gone' };
     prev.fleet.oldgroup = { agent: prev.fleet.dc!.agent! };
-    const error = new RegistryError('tag "v2" not found in reg.example/agent (HTTP 404 MANIFEST_UNKNOWN)', { registry: 'reg.example', status: 404 });
-    const plan = planLock(spec, prev, new Map<string, ImageOutcome>([
-      ['agent', { ok: false, error }],
-      ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
-    ]));
+    const error = new RegistryError('tag "v2" not found in reg.example/agent (HTTP 404 MANIFEST_UNKNOWN)', {
+      registry: 'reg.example',
+      status: 404,
+    });
+    const plan = planLock(
+      spec,
+      prev,
+      new Map<string, ImageOutcome>([
+        ['agent', { ok: false, error }],
+        ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
+      ]),
+    );
     expect(plan.failures).toEqual([{ image: 'agent', error }]);
     expect(plan.lock.images.agent).toBe(prev.images.agent);
     expect(plan.lock.images.gone).toBeUndefined();
@@ -132,21 +188,25 @@ describe('planLock', () => {
     expect(plan.lock.fleet.dc!.agent).toBe(prev.fleet.dc!.agent);
   });
 
-  it('does not hold a pin from another repository after the spec\'s ref changed', () => {
+  it("does not hold a pin from another repository after the spec's ref changed", () => {
     const prev = firstLock();
     const moved = parseSpec(SPEC.replace('reg.example/agent', 'mirror.example/agent'), '/fleet/lg-pins.yaml');
-    const plan = planLock(moved, prev, new Map([
-      ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
-      ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
-    ]));
+    const plan = planLock(
+      moved,
+      prev,
+      new Map([
+        ['agent', ok(resolution('v2', ['linux/amd64', 'linux/arm/v7']))],
+        ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
+      ]),
+    );
     expect(plan.failures.map((f) => f.image)).toEqual(['agent']);
     expect(plan.failures[0]!.error.message).toMatch(/group "lab" \(1 host\) needs linux\/riscv64.*Pin a release that ships it/);
   });
 });
 
-
 describe('planLock with ids that are Object.prototype names', () => {
-  const PROTO = parseSpec(`
+  const PROTO = parseSpec(
+    `
 version: 1
 images:
   constructor: { ref: reg.example/agent, tag: v2 }
@@ -154,22 +214,32 @@ images:
 fleet:
   constructor: { arch: x86_64, hosts: [a] }
   hasownproperty: { arch: riscv64, hosts: [r1], onMissing: hold, images: [constructor] }
-`, '/fleet/lg-pins.yaml');
+`,
+    '/fleet/lg-pins.yaml',
+  );
 
   it('pins them like any id, keeps a failed one, and touches no prototype', () => {
-    const first = planLock(PROTO, undefined, new Map([
-      ['constructor', ok(resolution('v1', ['linux/amd64', 'linux/riscv64']))],
-      ['prototype', ok(resolution('v1', ['linux/amd64']))],
-    ]));
+    const first = planLock(
+      PROTO,
+      undefined,
+      new Map([
+        ['constructor', ok(resolution('v1', ['linux/amd64', 'linux/riscv64']))],
+        ['prototype', ok(resolution('v1', ['linux/amd64']))],
+      ]),
+    );
     expect(first.failures).toEqual([]);
     expect(Object.keys(first.lock.images)).toEqual(['constructor', 'prototype']);
     expect(Object.keys(first.lock.fleet)).toEqual(['constructor', 'hasownproperty']);
     expect(Object.keys(first.lock.fleet.constructor)).toEqual(['constructor', 'prototype']);
     // v2 drops riscv64: the held group keeps its pin; a failed image keeps its entry.
-    const next = planLock(PROTO, first.lock, new Map<string, ImageOutcome>([
-      ['constructor', ok(resolution('v2', ['linux/amd64']))],
-      ['prototype', { ok: false, error: new RegistryError('down') }],
-    ]));
+    const next = planLock(
+      PROTO,
+      first.lock,
+      new Map<string, ImageOutcome>([
+        ['constructor', ok(resolution('v2', ['linux/amd64']))],
+        ['prototype', { ok: false, error: new RegistryError('down') }],
+      ]),
+    );
     expect(next.lock.fleet.hasownproperty!.constructor).toMatchObject({ tag: 'v1', held: 'linux/riscv64 is not in v2' });
     expect(next.lock.images.prototype).toEqual(first.lock.images.prototype);
     expect(next.lock.fleet.constructor.prototype).toEqual(first.lock.fleet.constructor.prototype);

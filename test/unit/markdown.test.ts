@@ -53,10 +53,16 @@ const MARKERS = ['@admin', '#12', '#3', 'Closes', 'evil.example', '<img', 'onerr
 const OWN_HTML = new Set(['<br>', '<details><summary>Changes to <code>lg-pins.lock.yaml</code></summary>', '</details>']);
 
 const hostile = fc
-  .array(fc.tuple(fc.oneof(fc.constantFrom(...FRAGMENTS), fc.constantFrom('a', 'x y', ':', '(', ')', '!', '[', ']', '<', '>', '"', '*', '_', '~')), fc.constantFrom('', ' ', '\n')), {
-    minLength: 1,
-    maxLength: 6,
-  })
+  .array(
+    fc.tuple(
+      fc.oneof(fc.constantFrom(...FRAGMENTS), fc.constantFrom('a', 'x y', ':', '(', ')', '!', '[', ']', '<', '>', '"', '*', '_', '~')),
+      fc.constantFrom('', ' ', '\n'),
+    ),
+    {
+      minLength: 1,
+      maxLength: 6,
+    },
+  )
   .map((parts) => parts.map(([f, sep]) => f + sep).join(''));
 
 const D = (c: string) => `sha256:${c.repeat(64)}` as Digest;
@@ -77,7 +83,15 @@ function diffResult(b: Bad, patch = ''): DiffResult {
   const lockOf = (tag: string, digest: string, held?: string): Lock =>
     ({
       lockVersion: 1,
-      images: { [image]: { ref: 'r.example/agent', tag, digest: D(digest), mediaType: 'x', platforms: { [key]: { digest: D(digest), mediaType: 'x', size: 1 } } } },
+      images: {
+        [image]: {
+          ref: 'r.example/agent',
+          tag,
+          digest: D(digest),
+          mediaType: 'x',
+          platforms: { [key]: { digest: D(digest), mediaType: 'x', size: 1 } },
+        },
+      },
       fleet: { edge: { [image]: pin(D(digest), held) } },
     }) as unknown as Lock;
   const spec = {
@@ -99,7 +113,16 @@ function diffResult(b: Bad, patch = ''): DiffResult {
       held: [{ group: 'edge', hosts: 2, platform: key, tag: 'v1', reason: b.reason }],
       moves: [{ group: 'edge', hosts: 2, from: pin(D('a')), to: pin(D('b'), b.reason) }],
     },
-    { image: 'tool', kind: 'tag-moved', from: { tag: b.tag, digest: D('c') }, to: { tag: b.tag, digest: D('d') }, platforms: {}, groups: [], held: [], moves: [] },
+    {
+      image: 'tool',
+      kind: 'tag-moved',
+      from: { tag: b.tag, digest: D('c') },
+      to: { tag: b.tag, digest: D('d') },
+      platforms: {},
+      groups: [],
+      held: [],
+      moves: [],
+    },
   ];
   return {
     spec,
@@ -121,7 +144,20 @@ function diffResult(b: Bad, patch = ''): DiffResult {
 function verifyResult(b: Bad): VerifyResult {
   return {
     lockFile: '/f/lg-pins.lock.yaml',
-    images: [{ image: 'agent', ref: 'r.example/agent', tag: b.tag, digests: 3, tagOk: false, signature: 'not required', mirrors: [{ mirror: b.platform, complete: false }, { mirror: 'm.example', complete: true }] }],
+    images: [
+      {
+        image: 'agent',
+        ref: 'r.example/agent',
+        tag: b.tag,
+        digests: 3,
+        tagOk: false,
+        signature: 'not required',
+        mirrors: [
+          { mirror: b.platform, complete: false },
+          { mirror: 'm.example', complete: true },
+        ],
+      },
+    ],
     findings: [
       { image: 'agent', kind: 'tag-moved', exitCode: 1, message: b.message },
       { kind: 'unreachable', exitCode: 3, message: b.reason },
@@ -144,8 +180,12 @@ function expectInert(markdown: string, values: string[], inline = false): void {
   const types = new Set(tokens.map((t) => t.type));
   expect(types.has('link_open'), markdown).toBe(false);
   expect(types.has('image'), markdown).toBe(false);
-  for (const t of tokens.filter((x) => x.type === 'html_inline' || x.type === 'html_block')) expect(OWN_HTML.has(t.content.trim()), `HTML ${JSON.stringify(t.content)} in\n${markdown}`).toBe(true);
-  const live = tokens.filter((t) => t.type === 'text').map((t) => t.content).join('\n');
+  for (const t of tokens.filter((x) => x.type === 'html_inline' || x.type === 'html_block'))
+    expect(OWN_HTML.has(t.content.trim()), `HTML ${JSON.stringify(t.content)} in\n${markdown}`).toBe(true);
+  const live = tokens
+    .filter((t) => t.type === 'text')
+    .map((t) => t.content)
+    .join('\n');
   for (const m of MARKERS) expect(live, `${JSON.stringify(m)} outside a code span in\n${markdown}`).not.toContain(m);
   const code = tokens.filter((t) => t.type === 'code_inline').map((t) => t.content);
   for (const v of values) {
@@ -172,10 +212,29 @@ describe('the Markdown helpers', () => {
   });
 
   it('mdInert leaves ordinary prose alone and code-spans anything that could be live', () => {
-    for (const plain of ['no eBPF probe: the agent runs in DegradedNoEBPFArch mode', 'linux/riscv64 is not in v1.1.0', 'best effort (riscv64); see the docs.', 'Déjà vu — 3 hosts → 2']) {
+    for (const plain of [
+      'no eBPF probe: the agent runs in DegradedNoEBPFArch mode',
+      'linux/riscv64 is not in v1.1.0',
+      'best effort (riscv64); see the docs.',
+      'Déjà vu — 3 hosts → 2',
+    ]) {
       expect(mdInert(plain)).toBe(plain);
     }
-    for (const live of ['ping @admin', 'Closes #12', 'see https://evil.example', 'www.evil.example', 'GH-12', 'commit deadbeef12', ':shipit:', '<b>x</b>', 'a *b*', 'x & y', 'a\nb', 'a | b', '[x](y)']) {
+    for (const live of [
+      'ping @admin',
+      'Closes #12',
+      'see https://evil.example',
+      'www.evil.example',
+      'GH-12',
+      'commit deadbeef12',
+      ':shipit:',
+      '<b>x</b>',
+      'a *b*',
+      'x & y',
+      'a\nb',
+      'a | b',
+      '[x](y)',
+    ]) {
       expect(mdInert(live)).toBe(mdCode(live));
     }
   });
@@ -201,7 +260,10 @@ describe('diff --markdown, the pull request and verify --markdown stay inert', (
 
   it('hand-picked hostile values, everywhere at once', () => {
     const r = diffResult(fixed, patch);
-    expectInert(diffMarkdown(r), values(fixed).filter((v) => v !== fixed.message));
+    expectInert(
+      diffMarkdown(r),
+      values(fixed).filter((v) => v !== fixed.message),
+    );
     const p = proposalText(r, { base: 'main', spec: 'lg-pins.yaml', labels: [] });
     expectInert(p.body, values(fixed));
     expectInert(p.title, [fixed.tag], true);
@@ -231,16 +293,26 @@ describe('diff --markdown, the pull request and verify --markdown stay inert', (
   });
 
   it('ordinary values render exactly as before', () => {
-    const r = diffResult({ note: 'no eBPF probe: the agent runs in DegradedNoEBPFArch mode', reason: 'linux/arm/v7 is not in v2', message: 'registry r.example: tag "stable" not found', tag: 'v2', platform: 'linux/arm/v7' });
+    const r = diffResult({
+      note: 'no eBPF probe: the agent runs in DegradedNoEBPFArch mode',
+      reason: 'linux/arm/v7 is not in v2',
+      message: 'registry r.example: tag "stable" not found',
+      tag: 'v2',
+      platform: 'linux/arm/v7',
+    });
     const out = diffMarkdown(r);
-    expect(out).toContain(`| \`linux/arm/v7\` | changed | \`${D('a')}\` | \`${D('b')}\` | no eBPF probe: the agent runs in DegradedNoEBPFArch mode |`);
+    expect(out).toContain(
+      `| \`linux/arm/v7\` | changed | \`${D('a')}\` | \`${D('b')}\` | no eBPF probe: the agent runs in DegradedNoEBPFArch mode |`,
+    );
     expect(out).toContain('- **Held back:** `edge` (2 hosts) stays on `v1`: linux/arm/v7 is not in v2');
     expect(out).toContain('### `agent`: release `v1` → `v2`');
     expect(out).toContain('- `agent`: `v2` is available; cadence `minor` keeps `v1`.');
     const p = proposalText(r, { base: 'main', spec: 'lg-pins.yaml', labels: [] });
     expect(p.title).toBe('lg-pins: re-pin 2 images (agent v1 → v2, tool v2 re-published)');
     expect(p.body).toContain('- `helper`: registry r.example: tag "stable" not found');
-    expect(p.body).toContain('This pull request re-pins the fleet described by `lg-pins.yaml`: it updates `lg-pins.lock.yaml` from what the registries serve now, against `main`.');
+    expect(p.body).toContain(
+      'This pull request re-pins the fleet described by `lg-pins.yaml`: it updates `lg-pins.lock.yaml` from what the registries serve now, against `main`.',
+    );
   });
 
   it('a long title drops whole parts, never cutting through a code span', () => {

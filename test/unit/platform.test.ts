@@ -141,7 +141,10 @@ describe('samePlatform', () => {
     expect(samePlatform(p('linux/amd64'), p('linux/386'))).toBe(false);
     expect(samePlatform(p('linux/amd64'), p('windows/amd64'))).toBe(false);
     expect(
-      samePlatform({ os: 'windows', architecture: 'amd64', osVersion: '10.0.1' }, { os: 'windows', architecture: 'amd64', osVersion: '10.0.2' }),
+      samePlatform(
+        { os: 'windows', architecture: 'amd64', osVersion: '10.0.1' },
+        { os: 'windows', architecture: 'amd64', osVersion: '10.0.2' },
+      ),
     ).toBe(false);
   });
 });
@@ -202,7 +205,8 @@ describe('unameToPlatform: the whole uname -m table', () => {
 });
 
 describe('acceptablePlatforms', () => {
-  const keys = (want: string): string[] => acceptablePlatforms(p(want)).map((x) => `${x.os}/${x.architecture}${x.variant ? `/${x.variant}` : ''}`);
+  const keys = (want: string): string[] =>
+    acceptablePlatforms(p(want)).map((x) => `${x.os}/${x.architecture}${x.variant ? `/${x.variant}` : ''}`);
   it.each([
     ['linux/arm/v8', ['linux/arm/v8', 'linux/arm/v7', 'linux/arm/v6', 'linux/arm/v5']],
     ['linux/arm/v7', ['linux/arm/v7', 'linux/arm/v6', 'linux/arm/v5']],
@@ -222,9 +226,24 @@ describe('acceptablePlatforms', () => {
     ],
     [
       'linux/arm64/v9.5',
-      ['linux/arm64/v9.5', 'linux/arm64/v9.4', 'linux/arm64/v9.3', 'linux/arm64/v9.2', 'linux/arm64/v9.1', 'linux/arm64/v9',
-        'linux/arm64/v8.9', 'linux/arm64/v8.8', 'linux/arm64/v8.7', 'linux/arm64/v8.6', 'linux/arm64/v8.5', 'linux/arm64/v8.4',
-        'linux/arm64/v8.3', 'linux/arm64/v8.2', 'linux/arm64/v8.1', 'linux/arm64'],
+      [
+        'linux/arm64/v9.5',
+        'linux/arm64/v9.4',
+        'linux/arm64/v9.3',
+        'linux/arm64/v9.2',
+        'linux/arm64/v9.1',
+        'linux/arm64/v9',
+        'linux/arm64/v8.9',
+        'linux/arm64/v8.8',
+        'linux/arm64/v8.7',
+        'linux/arm64/v8.6',
+        'linux/arm64/v8.5',
+        'linux/arm64/v8.4',
+        'linux/arm64/v8.3',
+        'linux/arm64/v8.2',
+        'linux/arm64/v8.1',
+        'linux/arm64',
+      ],
     ],
     ['linux/386', ['linux/386']],
     ['linux/riscv64', ['linux/riscv64']],
@@ -342,7 +361,17 @@ describe('variantProblem (platforms written in a spec)', () => {
   ])('refuses %s', (s, why) => {
     expect(variantProblem(parsePlatform(s))).toMatch(why);
   });
-  it.each(['linux/amd64', 'linux/amd64/v1', 'linux/amd64/v3', 'linux/arm/v5', 'linux/arm64/v8', 'linux/arm64/v8.2', 'linux/arm64/v9', 'linux/riscv64/rva20u64', 'linux/ppc64le/power9'])('accepts %s', (s) => {
+  it.each([
+    'linux/amd64',
+    'linux/amd64/v1',
+    'linux/amd64/v3',
+    'linux/arm/v5',
+    'linux/arm64/v8',
+    'linux/arm64/v8.2',
+    'linux/arm64/v9',
+    'linux/riscv64/rva20u64',
+    'linux/ppc64le/power9',
+  ])('accepts %s', (s) => {
     expect(variantProblem(parsePlatform(s))).toBeUndefined();
   });
   it('canRunKey reads lock keys and never throws', () => {

@@ -20,11 +20,18 @@ function release(tag: string, platforms: string[]): Resolution {
     digest: d(`${tag}/index`),
     mediaType: 'application/vnd.oci.image.index.v1+json',
     size: 1,
-    platforms: platforms.map((p) => ({ key: platformKey(parsePlatform(p)), platform: parsePlatform(p), digest: d(`${tag}/${p}`), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1 })),
+    platforms: platforms.map((p) => ({
+      key: platformKey(parsePlatform(p)),
+      platform: parsePlatform(p),
+      digest: d(`${tag}/${p}`),
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      size: 1,
+    })),
   };
 }
 
-const spec = parseSpec(`
+const spec = parseSpec(
+  `
 version: 1
 images:
   agent: { ref: reg.example/agent, track: "^3.0.0", cadence: minor }
@@ -33,24 +40,49 @@ fleet:
   dc: { arch: x86_64, hosts: [a] }
   lab: { arch: riscv64, hosts: [r], onMissing: hold }
   old: { arch: armv6l, hosts: [o], onMissing: hold, images: [agent] }
-`, '/fleet/lg-pins.yaml');
+`,
+  '/fleet/lg-pins.yaml',
+);
 const agent = spec.images.agent!;
-const entry = (over: Partial<LockImage> = {}): LockImage => ({ ref: 'reg.example/agent', tag: 'v3.0.0', digest: d('v3.0.0/index'), mediaType: 'x/y', platforms: {}, ...over });
+const entry = (over: Partial<LockImage> = {}): LockImage => ({
+  ref: 'reg.example/agent',
+  tag: 'v3.0.0',
+  digest: d('v3.0.0/index'),
+  mediaType: 'x/y',
+  platforms: {},
+  ...over,
+});
 const lockWith = (image: LockImage, fleet: Lock['fleet'] = {}): Lock => ({ lockVersion: 1, images: { agent: image }, fleet });
 
 describe('chooseRelease', () => {
   it.each([
-    ['no pin: the newest candidate', ['v3.0.0', 'v3.1.0', 'v3.1.2', 'v4.0.0', 'latest'], undefined, { tag: 'v3.1.2', older: ['v3.1.0', 'v3.0.0'] }],
-    ['minor cadence keeps the pin and names what it passed over', ['v3.0.0', 'v3.0.1'], 'v3.0.0', { tag: 'v3.0.0', passedOver: 'v3.0.1', older: [] }],
+    [
+      'no pin: the newest candidate',
+      ['v3.0.0', 'v3.1.0', 'v3.1.2', 'v4.0.0', 'latest'],
+      undefined,
+      { tag: 'v3.1.2', older: ['v3.1.0', 'v3.0.0'] },
+    ],
+    [
+      'minor cadence keeps the pin and names what it passed over',
+      ['v3.0.0', 'v3.0.1'],
+      'v3.0.0',
+      { tag: 'v3.0.0', passedOver: 'v3.0.1', older: [] },
+    ],
     ['a newer minor replaces the pin', ['v3.0.0', 'v3.1.0'], 'v3.0.0', { tag: 'v3.1.0', older: ['v3.0.0'] }],
   ])('%s', (_name, tags, pinned, want) => {
     const choice = chooseRelease(tags, agent, pinned ? entry({ tag: pinned }) : undefined);
     expect('none' in choice).toBe(false);
     if ('none' in choice) return;
-    expect({ tag: choice.tag, ...(choice.passedOver ? { passedOver: choice.passedOver } : {}), older: choice.older.map((c) => c.tag) }).toEqual(want);
+    expect({
+      tag: choice.tag,
+      ...(choice.passedOver ? { passedOver: choice.passedOver } : {}),
+      older: choice.older.map((c) => c.tag),
+    }).toEqual(want);
   });
   it('says why there is nothing to pin', () => {
-    expect(chooseRelease(['v2.0.0', 'latest'], agent, undefined)).toEqual({ none: 'no tag satisfies "^3.0.0" (pre-releases excluded) among 2 tags' });
+    expect(chooseRelease(['v2.0.0', 'latest'], agent, undefined)).toEqual({
+      none: 'no tag satisfies "^3.0.0" (pre-releases excluded) among 2 tags',
+    });
   });
 });
 
@@ -78,8 +110,16 @@ describe('needyGroups', () => {
   const noRiscv = release('v3.1.0', ['linux/amd64']);
   it.each([
     ['a first lock: every held group the release cannot serve', undefined, ['lab', 'old']],
-    ['a held group with a pin of its own holds it, needing nothing', lockWith(entry(), { lab: { agent: { platform: 'linux/riscv64', digest: d('x') } } }), ['old']],
-    ["a pin from another ref is not this image's to hold", lockWith(entry({ ref: 'reg.example/other' }), { lab: { agent: { platform: 'linux/riscv64', digest: d('x') } } }), ['lab', 'old']],
+    [
+      'a held group with a pin of its own holds it, needing nothing',
+      lockWith(entry(), { lab: { agent: { platform: 'linux/riscv64', digest: d('x') } } }),
+      ['old'],
+    ],
+    [
+      "a pin from another ref is not this image's to hold",
+      lockWith(entry({ ref: 'reg.example/other' }), { lab: { agent: { platform: 'linux/riscv64', digest: d('x') } } }),
+      ['lab', 'old'],
+    ],
   ])('%s', (_name, previous, want) => {
     expect(needyGroups(spec, agent, previous, lockedEntry(previous, agent), noRiscv).map((g) => g.id)).toEqual(want);
   });
@@ -90,7 +130,11 @@ describe('needyGroups', () => {
 
 describe('FallbackSearch', () => {
   const needy = needyGroups(spec, agent, undefined, undefined, release('v3.3.0', ['linux/amd64']));
-  const older = (n: number) => candidates(Array.from({ length: n }, (_, i) => `v3.0.${i}`), agent);
+  const older = (n: number) =>
+    candidates(
+      Array.from({ length: n }, (_, i) => `v3.0.${i}`),
+      agent,
+    );
 
   it('asks the newest first, accepts what serves a missing group, skips what does not, and stops when all are served', () => {
     const search = new FallbackSearch(needy, older(5));
@@ -121,6 +165,8 @@ describe('FallbackSearch', () => {
     }
     const failure = search.failure('reg.example/agent', 'v3.3.0');
     expect(failure).toBeInstanceOf(IntegrityError);
-    expect(failure?.message).toBe('reg.example/agent: group "lab" (linux/riscv64), group "old" (linux/arm/v6) cannot be held: v3.3.0 does not ship its platform and the earlier release v3.0.1 that does is not signed: no valid cosign signature');
+    expect(failure?.message).toBe(
+      'reg.example/agent: group "lab" (linux/riscv64), group "old" (linux/arm/v6) cannot be held: v3.3.0 does not ship its platform and the earlier release v3.0.1 that does is not signed: no valid cosign signature',
+    );
   });
 });

@@ -13,7 +13,13 @@ import { capMessage, escapeControls, excerpt, MESSAGE_MAX, quoteUntrusted, termi
 
 // eslint-disable-next-line no-control-regex -- what must never come out raw
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
-const hostile = fc.string({ unit: fc.oneof(fc.constantFrom('\u001b', '\u0007', '\u009b', '\u202e', '\u2066', '\n', '\r', '\t', '\u0000', '"', '\\', '[', ']'), fc.string({ minLength: 1, maxLength: 1 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 })) });
+const hostile = fc.string({
+  unit: fc.oneof(
+    fc.constantFrom('\u001b', '\u0007', '\u009b', '\u202e', '\u2066', '\n', '\r', '\t', '\u0000', '"', '\\', '[', ']'),
+    fc.string({ minLength: 1, maxLength: 1 }),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
+  ),
+});
 
 describe('the output sanitizer', () => {
   it('escapes every control, C1, bidi and separator character, and nothing else', () => {
@@ -22,14 +28,16 @@ describe('the output sanitizer', () => {
     expect(escapeControls('plain ascii, ünïcödé and emoji 🚀')).toBe('plain ascii, ünïcödé and emoji 🚀');
   });
   it('never lets a raw control out, and excerpts stay short and single-line (generated)', () => {
-    fc.assert(fc.property(hostile, fc.integer({ min: 8, max: 80 }), (s, max) => {
-      const e = excerpt(s, max);
-      expect(RAW.test(e)).toBe(false);
-      expect(e.includes('\n')).toBe(false);
-      expect(e.length).toBeLessThanOrEqual(max + 1);
-      expect(RAW.test(terminalSafe(s).replace(/[\n\t]/g, ''))).toBe(false);
-      expect(quoteUntrusted(s)).toMatch(/^".*"$/s);
-    }));
+    fc.assert(
+      fc.property(hostile, fc.integer({ min: 8, max: 80 }), (s, max) => {
+        const e = excerpt(s, max);
+        expect(RAW.test(e)).toBe(false);
+        expect(e.includes('\n')).toBe(false);
+        expect(e.length).toBeLessThanOrEqual(max + 1);
+        expect(RAW.test(terminalSafe(s).replace(/[\n\t]/g, ''))).toBe(false);
+        expect(quoteUntrusted(s)).toMatch(/^".*"$/s);
+      }),
+    );
   });
   it('keeps escapes whole when it cuts', () => {
     expect(excerpt('ab\u001bcd', 4)).toBe('ab…');
@@ -70,26 +78,30 @@ describe('the CLI writer', () => {
     expect(out.join('')).toBe('✓ ok\n');
   });
   it('keeps JSON valid: what it escapes reads back as the same text', () => {
-    fc.assert(fc.property(hostile, (s) => {
-      const { io, out } = capture(false);
-      safeIo(io).stdout.write(`${JSON.stringify({ message: s }, null, 2)}\n`);
-      expect(RAW.test(out.join('').replace(/[\n]/g, ''))).toBe(false);
-      expect((JSON.parse(out.join('')) as { message: string }).message).toBe(s);
-    }));
+    fc.assert(
+      fc.property(hostile, (s) => {
+        const { io, out } = capture(false);
+        safeIo(io).stdout.write(`${JSON.stringify({ message: s }, null, 2)}\n`);
+        expect(RAW.test(out.join('').replace(/[\n]/g, ''))).toBe(false);
+        expect((JSON.parse(out.join('')) as { message: string }).message).toBe(s);
+      }),
+    );
   });
 });
 
 describe('JSON from outside', () => {
   it('locates errors in words and never quotes the text (generated)', () => {
     const secret = 'tok_5ecr3t_VALUE';
-    fc.assert(fc.property(fc.string(), fc.string(), (before, after) => {
-      const text = `${before}${secret}${after}`;
-      const r = parseJson(text);
-      if (r.ok) return;
-      expect(r.problem).not.toContain(secret.slice(0, 6));
-      expect(r.line).toBeGreaterThanOrEqual(1);
-      expect(r.column).toBeGreaterThanOrEqual(1);
-    }));
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (before, after) => {
+        const text = `${before}${secret}${after}`;
+        const r = parseJson(text);
+        if (r.ok) return;
+        expect(r.problem).not.toContain(secret.slice(0, 6));
+        expect(r.line).toBeGreaterThanOrEqual(1);
+        expect(r.column).toBeGreaterThanOrEqual(1);
+      }),
+    );
   });
   it('finds the place of common mistakes', () => {
     expect(parseJson('{"a": 1,}')).toMatchObject({ ok: false, line: 1, column: 9, problem: 'expected a double-quoted property name' });
@@ -117,7 +129,10 @@ describe('key-safe records', () => {
     expect(Object.keys(d)).toEqual(['constructor', '__proto__', 'prototype', 'toString', 'hasOwnProperty', 'valueOf']);
     expect(Object.getPrototypeOf(d)).toBe(null);
     expect(own({}, 'constructor')).toBeUndefined();
-    expect(Object.keys(toDict(JSON.parse('{"__proto__": 1, "constructor": 2}') as Record<string, number>))).toEqual(['__proto__', 'constructor']);
+    expect(Object.keys(toDict(JSON.parse('{"__proto__": 1, "constructor": 2}') as Record<string, number>))).toEqual([
+      '__proto__',
+      'constructor',
+    ]);
     expect(own(dictFrom([['__proto__', 1]]), '__proto__')).toBe(1);
     // Nothing leaked onto the real prototype.
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -132,9 +147,19 @@ describe('the redirect policy', () => {
     ['another host drops Authorization', 'https://storage.example/blob', undefined, { keep: false, url: 'https://storage.example/blob' }],
     ['another port is another origin', 'https://reg.example:8443/x', undefined, { keep: false, url: 'https://reg.example:8443/x' }],
     ['a downgrade to http is another origin', 'http://reg.example/x', undefined, { keep: false, url: 'http://reg.example/x' }],
-    ['userinfo in a Location is never sent', 'https://user:pw@storage.example/b', undefined, { keep: false, url: 'https://storage.example/b' }],
+    [
+      'userinfo in a Location is never sent',
+      'https://user:pw@storage.example/b',
+      undefined,
+      { keep: false, url: 'https://storage.example/b' },
+    ],
     ['a token request stays on its origin', '/token?x=1', 'token server', { keep: true, url: 'https://reg.example/token?x=1' }],
-    ['a token request is refused off its origin', 'https://evil.example/token', 'token server', { refused: /token server https:\/\/reg\.example redirected to another origin \(https:\/\/evil\.example\)/ }],
+    [
+      'a token request is refused off its origin',
+      'https://evil.example/token',
+      'token server',
+      { refused: /token server https:\/\/reg\.example redirected to another origin \(https:\/\/evil\.example\)/ },
+    ],
     ['only http and https', 'file:///etc/passwd', undefined, { refused: /only http and https are followed/ }],
   ])('%s', (_name, location, sensitive, want) => {
     const d = redirectTarget(from, location, sensitive);

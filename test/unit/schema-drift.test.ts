@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { SPEC_KEYS } from '../../src/config/types.js';
 import { LOCK_KEYS } from '../../src/lock/model.js';
 
-const load = (name: string) => JSON.parse(readFileSync(new URL(`../../schemas/${name}`, import.meta.url), 'utf8')) as {
-  properties: Record<string, unknown>;
-  $defs: Record<string, { properties: Record<string, unknown> }>;
-};
+const load = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../schemas/${name}`, import.meta.url), 'utf8')) as {
+    properties: Record<string, unknown>;
+    $defs: Record<string, { properties: Record<string, unknown> }>;
+  };
 
 const keys = (o: object) => Object.keys(o).sort();
 

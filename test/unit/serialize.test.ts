@@ -12,7 +12,13 @@ function sample(): Lock {
   return {
     lockVersion: 1,
     images: {
-      zeta: { ref: 'r.example/z', tag: 'v1', digest: d('z'), mediaType: M, platforms: { 'linux/amd64': { digest: d('z'), mediaType: M, size: 3 } } },
+      zeta: {
+        ref: 'r.example/z',
+        tag: 'v1',
+        digest: d('z'),
+        mediaType: M,
+        platforms: { 'linux/amd64': { digest: d('z'), mediaType: M, size: 3 } },
+      },
       agent: {
         ref: 'r.example/agent',
         tag: 'v3.1.0',
@@ -40,10 +46,22 @@ describe('serializeLock', () => {
     const order = (...needles: string[]) => needles.map((n) => text.indexOf(n));
     const sorted = (xs: number[]) => xs.every((x, i) => x >= 0 && (i === 0 || x > xs[i - 1]!));
     expect(sorted(order('  agent:\n', '  zeta:\n'))).toBe(true);
-    expect(sorted(order('    ref: r.example/agent', '    tag: v3.1.0', '    digest:', '    mediaType: application/vnd.oci.image.index.v1+json', '    platforms:'))).toBe(true);
+    expect(
+      sorted(
+        order(
+          '    ref: r.example/agent',
+          '    tag: v3.1.0',
+          '    digest:',
+          '    mediaType: application/vnd.oci.image.index.v1+json',
+          '    platforms:',
+        ),
+      ),
+    ).toBe(true);
     expect(sorted(order('      linux/amd64:', '      linux/riscv64:'))).toBe(true);
     expect(sorted(order('  dc:\n', '  lab:\n'))).toBe(true);
-    expect(text).toContain(`    agent: { platform: linux/riscv64, digest: ${d('r0')}, tag: v3.0.0, held: linux/riscv64 is not in v3.1.0 }\n`);
+    expect(text).toContain(
+      `    agent: { platform: linux/riscv64, digest: ${d('r0')}, tag: v3.0.0, held: linux/riscv64 is not in v3.1.0 }\n`,
+    );
     expect(text).not.toMatch(/\d{4}-\d\d-\d\dT/); // no timestamps
   });
 
@@ -60,12 +78,28 @@ describe('serializeLock', () => {
 describe('parseLock refuses damaged locks with file, line and key', () => {
   const good = serializeLock(sample());
   const cases: Array<[string, string, RegExp]> = [
-    ['wrong lockVersion', good.replace('lockVersion: 1', 'lockVersion: 7'), /lg-pins\.lock\.yaml:2:\d+: lockVersion: lockVersion 7 is not supported/],
-    ['an invalid digest', good.replace(d('a'), 'sha256:1234'), /lg-pins\.lock\.yaml:\d+:\d+: images\.agent\.platforms\.linux\/amd64\.digest: "sha256:1234" is not valid/],
-    ['a file truncated at a line end', good.slice(0, good.indexOf('    digest:')), /lg-pins\.lock\.yaml:\d+:\d+: images\.agent: missing required key "digest"/],
+    [
+      'wrong lockVersion',
+      good.replace('lockVersion: 1', 'lockVersion: 7'),
+      /lg-pins\.lock\.yaml:2:\d+: lockVersion: lockVersion 7 is not supported/,
+    ],
+    [
+      'an invalid digest',
+      good.replace(d('a'), 'sha256:1234'),
+      /lg-pins\.lock\.yaml:\d+:\d+: images\.agent\.platforms\.linux\/amd64\.digest: "sha256:1234" is not valid/,
+    ],
+    [
+      'a file truncated at a line end',
+      good.slice(0, good.indexOf('    digest:')),
+      /lg-pins\.lock\.yaml:\d+:\d+: images\.agent: missing required key "digest"/,
+    ],
     ['a file truncated mid-line', good.slice(0, good.indexOf('platforms:') + 4), /lg-pins\.lock\.yaml:\d+:\d+: .*the lock is damaged/],
     ['a YAML syntax error', good.replace('  agent:\n', '  agent: [\n'), /lg-pins\.lock\.yaml:\d+:\d+: .*the lock is damaged/],
-    ['an unknown key', good.replace('    tag: v3.1.0\n', '    tag: v3.1.0\n    pinnedBy: me\n'), /images\.agent\.pinnedBy: unknown key "pinnedBy"/],
+    [
+      'an unknown key',
+      good.replace('    tag: v3.1.0\n', '    tag: v3.1.0\n    pinnedBy: me\n'),
+      /images\.agent\.pinnedBy: unknown key "pinnedBy"/,
+    ],
     ['a held pin without its tag', good.replace(', tag: v3.0.0', ''), /fleet\.lab\.agent\.held: "held" needs "tag"/],
     ['an empty file', '', /the lock is empty/],
   ];

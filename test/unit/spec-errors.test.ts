@@ -58,7 +58,12 @@ const cases: Case[] = [
     name: 'YAML syntax error (unclosed flow sequence)',
     text: y('version: 1', 'images:', '  agent:', '    ref: [example.com/agent', '    tag: v1'),
     issues: [
-      { line: 5, column: 5, path: '', message: /^Flow sequence in block collection must be sufficiently indented and end with a \] \(at "tag: v1"\)$/ },
+      {
+        line: 5,
+        column: 5,
+        path: '',
+        message: /^Flow sequence in block collection must be sufficiently indented and end with a \] \(at "tag: v1"\)$/,
+      },
     ],
   },
   {
@@ -197,17 +202,38 @@ const cases: Case[] = [
   {
     name: 'uppercase repository in ref',
     text: y('version: 1', 'images:', '  agent:', '    ref: example.com/LinuxGuard/agent', '    tag: v1'),
-    issues: [{ line: 4, column: 10, path: 'images.agent.ref', message: /^"example\.com\/LinuxGuard\/agent": repository name must be lowercase \(component "LinuxGuard"\)$/ }],
+    issues: [
+      {
+        line: 4,
+        column: 10,
+        path: 'images.agent.ref',
+        message: /^"example\.com\/LinuxGuard\/agent": repository name must be lowercase \(component "LinuxGuard"\)$/,
+      },
+    ],
   },
   {
     name: 'ref with a tag',
     text: y('version: 1', 'images:', '  agent:', '    ref: app:v1', '    tag: v1'),
-    issues: [{ line: 4, column: 10, path: 'images.agent.ref', message: /^"app:v1": expected a repository \(no tag, no digest\) but it has tag "v1"$/ }],
+    issues: [
+      {
+        line: 4,
+        column: 10,
+        path: 'images.agent.ref',
+        message: /^"app:v1": expected a repository \(no tag, no digest\) but it has tag "v1"$/,
+      },
+    ],
   },
   {
     name: 'ref with a digest',
     text: y('version: 1', 'images:', '  agent:', `    ref: app@sha256:${'a'.repeat(64)}`, '    tag: v1'),
-    issues: [{ line: 4, column: 10, path: 'images.agent.ref', message: /^"app@sha256:a{64}": expected a repository \(no tag, no digest\) but it has digest "sha256:a{64}"$/ }],
+    issues: [
+      {
+        line: 4,
+        column: 10,
+        path: 'images.agent.ref',
+        message: /^"app@sha256:a{64}": expected a repository \(no tag, no digest\) but it has digest "sha256:a{64}"$/,
+      },
+    ],
   },
   {
     name: 'bad digest in ref',
@@ -232,17 +258,33 @@ const cases: Case[] = [
   {
     name: 'image id too long',
     text: y('version: 1', 'images:', `  ${'a'.repeat(64)}:`, '    ref: example.com/agent', '    tag: v1'),
-    issues: [{ line: 3, column: 3, path: `images.${'a'.repeat(64)}`, message: /^image id "a{64}" is 64 characters long; at most 63 are allowed$/ }],
+    issues: [
+      { line: 3, column: 3, path: `images.${'a'.repeat(64)}`, message: /^image id "a{64}" is 64 characters long; at most 63 are allowed$/ },
+    ],
   },
   {
     name: 'notes key is not a platform',
     text: y(...HEAD, '    notes:', '      linux/arm/v7: fine', '      armv7: "no eBPF"'),
-    issues: [{ line: 8, column: 7, path: 'images.agent.notes.armv7', message: /^"armv7" is not a platform: expected os\/arch or os\/arch\/variant/ }],
+    issues: [
+      {
+        line: 8,
+        column: 7,
+        path: 'images.agent.notes.armv7',
+        message: /^"armv7" is not a platform: expected os\/arch or os\/arch\/variant/,
+      },
+    ],
   },
   {
     name: 'notes for one platform under two spellings',
     text: y(...HEAD, '    notes:', '      linux/arm64: "first"', '      linux/aarch64/v8: "second"'),
-    issues: [{ line: 8, column: 7, path: 'images.agent.notes.linux/aarch64/v8', message: /^"linux\/aarch64\/v8" is the same platform as "linux\/arm64" \(linux\/arm64\/v8\); give one note per platform$/ }],
+    issues: [
+      {
+        line: 8,
+        column: 7,
+        path: 'images.agent.notes.linux/aarch64/v8',
+        message: /^"linux\/aarch64\/v8" is the same platform as "linux\/arm64" \(linux\/arm64\/v8\); give one note per platform$/,
+      },
+    ],
   },
   {
     name: 'cosign key file missing',
@@ -252,7 +294,15 @@ const cases: Case[] = [
   {
     name: 'oci-layout ref pointing at a dir with no layout',
     text: y('version: 1', 'images:', '  agent:', '    ref: oci-layout://not-a-layout/agent', '    tag: v1'),
-    issues: [{ line: 4, column: 10, path: 'images.agent.ref', message: /^"oci-layout:\/\/not-a-layout\/agent": no OCI image layout found at .*not-a-layout\/agent \(a layout directory holds an "oci-layout" file/ }],
+    issues: [
+      {
+        line: 4,
+        column: 10,
+        path: 'images.agent.ref',
+        message:
+          /^"oci-layout:\/\/not-a-layout\/agent": no OCI image layout found at .*not-a-layout\/agent \(a layout directory holds an "oci-layout" file/,
+      },
+    ],
   },
   {
     name: 'oci: ref to a missing dir',
@@ -262,24 +312,65 @@ const cases: Case[] = [
   // --- registries ---
   {
     name: 'registries key is a URL, not host[:port]',
-    text: y('version: 1', 'registries:', '  "https://registry.example.com":', '    insecure: true', 'images:', '  agent:', '    ref: example.com/agent', '    tag: v1'),
-    issues: [{ line: 3, column: 3, path: 'registries.https://registry.example.com', message: /^key "https:\/\/registry\.example\.com" must be host\[:port\] as written in refs$/ }],
+    text: y(
+      'version: 1',
+      'registries:',
+      '  "https://registry.example.com":',
+      '    insecure: true',
+      'images:',
+      '  agent:',
+      '    ref: example.com/agent',
+      '    tag: v1',
+    ),
+    issues: [
+      {
+        line: 3,
+        column: 3,
+        path: 'registries.https://registry.example.com',
+        message: /^key "https:\/\/registry\.example\.com" must be host\[:port\] as written in refs$/,
+      },
+    ],
   },
   {
     name: 'registry concurrency 0',
-    text: y('version: 1', 'registries:', '  example.com:', '    concurrency: 0', 'images:', '  agent:', '    ref: example.com/agent', '    tag: v1'),
+    text: y(
+      'version: 1',
+      'registries:',
+      '  example.com:',
+      '    concurrency: 0',
+      'images:',
+      '  agent:',
+      '    ref: example.com/agent',
+      '    tag: v1',
+    ),
     issues: [{ line: 4, column: 18, path: 'registries.example.com.concurrency', message: /^0 must be >= 1$/ }],
   },
   {
     name: 'registry mirror listed twice',
-    text: y('version: 1', 'registries:', '  example.com:', '    mirrors: [m.example.com, m.example.com]', 'images:', '  agent:', '    ref: example.com/agent', '    tag: v1'),
+    text: y(
+      'version: 1',
+      'registries:',
+      '  example.com:',
+      '    mirrors: [m.example.com, m.example.com]',
+      'images:',
+      '  agent:',
+      '    ref: example.com/agent',
+      '    tag: v1',
+    ),
     issues: [{ line: 4, column: 30, path: 'registries.example.com.mirrors[1]', message: /^duplicate entry "m\.example\.com"$/ }],
   },
   // --- fleet ---
   {
     name: 'arch unknown, with a suggestion',
     text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7', '    hosts: [gw-01]'),
-    issues: [{ line: 8, column: 11, path: 'fleet.edge.arch', message: /^"armv7" is not a known `uname -m` value \(did you mean "armv7l"\?\); known: x86_64, / }],
+    issues: [
+      {
+        line: 8,
+        column: 11,
+        path: 'fleet.edge.arch',
+        message: /^"armv7" is not a known `uname -m` value \(did you mean "armv7l"\?\); known: x86_64, /,
+      },
+    ],
   },
   {
     name: 'both arch and platform',
@@ -293,11 +384,30 @@ const cases: Case[] = [
   },
   {
     name: 'bad platform strings',
-    text: y(...HEAD, 'fleet:', '  edge:', '    platform: linux/armv7', '  desktops:', '    platform: windoze/amd64', '  odd:', '    platform: linux'),
+    text: y(
+      ...HEAD,
+      'fleet:',
+      '  edge:',
+      '    platform: linux/armv7',
+      '  desktops:',
+      '    platform: windoze/amd64',
+      '  odd:',
+      '    platform: linux',
+    ),
     issues: [
-      { line: 8, column: 15, path: 'fleet.edge.platform', message: /^"linux\/armv7" is not a valid platform: unknown architecture "armv7"/ },
+      {
+        line: 8,
+        column: 15,
+        path: 'fleet.edge.platform',
+        message: /^"linux\/armv7" is not a valid platform: unknown architecture "armv7"/,
+      },
       { line: 10, column: 15, path: 'fleet.desktops.platform', message: /^"windoze\/amd64" is not a valid platform: unknown os "windoze"/ },
-      { line: 12, column: 15, path: 'fleet.odd.platform', message: /^"linux" is not a valid platform: expected os\/arch or os\/arch\/variant/ },
+      {
+        line: 12,
+        column: 15,
+        path: 'fleet.odd.platform',
+        message: /^"linux" is not a valid platform: expected os\/arch or os\/arch\/variant/,
+      },
     ],
   },
   {
@@ -341,12 +451,21 @@ const cases: Case[] = [
   {
     name: 'hostsFile missing',
     text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFile: inventory/edge.txt'),
-    issues: [{ line: 9, column: 16, path: 'fleet.edge.hostsFile', message: /^cannot read hosts file ".*inventory\/edge\.txt": no such file$/ }],
+    issues: [
+      { line: 9, column: 16, path: 'fleet.edge.hostsFile', message: /^cannot read hosts file ".*inventory\/edge\.txt": no such file$/ },
+    ],
   },
   {
     name: 'hostsFile is a directory',
     text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFile: not-a-layout'),
-    issues: [{ line: 9, column: 16, path: 'fleet.edge.hostsFile', message: /^cannot read hosts file ".*not-a-layout": it is a directory; a hosts file must be a regular file$/ }],
+    issues: [
+      {
+        line: 9,
+        column: 16,
+        path: 'fleet.edge.hostsFile',
+        message: /^cannot read hosts file ".*not-a-layout": it is a directory; a hosts file must be a regular file$/,
+      },
+    ],
   },
   {
     name: 'hostsFile with a bad line: the issue names the hosts file and its line',
@@ -355,12 +474,32 @@ const cases: Case[] = [
   },
   {
     name: 'host in two groups running the same image',
-    text: y(...HEAD, 'fleet:', '  datacenter:', '    arch: x86_64', '    hosts: [web-01, web-02]', '  arm:', '    arch: aarch64', '    hosts: [web-02, arm-01]'),
-    issues: [{ line: 10, column: 3, path: 'fleet.arm', message: /^host "web-02" is also in group "datacenter" and both run image "agent"/ }],
+    text: y(
+      ...HEAD,
+      'fleet:',
+      '  datacenter:',
+      '    arch: x86_64',
+      '    hosts: [web-01, web-02]',
+      '  arm:',
+      '    arch: aarch64',
+      '    hosts: [web-02, arm-01]',
+    ),
+    issues: [
+      { line: 10, column: 3, path: 'fleet.arm', message: /^host "web-02" is also in group "datacenter" and both run image "agent"/ },
+    ],
   },
   {
     name: 'host in two groups, one of them with a bad arch: both reported at once',
-    text: y(...HEAD, 'fleet:', '  datacenter:', '    arch: x86_64', '    hosts: [web-01]', '  arm:', '    arch: arm65', '    hosts: [web-01]'),
+    text: y(
+      ...HEAD,
+      'fleet:',
+      '  datacenter:',
+      '    arch: x86_64',
+      '    hosts: [web-01]',
+      '  arm:',
+      '    arch: arm65',
+      '    hosts: [web-01]',
+    ),
     issues: [
       { line: 10, column: 3, path: 'fleet.arm', message: /^host "web-01" is also in group "datacenter"/ },
       { line: 11, column: 11, path: 'fleet.arm.arch', message: /^"arm65" is not a known `uname -m` value \(did you mean "arm64"\?\)/ },
@@ -432,7 +571,15 @@ const cases: Case[] = [
   {
     name: 'package.json with a duplicate key inside "lg-pins"',
     file: path.join(tmp, 'package.json'),
-    text: y('{', '  "lg-pins": {', '    "version": 1,', '    "version": 1,', '    "images": { "agent": { "ref": "a", "tag": "v1" } }', '  }', '}'),
+    text: y(
+      '{',
+      '  "lg-pins": {',
+      '    "version": 1,',
+      '    "version": 1,',
+      '    "images": { "agent": { "ref": "a", "tag": "v1" } }',
+      '  }',
+      '}',
+    ),
     issues: [{ line: 4, column: 5, path: 'version', message: /^duplicate key "version"/ }],
   },
   {
@@ -508,7 +655,10 @@ describe('broken specs: every issue located, quoted, and all of them at once', (
 
   it('loadSpec reports a package.json with a JSON syntax error inside its "lg-pins" key', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'pkg-'));
-    fs.writeFileSync(path.join(dir, 'package.json'), y('{', '  "name": "x",', '  "lg-pins": {', '    "version": 1', '    "images": {}', '  }', '}'));
+    fs.writeFileSync(
+      path.join(dir, 'package.json'),
+      y('{', '  "name": "x",', '  "lg-pins": {', '    "version": 1', '    "images": {}', '  }', '}'),
+    );
     const err = await loadSpec({ cwd: dir }).then(
       () => undefined,
       (e: unknown) => e,
@@ -534,7 +684,13 @@ describe('broken specs: every issue located, quoted, and all of them at once', (
     );
     expect(err).toBeInstanceOf(SpecError);
     expect((err as SpecError).issues).toEqual([
-      { file: path.join(dir, 'lg-pins.yaml'), line: 1, column: 1, path: '', message: 'the spec is empty; it needs at least `version: 1` and `images:`' },
+      {
+        file: path.join(dir, 'lg-pins.yaml'),
+        line: 1,
+        column: 1,
+        path: '',
+        message: 'the spec is empty; it needs at least `version: 1` and `images:`',
+      },
     ]);
   });
 });

@@ -30,7 +30,10 @@ fleet:
   edge: { platform: linux/arm/v7, hostsFile: inv/hosts.txt, images: [agent], onMissing: hold }
 `;
     expect(parseSpec(yaml, join(dir, 'lg-pins.yaml'))).toEqual(parseSpecLocated(yaml, join(dir, 'lg-pins.yaml')));
-    const pkg = JSON.stringify({ name: 'x', 'lg-pins': { version: 1, images: { a: { ref: 'x/y', tag: 'v1' } }, fleet: { g: { arch: 'aarch64', hosts: ['n1'] } } } });
+    const pkg = JSON.stringify({
+      name: 'x',
+      'lg-pins': { version: 1, images: { a: { ref: 'x/y', tag: 'v1' } }, fleet: { g: { arch: 'aarch64', hosts: ['n1'] } } },
+    });
     expect(parseSpec(pkg, join(dir, 'package.json'))).toEqual(parseSpecLocated(pkg, join(dir, 'package.json')));
   });
 

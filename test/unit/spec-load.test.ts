@@ -49,7 +49,16 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 
 describe('a valid spec', () => {
   const root = tree({
-    'inventory/arm.txt': y('# Graviton build and cache servers', 'build-01', '', '  build-02   # the big one', 'build-01', '# retired: build-00', '', 'cache-01'),
+    'inventory/arm.txt': y(
+      '# Graviton build and cache servers',
+      'build-01',
+      '',
+      '  build-02   # the big one',
+      'build-01',
+      '# retired: build-00',
+      '',
+      'cache-01',
+    ),
     ...layout('layouts/agent'),
     'keys/release.pub': generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     'lg-pins.yaml': y(
@@ -120,7 +129,14 @@ describe('a valid spec', () => {
           prerelease: false,
           // keys normalized: linux/arm64 → linux/arm64/v8
           notes: { 'linux/arm64/v8': 'arm64 note', 'linux/arm/v7': 'no eBPF probe' },
-          verify: { cosign: { key: 'keys/release.pub', file: path.join(root, 'keys/release.pub'), publicKey: expect.anything(), fingerprint: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) } },
+          verify: {
+            cosign: {
+              key: 'keys/release.pub',
+              file: path.join(root, 'keys/release.pub'),
+              publicKey: expect.anything(),
+              fingerprint: expect.stringMatching(/^sha256:[a-f0-9]{64}$/),
+            },
+          },
         },
         tools: {
           id: 'tools',
@@ -215,13 +231,30 @@ describe('a valid spec', () => {
       `${MINIMAL}fleet:\n  a:\n    platform: linux/arm64\n  b:\n    platform: linux/arm64/v8\n  c:\n    platform: linux/arm\n  d:\n    platform: linux/amd64/v3\n`,
       path.join(root, 'lg-pins.yaml'),
     );
-    expect(Object.values(spec.fleet).map((g) => g.platformKey)).toEqual(['linux/arm64/v8', 'linux/arm64/v8', 'linux/arm/v7', 'linux/amd64/v3']);
+    expect(Object.values(spec.fleet).map((g) => g.platformKey)).toEqual([
+      'linux/arm64/v8',
+      'linux/arm64/v8',
+      'linux/arm/v7',
+      'linux/amd64/v3',
+    ]);
     expect(spec.fleet.a?.wants).toEqual({ platform: 'linux/arm64' });
   });
 
   it('defaults: every image, onMissing fail, cadence patch, no prerelease, no notes, no fleet', () => {
     const spec = parseSpec(
-      y('version: 1', 'images:', '  b:', '    ref: b', '    track: "^1"', '  a:', '    ref: a', '    tag: v1', 'fleet:', '  g:', '    arch: x86_64'),
+      y(
+        'version: 1',
+        'images:',
+        '  b:',
+        '    ref: b',
+        '    track: "^1"',
+        '  a:',
+        '    ref: a',
+        '    tag: v1',
+        'fleet:',
+        '  g:',
+        '    arch: x86_64',
+      ),
       path.join(root, 'lg-pins.yaml'),
     );
     expect(spec.images.b).toMatchObject({ cadence: 'patch', prerelease: false, notes: {} });
@@ -234,7 +267,15 @@ describe('a valid spec', () => {
 
   it('accepts a $schema key and YAML anchors', () => {
     const spec = parseSpec(
-      y('$schema: ./schemas/lg-pins.schema.json', 'version: 1', 'images:', '  a: &img', '    ref: example.com/a', '    tag: v1', '  b: *img'),
+      y(
+        '$schema: ./schemas/lg-pins.schema.json',
+        'version: 1',
+        'images:',
+        '  a: &img',
+        '    ref: example.com/a',
+        '    tag: v1',
+        '  b: *img',
+      ),
       path.join(root, 'lg-pins.yaml'),
     );
     expect(Object.keys(spec.images)).toEqual(['a', 'b']);
@@ -280,7 +321,10 @@ describe('oci-layout refs', () => {
 
   it('accept an absolute directory', () => {
     const dir = path.join(root, 'mirrors/air-gap');
-    const spec = parseSpec(y('version: 1', 'images:', '  a:', `    ref: oci-layout://${dir}/team/app`, '    tag: v1'), path.join(tmp, 'lg-pins.yaml'));
+    const spec = parseSpec(
+      y('version: 1', 'images:', '  a:', `    ref: oci-layout://${dir}/team/app`, '    tag: v1'),
+      path.join(tmp, 'lg-pins.yaml'),
+    );
     expect(spec.images.a?.source).toEqual({ kind: 'layout', dir, repo: 'team/app' });
   });
 });
@@ -301,7 +345,9 @@ describe('discovery', () => {
   });
 
   it('finds .lg-pinsrc.json', async () => {
-    const root = tree({ '.lg-pinsrc.json': JSON.stringify({ version: 1, images: { agent: { ref: 'example.com/agent', tag: 'v1' } } }, null, 2) });
+    const root = tree({
+      '.lg-pinsrc.json': JSON.stringify({ version: 1, images: { agent: { ref: 'example.com/agent', tag: 'v1' } } }, null, 2),
+    });
     const spec = await loadSpec({ cwd: root });
     expect(spec.file).toBe(path.join(root, '.lg-pinsrc.json'));
     expect(spec.images.agent?.tag).toBe('v1');
@@ -313,7 +359,11 @@ describe('discovery', () => {
         {
           name: 'fleet',
           private: true,
-          'lg-pins': { version: 1, images: { agent: { ref: 'example.com/agent', tag: 'v1' } }, fleet: { edge: { arch: 'armv7l', hostsFile: 'hosts.txt' } } },
+          'lg-pins': {
+            version: 1,
+            images: { agent: { ref: 'example.com/agent', tag: 'v1' } },
+            fleet: { edge: { arch: 'armv7l', hostsFile: 'hosts.txt' } },
+          },
         },
         null,
         2,
@@ -355,7 +405,9 @@ describe('discovery', () => {
   });
 
   it('--config pointing at a package.json reads its "lg-pins" key', async () => {
-    const root = tree({ 'conf/package.json': JSON.stringify({ name: 'x', 'lg-pins': { version: 1, images: { a: { ref: 'a', tag: 'v1' } } } }) });
+    const root = tree({
+      'conf/package.json': JSON.stringify({ name: 'x', 'lg-pins': { version: 1, images: { a: { ref: 'a', tag: 'v1' } } } }),
+    });
     const spec = await loadSpec({ cwd: root, config: 'conf/package.json' });
     expect(Object.keys(spec.images)).toEqual(['a']);
   });

@@ -11,7 +11,12 @@ import { followRedirects } from '../../src/transport/redirect.js';
 import { backoffMs, retry, retryAfterMs, type RetryPolicy } from '../../src/transport/retry.js';
 import type { Layer } from '../../src/transport/types.js';
 
-const answer = (status: number, headers: Record<string, string> = {}, url = 'https://reg.example/x'): TransportResponse => ({ status, headers, bytes: new Uint8Array(), url });
+const answer = (status: number, headers: Record<string, string> = {}, url = 'https://reg.example/x'): TransportResponse => ({
+  status,
+  headers,
+  bytes: new Uint8Array(),
+  url,
+});
 const to = (status: number, location: string) => answer(status, { location });
 const netError = (code: string) => Object.assign(new Error(`socket trouble ${code}`), { code });
 
@@ -29,28 +34,143 @@ function scripted(script: Array<TransportResponse | Error>) {
 describe('the retry layer', () => {
   const POLICY: RetryPolicy = { attempts: 3, maxRetryAfterMs: 10_000, backoffMs: 100 };
   type Outcome = { status: number } | { error: RegExp; cause?: string };
-  const cases: Array<{ name: string; method?: Method; idempotent?: boolean; policy?: Partial<RetryPolicy>; script: Array<TransportResponse | Error>; calls: number; waits: number[]; outcome: Outcome }> = [
+  const cases: Array<{
+    name: string;
+    method?: Method;
+    idempotent?: boolean;
+    policy?: Partial<RetryPolicy>;
+    script: Array<TransportResponse | Error>;
+    calls: number;
+    waits: number[];
+    outcome: Outcome;
+  }> = [
     { name: '200 at once: no wait', script: [answer(200)], calls: 1, waits: [], outcome: { status: 200 } },
     { name: '404 is an answer, not a failure', script: [answer(404)], calls: 1, waits: [], outcome: { status: 404 } },
     { name: '503 then 200: one backoff', script: [answer(503), answer(200)], calls: 2, waits: [100], outcome: { status: 200 } },
     { name: '500 three times: the last answer is returned', script: [answer(500)], calls: 3, waits: [100, 200], outcome: { status: 500 } },
-    { name: '429 Retry-After: 2 waits 2 s', script: [answer(429, { 'retry-after': '2' }), answer(200)], calls: 2, waits: [2000], outcome: { status: 200 } },
-    { name: '429 Retry-After: 3600 waits the cap (registries)', script: [answer(429, { 'retry-after': '3600' }), answer(200)], calls: 2, waits: [10_000], outcome: { status: 200 } },
-    { name: '429 Retry-After: 3600 with beyondCap stop: handed back at once', policy: { beyondCap: 'stop' }, script: [answer(429, { 'retry-after': '3600' }), answer(200)], calls: 1, waits: [], outcome: { status: 429 } },
-    { name: '429 Retry-After: 2 with beyondCap stop still waits', policy: { beyondCap: 'stop' }, script: [answer(429, { 'retry-after': '2' }), answer(200)], calls: 2, waits: [2000], outcome: { status: 200 } },
-    { name: 'an unreadable Retry-After falls back to backoff', script: [answer(429, { 'retry-after': 'soon' }), answer(200)], calls: 2, waits: [100], outcome: { status: 200 } },
-    { name: 'a reset connection is tried again', script: [netError('ECONNRESET'), answer(200)], calls: 2, waits: [100], outcome: { status: 200 } },
-    { name: 'refused three times: unreachable, in words', script: [netError('ECONNREFUSED')], calls: 3, waits: [100, 200], outcome: { error: /^connection refused \(ECONNREFUSED\)$/, cause: 'ECONNREFUSED' } },
-    { name: 'one attempt only: no retry at all', policy: { attempts: 1 }, script: [answer(503), answer(200)], calls: 1, waits: [], outcome: { status: 503 } },
-    { name: 'a missed deadline is retried', script: [new DeadlineError(200, false), answer(200)], calls: 2, waits: [100], outcome: { status: 200 } },
-    { name: 'a verdict from below is never retried', script: [new TransportError('too-large', '/x is larger than the 16 bytes limit; refused')], calls: 1, waits: [], outcome: { error: /larger than the 16 bytes limit/ } },
+    {
+      name: '429 Retry-After: 2 waits 2 s',
+      script: [answer(429, { 'retry-after': '2' }), answer(200)],
+      calls: 2,
+      waits: [2000],
+      outcome: { status: 200 },
+    },
+    {
+      name: '429 Retry-After: 3600 waits the cap (registries)',
+      script: [answer(429, { 'retry-after': '3600' }), answer(200)],
+      calls: 2,
+      waits: [10_000],
+      outcome: { status: 200 },
+    },
+    {
+      name: '429 Retry-After: 3600 with beyondCap stop: handed back at once',
+      policy: { beyondCap: 'stop' },
+      script: [answer(429, { 'retry-after': '3600' }), answer(200)],
+      calls: 1,
+      waits: [],
+      outcome: { status: 429 },
+    },
+    {
+      name: '429 Retry-After: 2 with beyondCap stop still waits',
+      policy: { beyondCap: 'stop' },
+      script: [answer(429, { 'retry-after': '2' }), answer(200)],
+      calls: 2,
+      waits: [2000],
+      outcome: { status: 200 },
+    },
+    {
+      name: 'an unreadable Retry-After falls back to backoff',
+      script: [answer(429, { 'retry-after': 'soon' }), answer(200)],
+      calls: 2,
+      waits: [100],
+      outcome: { status: 200 },
+    },
+    {
+      name: 'a reset connection is tried again',
+      script: [netError('ECONNRESET'), answer(200)],
+      calls: 2,
+      waits: [100],
+      outcome: { status: 200 },
+    },
+    {
+      name: 'refused three times: unreachable, in words',
+      script: [netError('ECONNREFUSED')],
+      calls: 3,
+      waits: [100, 200],
+      outcome: { error: /^connection refused \(ECONNREFUSED\)$/, cause: 'ECONNREFUSED' },
+    },
+    {
+      name: 'one attempt only: no retry at all',
+      policy: { attempts: 1 },
+      script: [answer(503), answer(200)],
+      calls: 1,
+      waits: [],
+      outcome: { status: 503 },
+    },
+    {
+      name: 'a missed deadline is retried',
+      script: [new DeadlineError(200, false), answer(200)],
+      calls: 2,
+      waits: [100],
+      outcome: { status: 200 },
+    },
+    {
+      name: 'a verdict from below is never retried',
+      script: [new TransportError('too-large', '/x is larger than the 16 bytes limit; refused')],
+      calls: 1,
+      waits: [],
+      outcome: { error: /larger than the 16 bytes limit/ },
+    },
     // A POST may have done its work before the server failed: only what proves it did not is retried.
-    { name: 'POST: 502 is handed back (a second comment would be posted)', method: 'POST', script: [answer(502), answer(201)], calls: 1, waits: [], outcome: { status: 502 } },
-    { name: 'POST: 503 is retried (the server did not handle it)', method: 'POST', script: [answer(503), answer(201)], calls: 2, waits: [100], outcome: { status: 201 } },
-    { name: 'PATCH: 429 is retried', method: 'PATCH', script: [answer(429), answer(200)], calls: 2, waits: [100], outcome: { status: 200 } },
-    { name: 'POST: a reset connection is not retried', method: 'POST', script: [netError('ECONNRESET'), answer(201)], calls: 1, waits: [], outcome: { error: /^connection reset \(ECONNRESET\)$/ } },
-    { name: 'POST: a refused connection is retried (nothing was sent)', method: 'POST', script: [netError('ECONNREFUSED'), answer(201)], calls: 2, waits: [100], outcome: { status: 201 } },
-    { name: 'POST marked idempotent (a token request): 500 is retried', method: 'POST', idempotent: true, script: [answer(500), answer(200)], calls: 2, waits: [100], outcome: { status: 200 } },
+    {
+      name: 'POST: 502 is handed back (a second comment would be posted)',
+      method: 'POST',
+      script: [answer(502), answer(201)],
+      calls: 1,
+      waits: [],
+      outcome: { status: 502 },
+    },
+    {
+      name: 'POST: 503 is retried (the server did not handle it)',
+      method: 'POST',
+      script: [answer(503), answer(201)],
+      calls: 2,
+      waits: [100],
+      outcome: { status: 201 },
+    },
+    {
+      name: 'PATCH: 429 is retried',
+      method: 'PATCH',
+      script: [answer(429), answer(200)],
+      calls: 2,
+      waits: [100],
+      outcome: { status: 200 },
+    },
+    {
+      name: 'POST: a reset connection is not retried',
+      method: 'POST',
+      script: [netError('ECONNRESET'), answer(201)],
+      calls: 1,
+      waits: [],
+      outcome: { error: /^connection reset \(ECONNRESET\)$/ },
+    },
+    {
+      name: 'POST: a refused connection is retried (nothing was sent)',
+      method: 'POST',
+      script: [netError('ECONNREFUSED'), answer(201)],
+      calls: 2,
+      waits: [100],
+      outcome: { status: 201 },
+    },
+    {
+      name: 'POST marked idempotent (a token request): 500 is retried',
+      method: 'POST',
+      idempotent: true,
+      script: [answer(500), answer(200)],
+      calls: 2,
+      waits: [100],
+      outcome: { status: 200 },
+    },
   ];
 
   it.each(cases)('$name', async (c) => {
@@ -101,12 +221,35 @@ describe('the follow layer', () => {
 
   it.each([
     ['a same-origin hop keeps every header', [to(307, '/y')], 'GET', ['https://reg.example/x', 'https://reg.example/y'], [AUTH, AUTH]],
-    ['another origin gets no Authorization and no declared credential header', [to(307, 'https://cdn.example/blob')], 'GET', ['https://reg.example/x', 'https://cdn.example/blob'], [AUTH, { accept: 'application/json' }]],
-    ['credentials stay dropped on the way back', [to(302, 'https://cdn.example/a'), to(302, 'https://reg.example/b')], 'GET', ['https://reg.example/x', 'https://cdn.example/a', 'https://reg.example/b'], [AUTH, { accept: 'application/json' }, { accept: 'application/json' }]],
-    ['userinfo in a Location is never sent', [to(301, 'https://u:p@reg.example/z')], 'GET', ['https://reg.example/x', 'https://reg.example/z'], [AUTH, AUTH]],
+    [
+      'another origin gets no Authorization and no declared credential header',
+      [to(307, 'https://cdn.example/blob')],
+      'GET',
+      ['https://reg.example/x', 'https://cdn.example/blob'],
+      [AUTH, { accept: 'application/json' }],
+    ],
+    [
+      'credentials stay dropped on the way back',
+      [to(302, 'https://cdn.example/a'), to(302, 'https://reg.example/b')],
+      'GET',
+      ['https://reg.example/x', 'https://cdn.example/a', 'https://reg.example/b'],
+      [AUTH, { accept: 'application/json' }, { accept: 'application/json' }],
+    ],
+    [
+      'userinfo in a Location is never sent',
+      [to(301, 'https://u:p@reg.example/z')],
+      'GET',
+      ['https://reg.example/x', 'https://reg.example/z'],
+      [AUTH, AUTH],
+    ],
   ] as const)('%s', async (_name, hops, method, urls, headers) => {
     const { inner, seen } = scripted([...hops, answer(200)]);
-    const res = await followRedirects()(inner)({ method, url: 'https://reg.example/x', headers: { ...AUTH }, credentialHeaders: ['private-token'] });
+    const res = await followRedirects()(inner)({
+      method,
+      url: 'https://reg.example/x',
+      headers: { ...AUTH },
+      credentialHeaders: ['private-token'],
+    });
     expect(res.status).toBe(200);
     expect(res.url).toBe(urls[urls.length - 1]);
     expect(seen.map((r) => r.url)).toEqual(urls);
@@ -121,14 +264,26 @@ describe('the follow layer', () => {
     [308, 'POST', 'grant_type=refresh_token'],
   ] as const)('a POST redirected with %i goes on as %s', async (status, method, body) => {
     const { inner, seen } = scripted([to(status, '/token2'), answer(200)]);
-    await followRedirects()(inner)({ method: 'POST', url: 'https://auth.example/token', body: 'grant_type=refresh_token', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    await followRedirects()(inner)({
+      method: 'POST',
+      url: 'https://auth.example/token',
+      body: 'grant_type=refresh_token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(seen[1]).toMatchObject({ method, body });
     expect('content-type' in seen[1]!.headers!).toBe(method === 'POST');
   });
 
   it.each([
     ['more hops than allowed', [to(307, '/again')], undefined, 'redirects', /^more than 5 redirects from https:\/\/reg\.example$/, 6],
-    ['a sensitive request off its origin', [to(307, 'https://evil.example/t')], 'token server', 'redirect-refused', /^token server https:\/\/reg\.example redirected to another origin \(https:\/\/evil\.example\)/, 1],
+    [
+      'a sensitive request off its origin',
+      [to(307, 'https://evil.example/t')],
+      'token server',
+      'redirect-refused',
+      /^token server https:\/\/reg\.example redirected to another origin \(https:\/\/evil\.example\)/,
+      1,
+    ],
     ['a scheme other than http(s)', [to(302, 'ftp://reg.example/x')], undefined, 'redirect-refused', /only http and https are followed/, 1],
   ] as const)('refuses %s with a TransportError carrying the status', async (_name, script, sensitive, kind, message, calls) => {
     const { inner, seen } = scripted([...script]);
@@ -148,18 +303,27 @@ describe('the follow layer', () => {
 
 describe('the deadline layer', () => {
   /** Never answers; once `headersAfterMs` passes it says the headers are in. Rejects with the abort reason, as undici does. */
-  const hanging = (headersAfterMs?: number): Transport => (req) =>
-    new Promise((_resolve, reject) => {
-      if (headersAfterMs !== undefined) setTimeout(() => (req.deadline!.reading = true), headersAfterMs);
-      req.deadline!.signal.addEventListener('abort', () => reject(new Error('This operation was aborted')), { once: true });
-    });
+  const hanging =
+    (headersAfterMs?: number): Transport =>
+    (req) =>
+      new Promise((_resolve, reject) => {
+        if (headersAfterMs !== undefined) setTimeout(() => (req.deadline!.reading = true), headersAfterMs);
+        req.deadline!.signal.addEventListener('abort', () => reject(new Error('This operation was aborted')), { once: true });
+      });
 
   it.each([
     ['no headers', undefined, /^timed out waiting for the response \(no answer within 0\.05 s, the --timeout of each try\)$/],
-    ['headers but no body', 5, /^timed out reading the response \(the whole answer must arrive within 0\.05 s, the --timeout of each try\)$/],
+    [
+      'headers but no body',
+      5,
+      /^timed out reading the response \(the whole answer must arrive within 0\.05 s, the --timeout of each try\)$/,
+    ],
   ])('%s: a DeadlineError saying how far it got', async (_name, headersAfterMs, message) => {
     const started = Date.now();
-    const e = await deadline(50, 'the --timeout of each try')(hanging(headersAfterMs))({ method: 'GET', url: 'https://reg.example/x' }).catch((err: unknown) => err);
+    const e = await deadline(
+      50,
+      'the --timeout of each try',
+    )(hanging(headersAfterMs))({ method: 'GET', url: 'https://reg.example/x' }).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(DeadlineError);
     expect((e as Error).message).toMatch(message);
     expect(Date.now() - started).toBeLessThan(1000);
@@ -176,10 +340,13 @@ describe('the deadline layer', () => {
 describe('composition', () => {
   it('applies layers outermost first, each try through everything below', async () => {
     const trace: string[] = [];
-    const tag = (name: string): Layer => (next) => async (req) => {
-      trace.push(name);
-      return next(req);
-    };
+    const tag =
+      (name: string): Layer =>
+      (next) =>
+      async (req) => {
+        trace.push(name);
+        return next(req);
+      };
     const { inner, seen } = scripted([answer(503), to(307, '/moved'), answer(200)]);
     const send = compose(
       retry({ attempts: 3, maxRetryAfterMs: 0, backoffMs: 0 }, { sleep: async () => {} }),
