@@ -21,66 +21,25 @@ interface CommandSpec {
 type Flags = GlobalOptions & ProposeFlags & { dryRun?: boolean; markdown?: boolean; host?: string; group?: string; image?: string };
 const opts = (args: unknown[], at = 0) => args[at] as Flags;
 
+const PROPOSE_FLAGS: CommandSpec['options'] = [
+  ['--dry-run', 'print the title, body and lock diff; push, write and call nothing'],
+  ['--remote <name>', 'git remote to fetch the base from and push to', 'origin'],
+  ['--base <branch>', "the base branch (default: the remote's default branch)"],
+  ['--branch <name>', 'the branch to push the re-pin to', 'lg-pins/repin'],
+  ['--label <label>', 'label for the pull request (repeatable)'],
+  ['--author <"Name <email>">', 'commit author (default: git config user.name/email, else lg-pins)'],
+];
+
+// One line a command: name, whether it reaches the network, what it does, its own flags, its core.
+// prettier-ignore
 const COMMANDS: CommandSpec[] = [
-  {
-    name: 'lock',
-    network: true,
-    description: 'resolve every image, apply fleet coverage, write lg-pins.lock.yaml',
-    options: [['--dry-run', 'resolve and report, write nothing']],
-    run: (a, io) => runLock(opts(a), io),
-  },
-  {
-    name: 'diff',
-    network: true,
-    description: 'resolve fresh and show what `lock` would change; writes nothing (exit 0 none, 1 changes)',
-    options: [['--markdown', 'print Markdown tables fit for a pull request, with the lock diff']],
-    run: (a, io) => runDiff(opts(a), io),
-  },
-  {
-    name: 'check',
-    network: false,
-    description: 'offline: does the lock still agree with the spec? (exit 0 yes, 1 stale)',
-    run: (a, io) => runCheck(opts(a), io),
-  },
-  {
-    name: 'propose',
-    network: true,
-    description: 'lock the base branch, commit the new lock on a branch, push it, open or update its pull request',
-    options: [
-      ['--dry-run', 'print the title, body and lock diff; push, write and call nothing'],
-      ['--remote <name>', 'git remote to fetch the base from and push to', 'origin'],
-      ['--base <branch>', "the base branch (default: the remote's default branch)"],
-      ['--branch <name>', 'the branch to push the re-pin to', 'lg-pins/repin'],
-      ['--label <label>', 'label for the pull request (repeatable)'],
-      ['--author <"Name <email>">', 'commit author (default: git config user.name/email, else lg-pins)'],
-    ],
-    run: (a, io) => runPropose(opts(a), io),
-  },
-  {
-    name: 'verify',
-    network: true,
-    description: 'the lock is still served as written: digests, tags, signatures, mirrors (exit 0, 1 drift, 3, 4)',
-    options: [['--markdown', 'print a Markdown report']],
-    run: (a, io) => runVerify(opts(a), io),
-  },
-  {
-    name: 'pins',
-    network: false,
-    description: 'print pinned references from the lock (offline)',
-    options: [
-      ['--host <host>', 'only this host'],
-      ['--group <group>', 'only this fleet group'],
-      ['--image <image>', 'only this image'],
-    ],
-    run: (a, io) => runPins(opts(a), io),
-  },
-  {
-    name: 'inspect',
-    network: true,
-    description: "show a tag's index: platforms, digests, media types, sizes",
-    argument: ['<ref>', 'registry/repository[:tag|@digest], or oci-layout://dir[:tag]'],
-    run: (a, io) => runInspect(String(a[0]), opts(a, 1), io),
-  },
+  { name: 'lock', network: true, description: 'resolve every image, apply fleet coverage, write lg-pins.lock.yaml', options: [['--dry-run', 'resolve and report, write nothing']], run: (a, io) => runLock(opts(a), io) },
+  { name: 'diff', network: true, description: 'resolve fresh and show what `lock` would change; writes nothing (exit 0 none, 1 changes)', options: [['--markdown', 'print Markdown tables fit for a pull request, with the lock diff']], run: (a, io) => runDiff(opts(a), io) },
+  { name: 'check', network: false, description: 'offline: does the lock still agree with the spec? (exit 0 yes, 1 stale)', run: (a, io) => runCheck(opts(a), io) },
+  { name: 'propose', network: true, description: 'lock the base branch, commit the new lock on a branch, push it, open or update its pull request', options: PROPOSE_FLAGS, run: (a, io) => runPropose(opts(a), io) },
+  { name: 'verify', network: true, description: 'the lock is still served as written: digests, tags, signatures, mirrors (exit 0, 1 drift, 3, 4)', options: [['--markdown', 'print a Markdown report']], run: (a, io) => runVerify(opts(a), io) },
+  { name: 'pins', network: false, description: 'print pinned references from the lock (offline)', options: [['--host <host>', 'only this host'], ['--group <group>', 'only this fleet group'], ['--image <image>', 'only this image']], run: (a, io) => runPins(opts(a), io) },
+  { name: 'inspect', network: true, description: "show a tag's index: platforms, digests, media types, sizes", argument: ['<ref>', 'registry/repository[:tag|@digest], or oci-layout://dir[:tag]'], run: (a, io) => runInspect(String(a[0]), opts(a, 1), io) },
 ];
 
 function seconds(value: string): number {

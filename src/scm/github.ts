@@ -1,17 +1,8 @@
 import { GitHostError } from '../errors.js';
 import { registerSecret } from './git.js';
 import type { Method, Transport } from '../transport/index.js';
-import {
-  apiMessage,
-  callApi,
-  extraHeaderConfig,
-  hostTransport,
-  withoutUserinfo,
-  type ApiResponse,
-  type GitHost,
-  type ProposalText,
-  type PullRequest,
-} from './host.js';
+import { answered, callApi, hostTransport, tokenPushConfig } from './host.js';
+import type { ApiResponse, GitHost, ProposalText, PullRequest } from './host.js';
 
 /** GitHub and GitHub Enterprise (`GITHUB_API_URL`), pull requests through the REST API. */
 export class GitHub implements GitHost {
@@ -54,8 +45,7 @@ export class GitHub implements GitHost {
   }
 
   private error(method: string, path: string, res: ApiResponse): GitHostError {
-    const detail = apiMessage(res.body);
-    const what = `GitHub ${method} ${path} answered HTTP ${res.status}${detail ? ` (${detail})` : ''}`;
+    const what = answered('GitHub', method, path, res);
     const limited = res.status === 429 || (res.status === 403 && res.headers['x-ratelimit-remaining'] === '0');
     let fix: string;
     if (limited) {
@@ -109,8 +99,6 @@ export class GitHub implements GitHost {
   }
 
   pushConfig(remoteUrl: string): Record<string, string> {
-    const server = this.serverUrl.replace(/\/+$/, '');
-    if (!withoutUserinfo(remoteUrl).startsWith(`${server}/`)) return {};
-    return extraHeaderConfig(`${server}/`, `Authorization: Basic ${Buffer.from(`x-access-token:${this.token}`).toString('base64')}`);
+    return tokenPushConfig(this.serverUrl, remoteUrl, 'x-access-token', this.token);
   }
 }

@@ -1,17 +1,8 @@
 import { GitHostError } from '../errors.js';
 import { registerSecret } from './git.js';
 import type { Method, Transport } from '../transport/index.js';
-import {
-  apiMessage,
-  callApi,
-  extraHeaderConfig,
-  hostTransport,
-  withoutUserinfo,
-  type ApiResponse,
-  type GitHost,
-  type ProposalText,
-  type PullRequest,
-} from './host.js';
+import { answered, callApi, hostTransport, tokenPushConfig } from './host.js';
+import type { ApiResponse, GitHost, ProposalText, PullRequest } from './host.js';
 
 /** GitLab merge requests through the v4 API (`CI_API_V4_URL`, `CI_PROJECT_ID`). */
 export class GitLab implements GitHost {
@@ -54,8 +45,7 @@ export class GitLab implements GitHost {
       transport: this.transport,
     });
     if (res.status >= 200 && res.status < 300) return res;
-    const detail = apiMessage(res.body);
-    const what = `GitLab ${method} /projects/${this.project}${path.split('?')[0]} answered HTTP ${res.status}${detail ? ` (${detail})` : ''}`;
+    const what = answered('GitLab', method, `/projects/${this.project}${path.split('?')[0]}`, res);
     const fix =
       res.status === 429
         ? `rate limited${res.headers['retry-after'] ? ` for ${res.headers['retry-after']} s` : ''}; run again later`
@@ -108,10 +98,6 @@ export class GitLab implements GitHost {
   }
 
   pushConfig(remoteUrl: string): Record<string, string> {
-    if (!this.serverUrl) return {};
-    const server = this.serverUrl.replace(/\/+$/, '');
-    if (!withoutUserinfo(remoteUrl).startsWith(`${server}/`)) return {};
-    const user = this.token.header === 'JOB-TOKEN' ? 'gitlab-ci-token' : 'oauth2';
-    return extraHeaderConfig(`${server}/`, `Authorization: Basic ${Buffer.from(`${user}:${this.token.value}`).toString('base64')}`);
+    return tokenPushConfig(this.serverUrl, remoteUrl, this.token.header === 'JOB-TOKEN' ? 'gitlab-ci-token' : 'oauth2', this.token.value);
   }
 }

@@ -130,3 +130,20 @@ export function extraHeaderConfig(urlPrefix: string, header: string): Record<str
 export function withoutUserinfo(url: string): string {
   return url.replace(/^(https?:\/\/)[^/@]*@/i, '$1');
 }
+
+/** `<host> <METHOD> <path> answered HTTP <status> (<the API's own message>)`, for a failed call's error. */
+export function answered(kind: string, method: string, path: string, res: ApiResponse): string {
+  const detail = apiMessage(res.body);
+  return `${kind} ${method} ${path} answered HTTP ${res.status}${detail ? ` (${detail})` : ''}`;
+}
+
+/**
+ * Git config that lets `git push` authenticate as `user` with `token` when the remote is on
+ * `serverUrl` (and has no credentials of its own); nothing for another remote.
+ */
+export function tokenPushConfig(serverUrl: string | undefined, remoteUrl: string, user: string, token: string): Record<string, string> {
+  if (!serverUrl) return {};
+  const server = serverUrl.replace(/\/+$/, '');
+  if (!withoutUserinfo(remoteUrl).startsWith(`${server}/`)) return {};
+  return extraHeaderConfig(`${server}/`, `Authorization: Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`);
+}
