@@ -76,6 +76,9 @@ export class LockError extends BadInputError {}
 /** Registry credentials: a Docker config.json, a containers auth.json, LG_PINS_REGISTRY_AUTH. */
 export class AuthConfigError extends BadInputError {}
 
+/** TLS trust and proxy settings outside the spec: a certs.d directory, NODE_EXTRA_CA_CERTS, HTTPS_PROXY. */
+export class TrustConfigError extends BadInputError {}
+
 /** A file lg-pins must write (or a path it must write through) that it refuses or the system refuses. */
 export class FileError extends BadInputError {}
 
@@ -213,7 +216,7 @@ export class DeadlineError extends Error {
   }
 }
 
-export type TransportFailure = 'unreachable' | 'redirects' | 'redirect-refused' | 'too-large';
+export type TransportFailure = 'unreachable' | 'redirects' | 'redirect-refused' | 'too-large' | 'tls' | 'proxy';
 
 /**
  * The transport stack (src/transport/) gave up on a request: no answer after every attempt
@@ -232,5 +235,19 @@ export class TransportError extends Error {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'TransportError';
     this.status = details.status;
+  }
+}
+
+/** A network failure on the way through a proxy: the original error (its code kept), and the proxy to name. */
+export class ProxiedNetworkError extends Error {
+  readonly code: string | undefined;
+  constructor(
+    cause: Error,
+    /** The proxy without its credentials (`http://proxy.example:3128`). */
+    readonly proxy: string,
+  ) {
+    super(cause.message, { cause });
+    this.name = 'ProxiedNetworkError';
+    this.code = (cause as NodeJS.ErrnoException).code ?? (cause.cause as NodeJS.ErrnoException | undefined)?.code;
   }
 }

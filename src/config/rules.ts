@@ -2,10 +2,10 @@ import { dirname, resolve } from 'node:path';
 import * as semver from '../semver.js';
 import type { SpecIssue } from '../errors.js';
 import { parsePlatform, PlatformError, platformKey, unameToPlatform, UNAME_MACHINES, variantProblem, type Platform } from '../platform.js';
-import { registryKey } from '../reference.js';
 import { lockFileFor } from './names.js';
 import { parseSourceRef } from './refs.js';
-import { dict, own, put } from '../safe/dict.js';
+import { checkRegistries } from './registries.js';
+import { dict, put } from '../safe/dict.js';
 import { FileReadError, readTextSync } from '../safe/files.js';
 import { LIMITS } from '../safe/limits.js';
 import { quoteUntrusted } from '../safe/text.js';
@@ -16,7 +16,7 @@ import { quote, type SourceFile } from './source.js';
 type Issues = Pick<SourceFile, 'issue'>;
 import type { CosignKey, Group, Image, SourceRef, Spec } from './spec.js';
 import { loadCosignKey } from '../trust/keys.js';
-import type { GroupSpec, ImageSpec, RegistrySettings, SpecFile } from './types.js';
+import type { GroupSpec, ImageSpec, SpecFile } from './types.js';
 
 const HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9._:-]*[A-Za-z0-9_])?$/;
 
@@ -45,7 +45,7 @@ export function applyRules(raw: SpecFile, src: Issues, specFile: string): { spec
     file: specFile,
     dir,
     lockFile: lockFileFor(specFile),
-    registries: registryKeys(raw.registries ?? {}, src, issues),
+    ...registrySection(checkRegistries(raw.registries ?? {}, src, dir, issues)),
     images,
     fleet,
   };
@@ -285,30 +285,7 @@ function parseSpecPlatform(s: string): Platform {
   return p;
 }
 
-/**
- * Registry settings keyed by registryKey() (lowercase host, Docker Hub as docker.io, no :443), the
- * way lookups normalize a ref's registry. Two keys that name one registry must agree: contradicting
- * settings are a spec error naming both, never last-one-wins.
- */
-function registryKeys(registries: Record<string, RegistrySettings>, src: Issues, issues: SpecIssue[]): Record<string, RegistrySettings> {
-  const out = dict<RegistrySettings>();
-  const firstKey = new Map<string, string>();
-  const canonical = (v: RegistrySettings) => JSON.stringify([v.insecure ?? null, v.concurrency ?? null, v.mirrors ?? null]);
-  for (const [k, v] of Object.entries(registries)) {
-    const key = registryKey(k);
-    const first = firstKey.get(key);
-    if (first === undefined) {
-      firstKey.set(key, k);
-      put(out, key, v);
-    } else if (canonical(own(out, key) ?? {}) !== canonical(v)) {
-      issues.push(
-        src.issue(
-          ['registries', k],
-          `${quote(k)} and ${quote(first)} name the same registry (${key}) with different settings; keep one entry`,
-          true,
-        ),
-      );
-    }
-  }
-  return out;
+/** The spec's registries, and their trust only when there is any (a spec without TLS settings has no `trust`). */
+function registrySection(r: ReturnType<typeof checkRegistries>): Pick<Spec, 'registries' | 'trust'> {
+  return Object.keys(r.trust).length ? r : { registries: r.registries };
 }

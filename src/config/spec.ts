@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Platform } from '../platform.js';
 import type { ImageRef } from '../reference.js';
 import type { Cadence, OnMissing, RegistrySettings } from './types.js';
+import type { RegistryTrust } from '../transport/trust.js';
 
 /** Where an image's content comes from. */
 export type SourceRef = { kind: 'registry'; ref: ImageRef } | { kind: 'layout'; dir: string; repo?: string };
@@ -54,6 +55,8 @@ export interface Spec {
   /** Absolute path of the lock beside the spec. */
   lockFile: string;
   registries: Record<string, RegistrySettings>;
+  /** TLS trust the spec gives registries (CA bundles, client certificates), loaded, keyed like `registries`. */
+  trust?: Record<string, RegistryTrust>;
   images: Record<string, Image>;
   fleet: Record<string, Group>;
 }

@@ -6,6 +6,11 @@ export interface RegistrySettings {
   insecure?: boolean;
   concurrency?: number;
   mirrors?: string[];
+  /** PEM bundle of CAs trusted for this registry, relative to the spec. */
+  ca?: string;
+  /** Mutual TLS: PEM client certificate and its key, relative to the spec (both or neither). */
+  clientCert?: string;
+  clientKey?: string;
 }
 
 export type Cadence = 'patch' | 'minor' | 'major';
@@ -42,7 +47,10 @@ export interface SpecFile {
 /** Key lists checked against the schema; `satisfies` keeps them complete and exact. */
 export const SPEC_KEYS = {
   root: { $schema: true, version: true, registries: true, images: true, fleet: true } satisfies Record<keyof SpecFile, true>,
-  registry: { insecure: true, concurrency: true, mirrors: true } satisfies Record<keyof RegistrySettings, true>,
+  registry: { insecure: true, concurrency: true, mirrors: true, ca: true, clientCert: true, clientKey: true } satisfies Record<
+    keyof RegistrySettings,
+    true
+  >,
   image: {
     ref: true,
     tag: true,

@@ -123,6 +123,8 @@ export class Authenticator {
         registry,
       });
     }
+    // The realm is trusted as its registry is (the same CA, the same client certificate).
+    this.http.trustRealmAs(realm.host, new URL(this.baseUrl(registry)).host);
     const where = `${realm.origin}${realm.pathname}`;
     let res: HttpResponse | undefined;
     if (creds?.identityToken) {

@@ -7,6 +7,7 @@ import { Authenticator } from './authenticator.js';
 import { credentialStore, type CredentialStore } from './credentials.js';
 import { Http, DEFAULT_POLICY, type HttpPolicy, type HttpResponse } from './http.js';
 import type { Connections } from '../transport/connections.js';
+import type { RegistryTrust } from '../transport/trust.js';
 import type { Transport } from '../transport/index.js';
 import { LIMITS } from '../safe/limits.js';
 import { asArray, asObject, parseJsonBytes, ShapeError } from '../safe/json.js';
@@ -18,6 +19,8 @@ import type { ContentSource, FetchedManifest } from './source.js';
 export interface ClientOptions {
   registries?: Record<string, RegistrySettings>;
   credentials?: CredentialStore;
+  /** TLS trust from the spec (`registries.<host>.ca`, `clientCert`, `clientKey`), keyed by registryKey(). */
+  trust?: Record<string, RegistryTrust>;
   /** The environment credentials are looked up in (Docker and Podman config locations, LG_PINS_REGISTRY_AUTH); default process.env. */
   env?: NodeJS.ProcessEnv;
   policy?: Partial<HttpPolicy>;
@@ -46,7 +49,7 @@ export class RegistryClient {
   private readonly down = new Map<string, RegistryError>();
 
   constructor(private readonly opts: ClientOptions = {}) {
-    this.http = new Http({ ...DEFAULT_POLICY, ...opts.policy }, undefined, opts.connections);
+    this.http = new Http({ ...DEFAULT_POLICY, ...opts.policy }, undefined, opts.connections, { env: opts.env, registries: opts.trust });
     this.auth = new Authenticator(
       this.http,
       opts.credentials ?? credentialStore(opts.env ?? process.env, { helperTimeoutMs: { ...DEFAULT_POLICY, ...opts.policy }.timeoutMs }),

@@ -1,6 +1,9 @@
 import { RegistryError, TransportError } from '../errors.js';
 import { openConnections, type Connections } from '../transport/connections.js';
 import { transportStack, type Transport, type TransportResponse } from '../transport/index.js';
+import { trustFor, type RegistryTrust, type TlsMaterial } from '../transport/trust.js';
+import { registryKey } from '../reference.js';
+import { own } from '../safe/dict.js';
 
 /** An answer from a registry or its token server. */
 export type HttpResponse = TransportResponse;
@@ -42,13 +45,28 @@ export class Http {
   private readonly pools: ReturnType<typeof openConnections>;
   private readonly transport: Transport;
 
+  /** Token realm `host[:port]` → the registry it serves: the realm is trusted as its registry is. */
+  private readonly realmOf = new Map<string, string>();
+  private readonly tls = new Map<string, TlsMaterial | undefined>();
+
   constructor(
     readonly policy: HttpPolicy = DEFAULT_POLICY,
     sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
     /** Pools to send through instead of the ones made here (left open by close()). */
     connections: Partial<Connections> = {},
+    /** Where proxies (env) and TLS trust (the spec's, keyed by registryKey(), plus certs.d) come from. */
+    trust: { env?: NodeJS.ProcessEnv; registries?: Record<string, RegistryTrust> } = {},
   ) {
-    this.pools = openConnections(policy.timeoutMs, connections);
+    const env = trust.env ?? process.env;
+    const forHost = (hostPort: string) => trustFor(hostPort, own(trust.registries, registryKey(hostPort)), env);
+    const tlsOf = (hostPort: string): TlsMaterial | undefined => {
+      if (!this.tls.has(hostPort)) {
+        const registry = this.realmOf.get(hostPort);
+        this.tls.set(hostPort, merged(forHost(hostPort), registry ? forHost(registry) : undefined));
+      }
+      return this.tls.get(hostPort);
+    };
+    this.pools = openConnections(policy.timeoutMs, connections, { env, tls: tlsOf });
     // A Retry-After past the cap is waited for the cap: registries' CDNs send large defaults.
     this.transport = transportStack({
       ...policy,
@@ -61,6 +79,14 @@ export class Http {
 
   close(): Promise<void> {
     return this.pools.close();
+  }
+
+  /**
+   * A registry's token realm on another host is trusted as the registry is (its CA and client
+   * certificate), besides what it has of its own. Call before the first request to the realm.
+   */
+  trustRealmAs(realmHostPort: string, registryHostPort: string): void {
+    if (realmHostPort !== registryHostPort && !this.tls.has(realmHostPort)) this.realmOf.set(realmHostPort, registryHostPort);
   }
 
   /**
@@ -91,4 +117,12 @@ function registryError(e: unknown, registry: string): unknown {
   if (e.kind === 'unreachable')
     return new RegistryError(`cannot reach registry ${registry}: ${e.message}`, { registry, unreachable: true, cause: e.cause });
   return new RegistryError(`registry ${registry}: ${e.message}`, { registry, status: e.status });
+}
+
+/** Two hosts' TLS trust as one: every CA of both, the first's client certificate over the second's. */
+function merged(a: TlsMaterial | undefined, b: TlsMaterial | undefined): TlsMaterial | undefined {
+  if (!a || !b) return a ?? b;
+  const ca = [...new Set([...(a.ca ?? []), ...(b.ca ?? [])])];
+  const client = a.cert ? a : b.cert ? b : undefined;
+  return { ...(ca.length ? { ca } : {}), ...(client ? { cert: client.cert, key: client.key } : {}), sources: [...a.sources, ...b.sources] };
 }

@@ -1,13 +1,12 @@
 import { resolve } from 'node:path';
 import { isDigest } from '../digest.js';
 import { loadSpec } from '../config/load.js';
-import type { RegistrySettings } from '../config/types.js';
 import { InvalidReferenceError, UsageError } from '../errors.js';
 import { canonicalName, parseLayoutReference, parseReference } from '../reference.js';
 import type { ClientOptions } from '../registry/client.js';
 import { resolveFetched, type Resolution } from '../registry/resolve.js';
 import { parseSourceRef } from '../config/refs.js';
-import type { Image } from '../config/spec.js';
+import type { Image, Spec } from '../config/spec.js';
 import { mergeRegistries, Sources } from './sources.js';
 
 export interface InspectResult extends Resolution {
@@ -22,8 +21,12 @@ export interface InspectResult extends Resolution {
 export async function inspect(ref: string, opts: { cwd?: string; config?: string; client?: ClientOptions } = {}): Promise<InspectResult> {
   const cwd = resolve(opts.cwd ?? process.cwd());
   const { image, reference, display } = toImage(ref, cwd);
-  const registries = await specRegistries(cwd, opts.config);
-  const sources = new Sources({ ...opts.client, registries: mergeRegistries(registries, opts.client?.registries) });
+  const settings = await specSettings(cwd, opts.config);
+  const sources = new Sources({
+    ...opts.client,
+    registries: mergeRegistries(settings.registries, opts.client?.registries),
+    trust: { ...settings.trust, ...opts.client?.trust },
+  });
   try {
     const { source, repo } = await sources.forImage(image);
     const fetched = await source.fetchManifest(repo, reference);
@@ -38,12 +41,12 @@ export async function inspect(ref: string, opts: { cwd?: string; config?: string
  * Registry settings (insecure, concurrency) from the spec: the one `--config` names (whose errors
  * count), else one found by discovery, if it loads. inspect works without any spec.
  */
-async function specRegistries(cwd: string, config?: string): Promise<Record<string, RegistrySettings>> {
-  if (config) return (await loadSpec({ cwd, config })).registries;
+async function specSettings(cwd: string, config?: string): Promise<Pick<Spec, 'registries' | 'trust'>> {
+  if (config) return loadSpec({ cwd, config });
   try {
-    return (await loadSpec({ cwd })).registries;
+    return await loadSpec({ cwd });
   } catch {
-    return {};
+    return { registries: {} };
   }
 }
 

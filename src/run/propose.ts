@@ -9,7 +9,7 @@ import type { ClientOptions } from '../registry/client.js';
 import { git, gitOut, type GitOptions, type GitResult } from '../scm/git.js';
 import { GitHub } from '../scm/github.js';
 import { GitLab } from '../scm/gitlab.js';
-import type { GitHost, PullRequest } from '../scm/host.js';
+import { openHostTransport, type GitHost, type PullRequest } from '../scm/host.js';
 import { diff, type DiffResult } from './diff.js';
 import type { LockCallbacks } from './lock.js';
 import { trackTemp, untrackTemp } from '../safe/temp.js';
@@ -79,8 +79,35 @@ export async function propose(opts: ProposeOptions = {}): Promise<ProposeResult>
   const base = opts.base ?? (await defaultBase(run, remote, env));
   const branch = opts.branch ?? DEFAULT_BRANCH;
   if (branch === base) throw new UsageError(`--branch ${branch} is the base branch; propose needs a branch of its own`);
-  const host = opts.dryRun ? undefined : opts.host === undefined ? (GitHub.fromEnv(env) ?? GitLab.fromEnv(env)) : (opts.host ?? undefined);
+  // The git host's API goes through the proxies the environment names (closed when the run ends).
+  const api = opts.dryRun || opts.host !== undefined ? undefined : openHostTransport(env);
+  try {
+    const host = opts.dryRun
+      ? undefined
+      : api
+        ? (GitHub.fromEnv(env, api.transport) ?? GitLab.fromEnv(env, api.transport))
+        : (opts.host ?? undefined);
+    return await proposeWith(opts, { env, run, runOut, relSpec, remote, remoteUrl, base, branch, host });
+  } finally {
+    await api?.close();
+  }
+}
 
+interface Context {
+  env: NodeJS.ProcessEnv;
+  run: Git;
+  runOut: (args: string[], extra?: Omit<GitOptions, 'cwd'>) => Promise<string>;
+  relSpec: string;
+  remote: string;
+  remoteUrl: string;
+  base: string;
+  branch: string;
+  host: GitHost | undefined;
+}
+
+/** Everything after the repository, remote, branches and host are known: fetch, plan, commit, push, open. */
+async function proposeWith(opts: ProposeOptions, ctx: Context): Promise<ProposeResult> {
+  const { env, run, runOut, relSpec, remote, remoteUrl, base, branch, host } = ctx;
   // The host's token for the fetch and the push, unless the checkout has credentials of its own:
   // actions/checkout persists an Authorization extraheader, and a second one is a 400 (Duplicate header).
   const hostAuth = host && !(await hasAuthHeader(run)) ? host.pushConfig(remoteUrl) : {};

@@ -38,7 +38,7 @@ export class Sources {
   }
 
   static forSpec(spec: Spec, opts: ClientOptions = {}): Sources {
-    return new Sources({ ...opts, registries: mergeRegistries(spec.registries, opts.registries) });
+    return new Sources({ ...opts, registries: mergeRegistries(spec.registries, opts.registries), trust: { ...spec.trust, ...opts.trust } });
   }
 }
 

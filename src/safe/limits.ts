@@ -14,8 +14,10 @@ export const LIMITS = {
   hostsFileBytes: 16 * MiB,
   /** A Docker config.json or containers auth.json, or the same JSON in an environment variable. */
   authFileBytes: 4 * MiB,
-  /** A cosign public key (PEM). */
+  /** A cosign public key (PEM), a client certificate or key. */
   keyFileBytes: 64 * KiB,
+  /** A CA bundle (PEM): a system bundle of every public root is about 220 KiB. */
+  caBundleBytes: 4 * MiB,
   /** An OCI layout's index.json. */
   layoutIndexBytes: 16 * MiB,
   /** A manifest, index or referrers list (the distribution spec asks clients to take at least 4 MiB). */

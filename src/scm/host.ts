@@ -1,5 +1,6 @@
 import { GitHostError, TransportError } from '../errors.js';
 import { LIMITS } from '../safe/limits.js';
+import { openConnections } from '../transport/connections.js';
 import { transportStack, type Method, type Transport } from '../transport/index.js';
 import { describeNetworkError } from '../transport/request.js';
 import { redact } from './git.js';
@@ -54,6 +55,15 @@ let shared: Transport | undefined;
  */
 export function hostTransport(): Transport {
   return (shared ??= transportStack(HOST_POLICY));
+}
+
+/**
+ * The stack for one run's git host calls from `env`: through HTTPS_PROXY / HTTP_PROXY unless
+ * NO_PROXY says otherwise, with Node's trust (NODE_EXTRA_CA_CERTS included). Close it when done.
+ */
+export function openHostTransport(env: NodeJS.ProcessEnv): { transport: Transport; close(): Promise<void> } {
+  const pools = openConnections(HOST_POLICY.timeoutMs, {}, { env, tls: () => undefined });
+  return { transport: transportStack({ ...HOST_POLICY, connections: pools.connections }), close: () => pools.close() };
 }
 
 export interface ApiCall {

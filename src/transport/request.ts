@@ -1,10 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import { request, type Dispatcher } from 'undici';
-import { TransportError } from '../errors.js';
+import { ProxiedNetworkError, TransportError } from '../errors.js';
 import { formatBytes } from '../safe/limits.js';
 import { USER_AGENT } from '../version.js';
 import type { Connections } from './connections.js';
+import { connectionFailure } from './failures.js';
 import type { Transport, TransportRequest, TransportResponse } from './types.js';
 
 /**
@@ -14,7 +15,7 @@ import type { Transport, TransportRequest, TransportResponse } from './types.js'
  * answered without its body, which nobody reads: the redirect layer follows it.
  */
 export function exchange(connections: Partial<Connections> = {}): Transport {
-  const agents = connections.agents ?? { http: http.globalAgent, https: https.globalAgent };
+  const headAgent = connections.headAgent ?? ((url: URL) => (url.protocol === 'https:' ? https.globalAgent : http.globalAgent));
   return async (req) => {
     const url = new URL(req.url);
     url.username = '';
@@ -22,25 +23,30 @@ export function exchange(connections: Partial<Connections> = {}): Transport {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...req.headers };
     const deadline = req.deadline;
     if (deadline) deadline.reading = false;
-    if (req.method === 'HEAD') {
-      const res = await head(url, headers, url.protocol === 'https:' ? agents.https : agents.http, deadline?.signal);
+    try {
+      const agent = req.method === 'HEAD' ? headAgent(url) : undefined;
+      if (agent) {
+        const res = await head(url, headers, agent, deadline?.signal);
+        if (deadline) deadline.reading = true;
+        return { status: res.status, headers: flatHeaders(res.headers), bytes: new Uint8Array(), url: url.toString() };
+      }
+      const res = await request(url, {
+        method: req.method,
+        headers,
+        body: req.body,
+        dispatcher: connections.dispatcher,
+        signal: deadline?.signal,
+      });
       if (deadline) deadline.reading = true;
-      return { status: res.status, headers: flatHeaders(res.headers), bytes: new Uint8Array(), url: url.toString() };
+      const h = flatHeaders(res.headers);
+      if (req.method === 'HEAD' || (res.statusCode >= 300 && res.statusCode < 400 && h.location)) {
+        await res.body.dump();
+        return { status: res.statusCode, headers: h, bytes: new Uint8Array(), url: url.toString() };
+      }
+      return { status: res.statusCode, headers: h, bytes: await readCapped(res.body, h, req, url), url: url.toString() };
+    } catch (e) {
+      throw connectionFailure(e, url, connections.route?.(url));
     }
-    const res = await request(url, {
-      method: req.method,
-      headers,
-      body: req.body,
-      dispatcher: connections.dispatcher,
-      signal: deadline?.signal,
-    });
-    if (deadline) deadline.reading = true;
-    const h = flatHeaders(res.headers);
-    if (res.statusCode >= 300 && res.statusCode < 400 && h.location) {
-      await res.body.dump();
-      return { status: res.statusCode, headers: h, bytes: new Uint8Array(), url: url.toString() };
-    }
-    return { status: res.statusCode, headers: h, bytes: await readCapped(res.body, h, req, url), url: url.toString() };
   };
 }
 
@@ -135,5 +141,6 @@ export function describeNetworkError(e: unknown): string {
     UND_ERR_SOCKET: 'connection closed',
   };
   if (code === 'LG_PINS_DEADLINE') return e.message;
-  return code && messages[code] ? `${messages[code]} (${code})` : e.message;
+  const said = code && messages[code] ? `${messages[code]} (${code})` : e.message;
+  return e instanceof ProxiedNetworkError ? `${said} (through proxy ${e.proxy})` : said;
 }

@@ -1,4 +1,4 @@
-import { TransportError } from '../errors.js';
+import { LgPinsError, TransportError } from '../errors.js';
 import { describeNetworkError, networkErrorCode } from './request.js';
 import type { Layer, Method } from './types.js';
 
@@ -55,7 +55,8 @@ export function retry(policy: RetryPolicy, opts: RetryOptions = {}): Layer {
         else if (asked > policy.maxRetryAfterMs && policy.beyondCap === 'stop') return res;
         else await sleep(Math.min(asked, policy.maxRetryAfterMs));
       } catch (e) {
-        if (e instanceof TransportError) throw e;
+        // A verdict from below (or bad local configuration) is final.
+        if (e instanceof TransportError || e instanceof LgPinsError) throw e;
         lastError = e;
         if (last || !(repeatable || NEVER_SENT.has(networkErrorCode(e) ?? ''))) break;
         await sleep(backoffMs(policy, attempt, random));

@@ -1,0 +1,66 @@
+/**
+ * What a failed connection means, in words that say what to do: a TLS verdict (unknown authority,
+ * expired, name mismatch, client certificate required, not TLS at all) is final and names the host
+ * and how to trust it; a proxy that asks for credentials is final and names the proxy (never its
+ * credentials); any other failure through a proxy keeps its code, for the retry policy, and names
+ * the proxy for the message.
+ */
+import { LgPinsError, ProxiedNetworkError, TransportError } from '../errors.js';
+import type { ProxyChoice } from './proxy.js';
+
+const UNKNOWN_AUTHORITY = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+]);
+const CLIENT_CERT = new Set([
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+]);
+
+function codeOf(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return undefined;
+  return (e as NodeJS.ErrnoException).code ?? (e.cause as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** The TLS verdict for `host`, in words, or undefined when the failure is not about TLS. */
+export function tlsProblem(code: string | undefined, host: string): string | undefined {
+  const trust = `trust its CA with \`registries."${host}".ca\` in the spec, or put it in /etc/docker/certs.d/${host}/ca.crt (or in ${host}/ under a directory of LG_PINS_CERTS_D)`;
+  if (code === undefined) return undefined;
+  if (UNKNOWN_AUTHORITY.has(code))
+    return `TLS with ${host} failed: its certificate is signed by an authority lg-pins does not trust (${code}); ${trust}`;
+  if (code === 'CERT_HAS_EXPIRED') return `TLS with ${host} failed: its certificate has expired (${code}); the registry must renew it`;
+  if (code === 'CERT_NOT_YET_VALID')
+    return `TLS with ${host} failed: its certificate is not valid yet (${code}); check this machine's clock`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return `TLS with ${host} failed: its certificate does not name ${host} (${code}); use the name the certificate was issued for in the ref`;
+  if (CLIENT_CERT.has(code)) {
+    return `TLS with ${host} failed: it requires a client certificate it accepts (${code}); give one with \`registries."${host}".clientCert\` and \`clientKey\`, or a <name>.cert and <name>.key in /etc/docker/certs.d/${host}/`;
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO') {
+    return `TLS with ${host} failed: it does not speak TLS there (${code}); if it is a plain-HTTP registry, set \`registries."${host}".insecure: true\` (lg-pins never falls back to HTTP by itself)`;
+  }
+  return undefined;
+}
+
+/** The error a failed exchange with `url` becomes (through `proxy`, when one is in the way). */
+export function connectionFailure(e: unknown, url: URL, proxy: ProxyChoice | undefined): unknown {
+  if (e instanceof TransportError || e instanceof LgPinsError || !(e instanceof Error)) return e;
+  const tls = tlsProblem(codeOf(e), url.host);
+  if (tls) return new TransportError('tls', tls, { cause: e });
+  if (!proxy) return e;
+  if (/\b407\b/.test(e.message)) {
+    return new TransportError(
+      'proxy',
+      `proxy ${proxy.display} refused: it requires authentication (HTTP 407); give its credentials in ${url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY'} (http://user:password@host:port)`,
+      { status: 407, cause: e },
+    );
+  }
+  return new ProxiedNetworkError(e, proxy.display);
+}
