@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { Agent, Dispatcher, ProxyAgent } from 'undici';
 import { TrustConfigError } from '../errors.js';
 import { proxyFor, type ProxyChoice } from './proxy.js';
@@ -17,6 +18,12 @@ export interface Connections {
   headAgent(url: URL): http.Agent | undefined;
   /** The proxy a request to this URL goes through, if any. */
   route(url: URL): ProxyChoice | undefined;
+  /**
+   * Diagnose a connection the server closed without a word (undici reports only "other side
+   * closed" when a TLS server refuses the client's certificate after the handshake): one bare TLS
+   * exchange with the same options, and the TLS error code it ends with, if any.
+   */
+  probe?(url: URL): Promise<string | undefined>;
 }
 
 /** What decides how an origin is reached: the environment (proxies) and the TLS trust of a host. */
@@ -99,8 +106,22 @@ export function openConnections(
     if (!a) headAgents.set(url.origin, (a = new https.Agent({ keepAlive: true, ...connectTls(tlsOf(url)) })));
     return a;
   };
+  const probe = (url: URL): Promise<string | undefined> =>
+    new Promise((resolve) => {
+      const socket = tlsConnect({ host: url.hostname, port: Number(url.port || 443), servername: url.hostname, ...connectTls(tlsOf(url)) });
+      const done = (code?: string) => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(code);
+      };
+      const timer = setTimeout(() => done(), 3000);
+      socket.once('secureConnect', () => socket.write(`GET /v2/ HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`));
+      socket.once('data', () => done());
+      socket.once('error', (e: NodeJS.ErrnoException) => done(e.code));
+      socket.once('close', () => done());
+    });
   return {
-    connections: { dispatcher, headAgent, route: given.route ?? route },
+    connections: { dispatcher, headAgent, route: given.route ?? route, ...(given.dispatcher ? {} : { probe }) },
     async close() {
       plainHead.destroy();
       for (const a of headAgents.values()) a.destroy();

@@ -55,11 +55,14 @@ export function connectionFailure(e: unknown, url: URL, proxy: ProxyChoice | und
   const tls = tlsProblem(codeOf(e), url.host);
   if (tls) return new TransportError('tls', tls, { cause: e });
   if (!proxy) return e;
-  if (/\b407\b/.test(e.message)) {
+  // undici: "Proxy Authentication Required (407)", or "Proxy response (407) !== 200 when HTTP
+  // Tunneling" (some proxies, tinyproxy among them, answer a CONNECT with bad credentials 401).
+  const auth = /\b(40[17])\b/.exec(e.message)?.[1];
+  if (auth) {
     return new TransportError(
       'proxy',
-      `proxy ${proxy.display} refused: it requires authentication (HTTP 407); give its credentials in ${url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY'} (http://user:password@host:port)`,
-      { status: 407, cause: e },
+      `proxy ${proxy.display} refused: it requires authentication (HTTP ${auth}); give its credentials in ${url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY'} (http://user:password@host:port)`,
+      { status: Number(auth), cause: e },
     );
   }
   return new ProxiedNetworkError(e, proxy.display);

@@ -45,7 +45,16 @@ export function exchange(connections: Partial<Connections> = {}): Transport {
       }
       return { status: res.statusCode, headers: h, bytes: await readCapped(res.body, h, req, url), url: url.toString() };
     } catch (e) {
-      throw connectionFailure(e, url, connections.route?.(url));
+      const proxy = connections.route?.(url);
+      // A TLS server that refuses our certificate closes the socket after the handshake; undici
+      // then says only "other side closed". Ask once more, bare, to learn the TLS verdict.
+      const silent = url.protocol === 'https:' && !proxy && networkErrorCode(e) === 'UND_ERR_SOCKET';
+      const probed = silent ? await connections.probe?.(url) : undefined;
+      throw connectionFailure(
+        probed ? Object.assign(new Error(e instanceof Error ? e.message : String(e)), { code: probed }) : e,
+        url,
+        proxy,
+      );
     }
   };
 }

@@ -11,6 +11,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,10 @@ export interface RegistryOptions {
   auth?: { kind: 'htpasswd'; users: Record<string, string> } | { kind: 'token'; tokenServer: TokenServer };
   /** `storage.delete.enabled`; default true (false → DELETE answers 405 UNSUPPORTED). */
   deleteEnabled?: boolean;
+  /** Serve HTTPS (`http.tls`) with this certificate; with `clientCas`, require a client certificate from them. */
+  tls?: { cert: string; key: string; clientCas?: string[] };
+  /** Serve the storage of another registry (its `dir`): content pushed there over HTTP is served here too. */
+  storageOf?: string;
 }
 
 /** One parsed access-log line (stdout, combined log format). */
@@ -105,12 +110,18 @@ function buildConfig(dir: string, port: number, opts: RegistryOptions): Record<s
     version: 0.1,
     log: { level: 'info', formatter: 'text', accesslog: { disabled: false } },
     storage: {
-      filesystem: { rootdirectory: join(dir, 'data') },
+      filesystem: { rootdirectory: join(opts.storageOf ?? dir, 'data') },
       delete: { enabled: opts.deleteEnabled ?? true },
       maintenance: { uploadpurging: { enabled: false } },
     },
     // A fixed secret silences the "No HTTP secret provided" warning (it signs upload _state).
-    http: { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString('hex') },
+    http: {
+      addr: `127.0.0.1:${port}`,
+      secret: randomBytes(16).toString('hex'),
+      ...(opts.tls
+        ? { tls: { certificate: opts.tls.cert, key: opts.tls.key, ...(opts.tls.clientCas ? { clientcas: opts.tls.clientCas } : {}) } }
+        : {}),
+    },
   };
   if (opts.auth?.kind === 'htpasswd') {
     config.auth = { htpasswd: { realm: 'lg-pins-test', path: join(dir, 'htpasswd') } };
@@ -126,7 +137,7 @@ function buildConfig(dir: string, port: number, opts: RegistryOptions): Record<s
 type Launch = { ok: true; child: ChildProcess } | { ok: false; portTaken: boolean; message: string };
 
 /** Spawn the registry and wait for "listening on <addr>" plus an answering `GET /v2/`. */
-async function launch(dir: string, port: number, lines: string[], waiters: Set<() => void>): Promise<Launch> {
+async function launch(dir: string, port: number, lines: string[], waiters: Set<() => void>, tls?: RegistryOptions['tls']): Promise<Launch> {
   const child = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const collect = (stream: NodeJS.ReadableStream | null): void => {
     let partial = '';
@@ -158,9 +169,13 @@ async function launch(dir: string, port: number, lines: string[], waiters: Set<(
     // Only trust /v2/ once OUR process bound the port (another registry may own a stolen port).
     if (lines.some((l) => l.includes(`listening on ${addr}`))) {
       try {
-        const res = await fetch(`http://${addr}/v2/`, { signal: AbortSignal.timeout(1000) });
-        await res.arrayBuffer();
-        if (res.status === 200 || res.status === 401) return { ok: true, child };
+        const status = tls
+          ? await httpsStatus(`https://${addr}/v2/`, tls)
+          : await fetch(`http://${addr}/v2/`, { signal: AbortSignal.timeout(1000) }).then(async (res) => {
+              await res.arrayBuffer();
+              return res.status;
+            });
+        if (status === 200 || status === 401) return { ok: true, child };
       } catch {
         // not ready yet
       }
@@ -189,13 +204,13 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
       await writeFile(join(dir, 'config.yml'), stringify(buildConfig(dir, port, opts)));
       const lines: string[] = [];
       const waiters = new Set<() => void>();
-      const result = await launch(dir, port, lines, waiters);
+      const result = await launch(dir, port, lines, waiters, opts.tls);
       if (!result.ok) {
         lastError = result.message;
         if (result.portTaken) continue;
         throw new Error(lastError);
       }
-      return makeHandle(result.child, dir, port, lines, waiters);
+      return makeHandle(result.child, dir, port, lines, waiters, Boolean(opts.tls));
     }
     throw new Error(`could not bind a free port after ${PORT_ATTEMPTS} attempts:\n${lastError}`);
   } catch (err) {
@@ -204,14 +219,14 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   }
 }
 
-function makeHandle(child: ChildProcess, dir: string, port: number, lines: string[], waiters: Set<() => void>): TestRegistry {
+function makeHandle(child: ChildProcess, dir: string, port: number, lines: string[], waiters: Set<() => void>, tls = false): TestRegistry {
   installExitHook();
   live.set(child, dir);
   const host = `127.0.0.1:${port}`;
   let stopped = false;
   return {
     host,
-    url: `http://${host}`,
+    url: `${tls ? 'https' : 'http'}://${host}`,
     dir,
     accessLog: () => [...lines],
     accessEntries: () => lines.map(parseAccessLine).filter((e): e is AccessLogEntry => e !== undefined),
@@ -257,4 +272,21 @@ export async function settledAccessLog(reg: TestRegistry, repo = 'sentinel/probe
   await (await fetch(`${reg.url}${sentinel}`)).arrayBuffer();
   await reg.waitForLog(new RegExp(`"GET ${sentinel} `));
   return reg.accessEntries();
+}
+
+/**
+ * The status of a GET over TLS, the server's certificate not checked (readiness only). A registry
+ * that requires client certificates answers a handshake without one with an alert: that it answers
+ * at all is readiness there (200 is reported).
+ */
+function httpsStatus(url: string, tls: NonNullable<RegistryOptions['tls']>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => (tls.clientCas && e.code !== 'ECONNREFUSED' ? resolve(200) : reject(e)));
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
 }

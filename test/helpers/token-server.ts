@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { createPrivateKey, randomUUID, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -49,6 +50,8 @@ export interface TokenServerOptions {
    * whose token server has no OAuth2 endpoint (clients then fall back to GET).
    */
   refreshTokens?: Record<string, string>;
+  /** Serve HTTPS with this certificate and key (PEM files) instead of plain HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 /** One request the token server received (every request is recorded, including rejected ones). */
@@ -259,11 +262,14 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
     reply(res, 200, body);
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
-  });
+  };
+  const server = opts.tls
+    ? createHttpsServer({ cert: await readFile(opts.tls.cert), key: await readFile(opts.tls.key) }, onRequest)
+    : createServer(onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -271,7 +277,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
   const { port } = server.address() as AddressInfo;
 
   return {
-    realm: `http://127.0.0.1:${port}/token`,
+    realm: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}/token`,
     service,
     issuer,
     certPath,

@@ -32,7 +32,10 @@ export interface SpecGroup {
 export interface SpecInput {
   images: Record<string, SpecImage>;
   fleet?: Record<string, SpecGroup>;
-  registries?: Record<string, { insecure?: boolean; concurrency?: number }>;
+  registries?: Record<
+    string,
+    { insecure?: boolean; concurrency?: number; ca?: string; clientCert?: string; clientKey?: string; mirrors?: string[] }
+  >;
 }
 
 export interface Workspace {
