@@ -14,8 +14,8 @@ import { quote, type SourceFile } from './source.js';
 
 /** What the rules need of a source: to turn a key path and a message into an issue. */
 type Issues = Pick<SourceFile, 'issue'>;
-import type { CosignKey, Group, Image, SourceRef, Spec } from './spec.js';
-import { loadCosignKey } from '../trust/keys.js';
+import { checkCosign } from './signing.js';
+import type { Group, Image, SourceRef, Spec } from './spec.js';
 import type { GroupSpec, ImageSpec, SpecFile } from './types.js';
 
 const HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9._:-]*[A-Za-z0-9_])?$/;
@@ -80,14 +80,7 @@ function checkImage(id: string, img: ImageSpec, src: Issues, dir: string, issues
       issues.push(src.issue([...at, 'notes', k], `${quote(k)} is not a platform: ${platformProblem(e, k)}`, true));
     }
   }
-  // Only a string can name a file; the schema reports any other type.
-  const key: unknown = img.verify?.cosign?.key;
-  let cosign: CosignKey | undefined;
-  if (typeof key === 'string' && key) {
-    const loaded = loadCosignKey(resolve(dir, key));
-    if (typeof loaded === 'string') issues.push(src.issue([...at, 'verify', 'cosign', 'key'], `${quote(key)}: ${loaded}`));
-    else cosign = { ...loaded, key };
-  }
+  const cosign = checkCosign(img.verify?.cosign, at, src, dir, issues);
   if (!source) return undefined;
   const out: Image = {
     id,

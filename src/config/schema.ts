@@ -52,14 +52,17 @@ export function schemaIssues(name: string, value: unknown, src: SourceFile): Spe
   const out: SpecIssue[] = [];
   const seen = new Set<string>();
   // A value of the wrong type is reported once, as such: not also as an object lacking keys.
-  const wrongType = new Set((validate.errors ?? []).filter((e) => e.keyword === 'type').map((e) => e.instancePath));
+  const wrongType = new Set(
+    (validate.errors ?? []).filter((e) => e.keyword === 'type' && !/\/oneOf\/\d+\//.test(e.schemaPath)).map((e) => e.instancePath),
+  );
   for (const e of validate.errors ?? []) {
     if (e.keyword !== 'type' && wrongType.has(e.instancePath) && (e as ErrorObject & { propertyName?: string }).propertyName === undefined)
       continue;
     // The branches of a oneOf report their own `required` errors; the oneOf error says it better.
     if (/\/oneOf\/\d+\//.test(e.schemaPath)) continue;
-    // propertyNames reports once for the name and once for the object; keep the named one.
-    if (e.keyword === 'propertyNames') continue;
+    // propertyNames reports once for the name and once for the object; keep the named one. An
+    // if/then/else reports the branch's own errors and then that the branch failed; keep the former.
+    if (e.keyword === 'propertyNames' || e.keyword === 'if') continue;
     const issue = toIssue(e, value, src);
     const key = `${issue.path}|${issue.message}`;
     if (!seen.has(key)) {
@@ -67,6 +70,9 @@ export function schemaIssues(name: string, value: unknown, src: SourceFile): Spe
       out.push(issue);
     }
   }
+  // Never valid by omission: a failure the rules above all filtered out is still reported.
+  const first = validate.errors?.[0];
+  if (!out.length && first) out.push(toIssue(first, value, src));
   return out;
 }
 

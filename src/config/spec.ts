@@ -3,6 +3,7 @@ import type { Platform } from '../platform.js';
 import type { ImageRef } from '../reference.js';
 import type { Cadence, OnMissing, RegistrySettings } from './types.js';
 import type { RegistryTrust } from '../transport/trust.js';
+import type { TrustedRootRef } from '../trust/root.js';
 
 /** Where an image's content comes from. */
 export type SourceRef = { kind: 'registry'; ref: ImageRef } | { kind: 'layout'; dir: string; repo?: string };
@@ -19,11 +20,15 @@ export interface Image {
   prerelease: boolean;
   /** Keyed by platform key (os/arch[/variant], normalized). */
   notes: Record<string, string>;
-  verify?: { cosign: CosignKey };
+  verify?: { cosign: CosignPolicy };
 }
+
+/** Whose cosign signature a digest needs before it is pinned. */
+export type CosignPolicy = CosignKey | KeylessPolicy;
 
 /** A cosign public key the spec requires signatures from. */
 export interface CosignKey {
+  kind: 'key';
   /** The path as written in the spec. */
   key: string;
   /** Absolute path. */
@@ -31,6 +36,17 @@ export interface CosignKey {
   publicKey: KeyObject;
   /** `sha256:<hex>` of the key's DER SubjectPublicKeyInfo: what the lock records. */
   fingerprint: string;
+}
+
+/** A value the certificate must carry: exactly, or matching a regular expression over the whole value. */
+export type Match = { exact: string } | { regexp: string };
+
+/** Keyless (Sigstore): the certificate's identity and OIDC issuer, and the trust material to check the rest against. */
+export interface KeylessPolicy {
+  kind: 'keyless';
+  identity: Match;
+  issuer: Match;
+  trustedRoot: TrustedRootRef;
 }
 
 export interface Group {

@@ -23,7 +23,17 @@ export interface ImageSpec {
   cadence?: Cadence;
   prerelease?: boolean;
   notes?: Record<string, string>;
-  verify?: { cosign?: { key: string } };
+  verify?: { cosign?: CosignSpec };
+}
+
+/** `verify.cosign`: key-based (`key`) or keyless (identity and issuer, each exact or a regexp, and a trusted root). */
+export interface CosignSpec {
+  key?: string;
+  identity?: string;
+  identityRegexp?: string;
+  issuer?: string;
+  issuerRegexp?: string;
+  trustedRoot?: string;
 }
 
 export interface GroupSpec {
@@ -60,6 +70,14 @@ export const SPEC_KEYS = {
     notes: true,
     verify: true,
   } satisfies Record<keyof ImageSpec, true>,
+  cosign: {
+    key: true,
+    identity: true,
+    identityRegexp: true,
+    issuer: true,
+    issuerRegexp: true,
+    trustedRoot: true,
+  } satisfies Record<keyof CosignSpec, true>,
   group: {
     arch: true,
     platform: true,

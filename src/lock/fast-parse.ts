@@ -93,7 +93,7 @@ export function fastParseLock(text: string): unknown {
       const map = flowMap(raw);
       if (!map) return undefined;
       put<unknown>(parent, key, map);
-    } else if (key === 'size' || key === 'lockVersion') {
+    } else if (key === 'size' || key === 'lockVersion' || key === 'logIndex') {
       if (!/^(?:0|[1-9][0-9]*)$/.test(raw)) return undefined;
       put<unknown>(parent, key, Number(raw));
     } else {

@@ -19,8 +19,25 @@ export interface LockImage {
   mediaType: string;
   /** Keyed os/arch[/variant]. */
   platforms: Record<string, LockPlatform>;
-  /** With `verify.cosign`: the fingerprint (`sha256:` of the DER public key) of the key whose signature verified `digest`. */
-  verifiedBy?: string;
+  /** With `verify.cosign`: who signed `digest`. */
+  verifiedBy?: Signer;
+}
+
+/**
+ * Who signed a pin: a key's fingerprint (`sha256:` of its DER public key) for key-based
+ * verification, or the keyless certificate's identity and issuer with its Rekor log index.
+ */
+export type Signer = string | KeylessSigner;
+
+export interface KeylessSigner {
+  /** The certificate's subject alternative name (URI or email). */
+  identity: string;
+  /** The OIDC issuer the certificate names. */
+  issuer: string;
+  /** The lowest valid Rekor log index among the digest's signatures. */
+  logIndex: number;
+  /** `sha256:` of the trusted root the signature was verified under. */
+  trustedRoot: string;
 }
 
 /** Which digest a fleet group runs for one image. */
@@ -57,4 +74,5 @@ export const LOCK_KEYS = {
   >,
   platform: { digest: true, mediaType: true, size: true } satisfies Record<keyof LockPlatform, true>,
   pin: { platform: true, digest: true, tag: true, held: true } satisfies Record<keyof FleetPin, true>,
+  signer: { identity: true, issuer: true, logIndex: true, trustedRoot: true } satisfies Record<keyof KeylessSigner, true>,
 } as const;

@@ -3,6 +3,7 @@ import type { Spec } from '../config/spec.js';
 import type { Lock } from '../lock/model.js';
 import { bestMatch, canRunKey, parsePlatform, type Platform } from '../platform.js';
 import { tagVersion } from './cadence.js';
+import { describePolicy, signerProblem } from './signer.js';
 import { own } from '../safe/dict.js';
 
 export interface Stale {
@@ -45,13 +46,14 @@ export function checkLock(spec: Spec, lock: Lock): Stale[] {
       if (image.track !== undefined || entry.tag === image.tag)
         stale.push({ image: image.id, message: `image ${q(image.id)}: the spec says ${now}, the lock was made for ${was}` });
     }
-    const fingerprint = image.verify?.cosign.fingerprint;
-    if (fingerprint !== entry.verifiedBy) {
+    const policy = image.verify?.cosign;
+    const signer = signerProblem(policy, entry.verifiedBy);
+    if (signer) {
       stale.push({
         image: image.id,
-        message: fingerprint
-          ? `image ${q(image.id)}: the spec requires a signature by ${image.verify?.cosign.key}, and the lock's pin ${entry.verifiedBy ? 'was verified with another key' : 'was never verified'}`
-          : `image ${q(image.id)}: the lock's pin was verified with a key the spec no longer requires`,
+        message: policy
+          ? `image ${q(image.id)}: the spec requires a ${policy.kind === 'key' ? 'signature by' : 'keyless signature by'} ${describePolicy(policy)}, and the lock's pin ${signer}`
+          : `image ${q(image.id)}: the lock's pin ${signer}`,
       });
     }
     if (image.track !== undefined) {

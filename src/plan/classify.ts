@@ -1,6 +1,7 @@
 import type { Spec } from '../config/spec.js';
 import type { FleetPin, Lock, LockImage } from '../lock/model.js';
 import { dict, own, put } from '../safe/dict.js';
+import { sameSigner } from './signer.js';
 
 /**
  * The contract's kinds, plus `spec`: the image's rule in the spec changed (its ref, `track` range or cosign key)
@@ -99,7 +100,7 @@ function kindOf(a: LockImage | undefined, b: LockImage | undefined, fleetMoved: 
   if (a.tag !== b.tag) return 'release';
   if (a.digest !== b.digest) return 'tag-moved';
   if (fleetMoved) return 'fleet';
-  return a.ref !== b.ref || a.track !== b.track || a.verifiedBy !== b.verifiedBy ? 'spec' : undefined;
+  return a.ref !== b.ref || a.track !== b.track || !sameSigner(a.verifiedBy, b.verifiedBy) ? 'spec' : undefined;
 }
 
 function platformChanges(a: LockImage | undefined, b: LockImage | undefined): Record<string, PlatformChange> {

@@ -1,6 +1,6 @@
 import type { Group, Image, Spec } from '../config/spec.js';
 import { CoverageError, IntegrityError, InternalError, type LgPinsError } from '../errors.js';
-import type { FleetPin, Lock, LockImage } from '../lock/model.js';
+import type { FleetPin, Lock, LockImage, Signer } from '../lock/model.js';
 import type { PlatformEntry, Resolution } from '../registry/resolve.js';
 import { canRunKey } from '../platform.js';
 import { coverage } from './coverage.js';
@@ -15,8 +15,8 @@ export type ImageOutcome =
       passedOver?: string;
       /** Earlier releases, newest first, for `onMissing: hold` groups that have no previous pin to hold. */
       fallbacks?: Resolution[];
-      /** With `verify.cosign`: the fingerprint of the key whose signature verified the resolution. */
-      verifiedBy?: string;
+      /** With `verify.cosign`: who signed the resolution. */
+      verifiedBy?: Signer;
     }
   | { ok: false; error: LgPinsError };
 
@@ -63,7 +63,7 @@ function planImage(
   users: Group[],
   previous: Lock | undefined,
   fallbacks: readonly Resolution[],
-  verifiedBy?: string,
+  verifiedBy?: Signer,
 ): { entry: LockImage; pins: Map<string, FleetPin> } | CoverageError {
   const { id, ref } = image;
   const entry: LockImage = {

@@ -3,13 +3,14 @@
  * locked entry or signature can be reused, which held groups still lack a release, and which older
  * releases to try for them. `run/resolve.ts` asks, fetches, and reports back; nothing here does I/O.
  */
-import type { Group, Image, Spec } from '../config/spec.js';
+import type { CosignPolicy, Group, Image, Spec } from '../config/spec.js';
 import { IntegrityError } from '../errors.js';
-import type { Lock, LockImage } from '../lock/model.js';
+import type { Lock, LockImage, Signer } from '../lock/model.js';
 import type { Resolution } from '../registry/resolve.js';
 import { own } from '../safe/dict.js';
 import { candidates, chooseTag, tagVersion, type Candidate } from './cadence.js';
 import { coverage } from './coverage.js';
+import { satisfies } from './signer.js';
 
 /** Older candidates tried, at most, when looking for a release that still ships a held group's platform. */
 export const MAX_FALLBACKS = 10;
@@ -20,9 +21,13 @@ export function lockedEntry(previous: Lock | undefined, image: Image): LockImage
   return prev && prev.ref === image.ref ? prev : undefined;
 }
 
-/** A signer already recorded for this very digest by this very key: digests are immutable, no need to ask again. */
-export function knownSigner(locked: LockImage | undefined, digest: string, fingerprint: string): string | undefined {
-  return locked && locked.digest === digest && locked.verifiedBy === fingerprint ? fingerprint : undefined;
+/**
+ * A signer already recorded for this very digest that satisfies the policy (the same key; a keyless
+ * identity and issuer the policy accepts, under the same trusted root): digests and signatures are
+ * immutable, no need to ask again.
+ */
+export function knownSigner(locked: LockImage | undefined, digest: string, policy: CosignPolicy): Signer | undefined {
+  return locked && locked.digest === digest && satisfies(policy, locked.verifiedBy) ? locked.verifiedBy : undefined;
 }
 
 /** Ask the registry where the locked tag points (a HEAD) before fetching anything: the warm path. */

@@ -1,4 +1,5 @@
 import type { Finding, VerifyResult } from '../run/verify.js';
+import { describeSigner } from '../plan/signer.js';
 import { mdCode, mdInert } from './markdown.js';
 
 const LABEL: Record<Finding['kind'], string> = {
@@ -32,6 +33,7 @@ export function verifyText(r: VerifyResult): string {
     ];
     for (const m of i.mirrors) parts.push(`mirror ${m.mirror} ${m.complete ? 'complete' : 'INCOMPLETE'}`);
     out.push(`${problems.length ? '✗' : '✓'} ${i.image} ${i.tag}: ${parts.join(', ')}`);
+    if (i.signer) out.push(`    ${describeSigner(i.signer)}`);
     for (const f of problems) out.push(`    ${LABEL[f.kind]}: ${f.message}`);
   }
   for (const f of r.findings.filter((x) => !x.image)) out.push(`${LABEL[f.kind]}: ${f.message}`);
@@ -45,7 +47,10 @@ export function verifyMarkdown(r: VerifyResult): string {
   const out = ['| image | tag | digests | tag at pin | signature | mirrors |', '|---|---|---|---|---|---|'];
   for (const i of r.images) {
     const mirrors = i.mirrors.map((m) => `${cell(m.mirror)} ${m.complete ? 'complete' : '**incomplete**'}`).join('<br>') || '—';
-    out.push(`| ${cell(i.image)} | ${cell(i.tag)} | ${i.digests} | ${i.tagOk ? 'yes' : '**no**'} | ${i.signature} | ${mirrors} |`);
+    const signature = i.signer
+      ? `${i.signature}: signed by ${cell(i.signer.identity)} (issuer ${cell(i.signer.issuer)}), Rekor log index ${i.signer.logIndex}`
+      : i.signature;
+    out.push(`| ${cell(i.image)} | ${cell(i.tag)} | ${i.digests} | ${i.tagOk ? 'yes' : '**no**'} | ${signature} | ${mirrors} |`);
   }
   out.push('');
   if (r.findings.length) {

@@ -6,7 +6,7 @@
 import pLimit from 'p-limit';
 import type { Image, Spec } from '../config/spec.js';
 import { IntegrityError, InternalError, LgPinsError, RegistryError } from '../errors.js';
-import type { Lock, LockImage } from '../lock/model.js';
+import type { Lock, LockImage, Signer } from '../lock/model.js';
 import type { ImageOutcome } from '../plan/lock-plan.js';
 import { chooseRelease, FallbackSearch, headFirst, knownSigner, lockedEntry, needyGroups } from '../plan/release.js';
 import { parsePlatform } from '../platform.js';
@@ -63,9 +63,9 @@ async function resolveImage(
   const locked = lockedEntry(previous, image);
   const key = image.verify?.cosign;
   // With verify.cosign, a digest is pinned only when a signature by the key signs it.
-  const signed = async (r: Resolution): Promise<string | undefined> => {
+  const signed = async (r: Resolution): Promise<Signer | undefined> => {
     if (!key) return undefined;
-    const known = knownSigner(locked, r.digest, key.fingerprint);
+    const known = knownSigner(locked, r.digest, key);
     if (known) return known;
     const identity = image.source.kind === 'registry' ? display : undefined;
     return verifyCosign({ source, repo, name: display, digest: r.digest, ...(identity ? { identity } : {}) }, key);

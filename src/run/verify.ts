@@ -3,7 +3,8 @@ import { parseSourceRef } from '../config/refs.js';
 import type { Image, Spec } from '../config/spec.js';
 import type { Digest } from '../digest.js';
 import { IntegrityError, LgPinsError, RegistryError, worstExitCode, type ExitCode } from '../errors.js';
-import type { Lock, LockImage } from '../lock/model.js';
+import type { KeylessSigner, Lock, LockImage } from '../lock/model.js';
+import { isKeyless } from '../plan/signer.js';
 import { readLock } from '../lock/read.js';
 import type { ClientOptions } from '../registry/client.js';
 import type { ContentSource } from '../registry/source.js';
@@ -32,6 +33,8 @@ export interface ImageReport {
   digests: number;
   tagOk: boolean;
   signature: 'verified' | 'failed' | 'not required';
+  /** Keyless: who signed the pinned digest, as verified now (its certificate's identity and issuer, its Rekor log index). */
+  signer?: KeylessSigner;
   mirrors: Array<{ mirror: string; complete: boolean }>;
 }
 
@@ -151,11 +154,12 @@ async function verifyImage(
   const key = image.verify?.cosign;
   if (key) {
     try {
-      await verifyCosign(
+      const signer = await verifyCosign(
         { source, repo, name: display, digest: entry.digest, ...(image.source.kind === 'registry' ? { identity: display } : {}) },
         key,
       );
       report.signature = 'verified';
+      if (isKeyless(signer)) report.signer = signer;
     } catch (e) {
       report.signature = 'failed';
       findings.push(

@@ -16,6 +16,10 @@ export const LIMITS = {
   authFileBytes: 4 * MiB,
   /** A cosign public key (PEM), a client certificate or key. */
   keyFileBytes: 64 * KiB,
+  /** A Sigstore trusted root (JSON): the public-good root is about 7 KiB. */
+  trustedRootBytes: 4 * MiB,
+  /** Signatures (layers, bundles) looked at for one digest. */
+  signatures: 64,
   /** A CA bundle (PEM): a system bundle of every public root is about 220 KiB. */
   caBundleBytes: 4 * MiB,
   /** An OCI layout's index.json. */

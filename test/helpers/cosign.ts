@@ -137,12 +137,28 @@ export async function signLegacy(
   else if (typeof opts.tamper === 'function') pushedText = opts.tamper(signedText);
   if (opts.tamper && pushedText === signedText) throw new Error('tamper left the payload unchanged');
   const payload = new TextEncoder().encode(pushedText);
+  const pushed = await pushSignatureLayer(t, repo, digest, payload, { [COSIGN.signatureAnnotation]: signature }, opts.append);
+  return { ...pushed, payload };
+}
+
+/**
+ * Push one simple-signing layer (the payload blob, with `annotations`) as the `sha256-<hex>.sig`
+ * manifest of `digest`, replacing it or (`append`) added after the layers already there.
+ */
+export async function pushSignatureLayer(
+  t: PushTarget,
+  repo: string,
+  digest: string,
+  payload: Uint8Array,
+  annotations: Record<string, string>,
+  append = false,
+): Promise<{ tag: string; digest: string }> {
   const blob = await pushBlob(t, repo, payload);
-  const layer: LayerDescriptor = { mediaType: COSIGN.simpleSigning, ...blob, annotations: { [COSIGN.signatureAnnotation]: signature } };
+  const layer: LayerDescriptor = { mediaType: COSIGN.simpleSigning, ...blob, annotations };
 
   const tag = cosignTag(digest, '.sig');
   const layers: LayerDescriptor[] = [];
-  if (opts.append) {
+  if (append) {
     const existing = await getManifest(t, repo, tag, MT.ociManifest);
     if (existing) layers.push(...(JSON.parse(Buffer.from(existing.bytes).toString('utf8')) as { layers: LayerDescriptor[] }).layers);
   }
@@ -159,7 +175,7 @@ export async function signLegacy(
   const cfg = await pushBlob(t, repo, new TextEncoder().encode(JSON.stringify(config)));
   const manifest = { schemaVersion: 2, mediaType: MT.ociManifest, config: { mediaType: MT.ociConfig, ...cfg }, layers };
   const pushed = await pushManifest(t, repo, tag, manifest, MT.ociManifest);
-  return { tag, digest: pushed.digest, payload };
+  return { tag, digest: pushed.digest };
 }
 
 export interface BundleOptions {
@@ -191,7 +207,6 @@ export async function signBundle(
   privateKey: KeyObject,
   opts: BundleOptions = {},
 ): Promise<Signed> {
-  const size = 'size' in subject ? subject.size : subject.bytes.byteLength;
   const named = opts.signedDigest ?? subject.digest;
   const statement = (predicate: object) =>
     JSON.stringify({
@@ -210,12 +225,29 @@ export async function signBundle(
     verificationMaterial: { publicKey: { hint } },
     dsseEnvelope: { payload: body.toString('base64'), payloadType: COSIGN.inToto, signatures: [{ sig, keyid: '' }] },
   };
-  const bundleBytes = new TextEncoder().encode(JSON.stringify(bundle));
+  const pushed = await pushBundle(t, repo, subject, new TextEncoder().encode(JSON.stringify(bundle)), opts.predicateType);
+  return { ...pushed, payload: body };
+}
+
+/**
+ * Attach `bundleBytes` (Sigstore bundle JSON) to `subject` the way cosign v3 does: an OCI artifact
+ * manifest (the empty config, one bundle layer, `subject`), listed in the `sha256-<hex>` fallback
+ * index (kept, not replaced, when it already lists other referrers). Returns that tag and the
+ * artifact manifest's digest.
+ */
+export async function pushBundle(
+  t: PushTarget,
+  repo: string,
+  subject: BundleSubject,
+  bundleBytes: Uint8Array,
+  predicateType: string = COSIGN.predicateType,
+): Promise<{ tag: string; digest: string }> {
+  const size = 'size' in subject ? subject.size : subject.bytes.byteLength;
   const layer = await pushBlob(t, repo, bundleBytes);
   const empty = await pushBlob(t, repo, EMPTY_JSON);
   const annotations = {
     'dev.sigstore.bundle.content': 'dsse-envelope',
-    'dev.sigstore.bundle.predicateType': opts.predicateType ?? COSIGN.predicateType,
+    'dev.sigstore.bundle.predicateType': predicateType,
     'org.opencontainers.image.created': '2026-01-01T00:00:00Z',
   };
   const manifest = {
@@ -236,5 +268,5 @@ export async function signBundle(
   const manifests = existing ? (JSON.parse(Buffer.from(existing.bytes).toString('utf8')) as { manifests: object[] }).manifests : [];
   manifests.push({ mediaType: MT.ociManifest, digest: pushed.digest, size: pushed.size, artifactType: COSIGN.bundle, annotations });
   await pushManifest(t, repo, tag, { schemaVersion: 2, mediaType: MT.ociIndex, manifests }, MT.ociIndex);
-  return { tag, digest: pushed.digest, payload: body };
+  return { tag, digest: pushed.digest };
 }

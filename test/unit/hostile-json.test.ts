@@ -177,7 +177,7 @@ describe('OCI layouts', () => {
 
 describe('signature stores', () => {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const key: CosignKey = { key: 'cosign.pub', file: '/dev/null', publicKey, fingerprint: keyFingerprint(publicKey) };
+  const key: CosignKey = { kind: 'key', key: 'cosign.pub', file: '/dev/null', publicKey, fingerprint: keyFingerprint(publicKey) };
   const signed = (bytes: Uint8Array) => sign('sha256', bytes, privateKey).toString('base64');
   const desc = (bytes: Uint8Array, mediaType: string, annotations?: Record<string, string>) => ({
     mediaType,

@@ -3,7 +3,9 @@
  * I/O: the tag to pin, the warm path, reusable signers, held groups that still lack a release, and
  * the search through older releases for them.
  */
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { CosignPolicy } from '../../src/config/spec.js';
 import { parseSpec } from '../../src/config/load.js';
 import { computeDigest, type Digest } from '../../src/digest.js';
 import { IntegrityError } from '../../src/errors.js';
@@ -14,6 +16,14 @@ import { parsePlatform, platformKey } from '../../src/platform.js';
 import type { Resolution } from '../../src/registry/resolve.js';
 
 const d = (s: string): Digest => computeDigest(new TextEncoder().encode(s));
+const PUB = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' });
+const keyPolicy = (fingerprint: string): CosignPolicy => ({
+  kind: 'key',
+  key: 'keys/release.pub',
+  file: '/keys/release.pub',
+  publicKey: createPublicKey(PUB),
+  fingerprint,
+});
 function release(tag: string, platforms: string[]): Resolution {
   return {
     tag,
@@ -99,10 +109,10 @@ describe('reuse decisions', () => {
   });
   it('a signer is reused only for the same digest and the same key', () => {
     const verified = entry({ verifiedBy: 'sha256:key' });
-    expect(knownSigner(verified, d('v3.0.0/index'), 'sha256:key')).toBe('sha256:key');
-    expect(knownSigner(verified, d('v3.1.0/index'), 'sha256:key')).toBeUndefined();
-    expect(knownSigner(verified, d('v3.0.0/index'), 'sha256:other')).toBeUndefined();
-    expect(knownSigner(undefined, d('v3.0.0/index'), 'sha256:key')).toBeUndefined();
+    expect(knownSigner(verified, d('v3.0.0/index'), keyPolicy('sha256:key'))).toBe('sha256:key');
+    expect(knownSigner(verified, d('v3.1.0/index'), keyPolicy('sha256:key'))).toBeUndefined();
+    expect(knownSigner(verified, d('v3.0.0/index'), keyPolicy('sha256:other'))).toBeUndefined();
+    expect(knownSigner(undefined, d('v3.0.0/index'), keyPolicy('sha256:key'))).toBeUndefined();
   });
 });
 

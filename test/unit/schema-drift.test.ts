@@ -6,8 +6,12 @@ import { LOCK_KEYS } from '../../src/lock/model.js';
 const load = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../schemas/${name}`, import.meta.url), 'utf8')) as {
     properties: Record<string, unknown>;
-    $defs: Record<string, { properties: Record<string, unknown> }>;
+    $defs: Record<string, { properties: Record<string, Nested> }>;
   };
+interface Nested {
+  properties?: Record<string, Nested>;
+  else?: Nested;
+}
 
 const keys = (o: object) => Object.keys(o).sort();
 
@@ -24,6 +28,8 @@ describe('types do not drift from the schemas', () => {
     ['lock image', lock.$defs.image!.properties, LOCK_KEYS.image],
     ['lock platform', lock.$defs.platform!.properties, LOCK_KEYS.platform],
     ['lock pin', lock.$defs.pin!.properties, LOCK_KEYS.pin],
+    ['verify.cosign', spec.$defs.image!.properties.verify!.properties!.cosign!.properties!, SPEC_KEYS.cosign],
+    ['lock keyless signer', lock.$defs.image!.properties.verifiedBy!.else!.properties!, LOCK_KEYS.signer],
   ])('%s has the same keys in the schema and the TypeScript type', (_name, schemaProps, typeKeys) => {
     expect(keys(schemaProps)).toEqual(keys(typeKeys));
   });

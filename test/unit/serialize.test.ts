@@ -75,6 +75,43 @@ describe('serializeLock', () => {
   });
 });
 
+describe('verifiedBy', () => {
+  const keyless = {
+    identity: 'https://github.com/linuxguard/agent/.github/workflows/release.yml@refs/tags/v3.1.0',
+    issuer: 'https://token.actions.githubusercontent.com',
+    logIndex: 123456789,
+    trustedRoot: `sha256:${'e'.repeat(64)}`,
+  };
+
+  it('a keyless signer is a block map (its logIndex a number) that the fast reader and the YAML reader both read back', () => {
+    const lock = sample();
+    lock.images.agent!.verifiedBy = keyless;
+    lock.images.zeta!.verifiedBy = `sha256:${'f'.repeat(64)}`;
+    const text = serializeLock(lock);
+    expect(text).toContain(
+      [
+        '    verifiedBy:',
+        `      identity: ${keyless.identity}`,
+        `      issuer: ${keyless.issuer}`,
+        '      logIndex: 123456789',
+        `      trustedRoot: ${keyless.trustedRoot}`,
+      ].join('\n'),
+    );
+    expect(parseLock(text, 'lg-pins.lock.yaml').images.agent!.verifiedBy).toEqual(keyless);
+    // A comment defeats the fast reader's exact layout: the position-keeping YAML reader reads it the same.
+    const slow = parseLock(text.replace('    verifiedBy:\n', '    verifiedBy: # signer\n'), 'lg-pins.lock.yaml');
+    expect(slow.images.agent!.verifiedBy).toEqual(keyless);
+    expect(slow.images.zeta!.verifiedBy).toBe(`sha256:${'f'.repeat(64)}`);
+  });
+
+  it('a keyless signer missing its logIndex is a damaged lock (exit 2)', () => {
+    const lock = sample();
+    lock.images.agent!.verifiedBy = keyless;
+    const text = serializeLock(lock).replace('      logIndex: 123456789\n', '');
+    expect(() => parseLock(text, 'lg-pins.lock.yaml')).toThrow(/lg-pins\.lock\.yaml:18:\d+: images\.agent\.verifiedBy: .*logIndex/);
+  });
+});
+
 describe('parseLock refuses damaged locks with file, line and key', () => {
   const good = serializeLock(sample());
   const cases: Array<[string, string, RegExp]> = [

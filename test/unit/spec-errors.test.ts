@@ -17,6 +17,7 @@ const BAD_HOSTS = path.join(tmp, 'bad-hosts.txt');
 // line 1 comment, 2 host, 3 blank, 4 a bad name (indented, with a trailing comment), 5 host
 fs.writeFileSync(BAD_HOSTS, '# edge gateways\ngw-01\n\n  gw 02!  # typo\ngw-03\n');
 fs.mkdirSync(path.join(tmp, 'not-a-layout'));
+fs.writeFileSync(path.join(tmp, 'not-a-root.json'), JSON.stringify({ mediaType: 'application/json', tlogs: [] }));
 
 /** Lines of YAML, joined; line N of the spec is argument N. */
 const y = (...lines: string[]): string => `${lines.join('\n')}\n`;
@@ -290,6 +291,112 @@ const cases: Case[] = [
     name: 'cosign key file missing',
     text: y(...HEAD, '    verify:', '      cosign:', '        key: keys/missing.pub'),
     issues: [{ line: 8, column: 14, path: 'images.agent.verify.cosign.key', message: /^"keys\/missing\.pub": no such file/ }],
+  },
+  {
+    name: 'cosign: key and keyless settings together',
+    text: y(
+      ...HEAD,
+      '    verify:',
+      '      cosign:',
+      '        key: keys/release.pub',
+      '        identity: https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1',
+    ),
+    issues: [
+      {
+        line: 9,
+        column: 9,
+        path: 'images.agent.verify.cosign.identity',
+        message: /^identity is keyless verification and key is key-based; give one of the two/,
+      },
+    ],
+  },
+  {
+    name: 'cosign keyless: an identity without an issuer',
+    text: y(
+      ...HEAD,
+      '    verify:',
+      '      cosign:',
+      '        identity: https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1',
+    ),
+    issues: [{ line: 8, column: 9, path: 'images.agent.verify.cosign', message: /^keyless verification needs issuer or issuerRegexp/ }],
+  },
+  {
+    name: 'cosign keyless: an issuer without an identity',
+    text: y(...HEAD, '    verify:', '      cosign:', '        issuerRegexp: https://token\\.actions\\.githubusercontent\\.com'),
+    issues: [{ line: 8, column: 9, path: 'images.agent.verify.cosign', message: /^keyless verification needs identity or identityRegexp/ }],
+  },
+  {
+    name: 'cosign keyless: identity and identityRegexp together',
+    text: y(
+      ...HEAD,
+      '    verify:',
+      '      cosign:',
+      '        identity: a@example.com',
+      '        identityRegexp: .*@example\\.com',
+      '        issuer: https://accounts.google.com',
+    ),
+    issues: [
+      {
+        line: 9,
+        column: 9,
+        path: 'images.agent.verify.cosign.identityRegexp',
+        message: /^give identity \(exact\) or identityRegexp, not both/,
+      },
+    ],
+  },
+  {
+    name: 'cosign keyless: a regexp that does not compile',
+    text: y(
+      ...HEAD,
+      '    verify:',
+      '      cosign:',
+      "        identityRegexp: '^https://github.com/(org'",
+      '        issuer: https://token.actions.githubusercontent.com',
+    ),
+    issues: [
+      {
+        line: 8,
+        column: 25,
+        path: 'images.agent.verify.cosign.identityRegexp',
+        message: /^"\^https:\/\/github.com\/\(org" is not a valid regular expression \(Unterminated group\)$/,
+      },
+    ],
+  },
+  {
+    name: 'cosign keyless: trustedRoot missing',
+    text: y(
+      ...HEAD,
+      '    verify:',
+      '      cosign:',
+      '        identity: a@example.com',
+      '        issuer: https://accounts.google.com',
+      '        trustedRoot: keys/nope.json',
+    ),
+    issues: [{ line: 10, column: 22, path: 'images.agent.verify.cosign.trustedRoot', message: /^"keys\/nope\.json": no such file/ }],
+  },
+  {
+    name: 'cosign keyless: trustedRoot that is not a trusted root',
+    text: y(
+      ...HEAD,
+      '    verify:',
+      '      cosign:',
+      '        identity: a@example.com',
+      '        issuer: https://accounts.google.com',
+      '        trustedRoot: not-a-root.json',
+    ),
+    issues: [
+      {
+        line: 10,
+        column: 22,
+        path: 'images.agent.verify.cosign.trustedRoot',
+        message: /^"not-a-root\.json": .*not-a-root\.json is not a Sigstore trusted root/,
+      },
+    ],
+  },
+  {
+    name: 'cosign: neither key nor keyless',
+    text: y(...HEAD, '    verify:', '      cosign: {}'),
+    issues: [{ line: 7, column: 15, path: 'images.agent.verify.cosign', message: /^give key \(a public key\) or keyless settings/ }],
   },
   {
     name: 'oci-layout ref pointing at a dir with no layout',

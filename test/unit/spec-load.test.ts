@@ -131,6 +131,7 @@ describe('a valid spec', () => {
           notes: { 'linux/arm64/v8': 'arm64 note', 'linux/arm/v7': 'no eBPF probe' },
           verify: {
             cosign: {
+              kind: 'key',
               key: 'keys/release.pub',
               file: path.join(root, 'keys/release.pub'),
               publicKey: expect.anything(),
