@@ -16,13 +16,13 @@ const UNKNOWN_AUTHORITY = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'CERT_UNTRUSTED',
 ]);
-const CLIENT_CERT = new Set([
-  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
-  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
-  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
-  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
-  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
-]);
+/**
+ * The alerts a server sends when it wants a client certificate it did not get (or does not accept).
+ * OpenSSL names them by protocol version, and 3.5 (Node 24) renamed the SSLv3 ones:
+ * `ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE` became `ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE`.
+ */
+const CLIENT_CERT =
+  /^ERR_SSL_(?:SSLV3|SSL\/TLS|TLSV1|TLSV13)_ALERT_(?:CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)$/;
 
 function codeOf(e: unknown): string | undefined {
   if (!(e instanceof Error)) return undefined;
@@ -40,7 +40,7 @@ export function tlsProblem(code: string | undefined, host: string): string | und
     return `TLS with ${host} failed: its certificate is not valid yet (${code}); check this machine's clock`;
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
     return `TLS with ${host} failed: its certificate does not name ${host} (${code}); use the name the certificate was issued for in the ref`;
-  if (CLIENT_CERT.has(code)) {
+  if (CLIENT_CERT.test(code)) {
     return `TLS with ${host} failed: it requires a client certificate it accepts (${code}); give one with \`registries."${host}".clientCert\` and \`clientKey\`, or a <name>.cert and <name>.key in /etc/docker/certs.d/${host}/`;
   }
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO') {

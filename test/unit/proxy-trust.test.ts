@@ -65,6 +65,9 @@ describe('tlsProblem', () => {
     ['ERR_TLS_CERT_ALTNAME_INVALID', /does not name r\.example:5443/],
     ['ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', /requires a client certificate/],
     ['ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', /requires a client certificate/],
+    // OpenSSL 3.5 (Node 24) names the SSLv3-era alerts SSL/TLS.
+    ['ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE', /requires a client certificate/],
+    ['ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE', /requires a client certificate/],
     ['ERR_SSL_WRONG_VERSION_NUMBER', /does not speak TLS.*insecure: true/],
   ])('%s', (code, want) => {
     expect(tlsProblem(code, 'r.example:5443')).toMatch(want);
