@@ -82,6 +82,9 @@ export class TrustConfigError extends BadInputError {}
 /** A file lg-pins must write (or a path it must write through) that it refuses or the system refuses. */
 export class FileError extends BadInputError {}
 
+/** Deploy outputs that cannot be rendered or written: a foreign file in the way, groups one file cannot serve. */
+export class OutputError extends BadInputError {}
+
 /** A platform string that cannot be understood. */
 export class PlatformError extends BadInputError {}
 

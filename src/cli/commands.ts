@@ -78,6 +78,14 @@ export const runCheck = (o: GlobalOptions, io: Io) =>
     return r.exitCode;
   });
 
+export const runRender = (o: GlobalOptions, io: Io) =>
+  command(o, io, async () => {
+    const [{ render }, { renderJson, renderText }] = await Promise.all([import('../run/render.js'), import('../render/outputs.js')]);
+    const r = await render({ cwd: io.cwd, config: o.config });
+    io.stdout.write(o.json ? jsonDocument(renderJson(r)) : renderText(r));
+    return 0;
+  });
+
 export const runPropose = (o: GlobalOptions & ProposeFlags, io: Io) =>
   command(o, io, async () => {
     const [{ propose }, { proposeJson, proposeText }, { failureLines }] = await Promise.all([

@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { processIo, safeIo, type Io } from './io.js';
-import { runCheck, runDiff, runInspect, runLock, runPins, runPropose, runVerify } from './commands.js';
+import { runCheck, runDiff, runInspect, runLock, runPins, runPropose, runRender, runVerify } from './commands.js';
 import type { GlobalOptions, ProposeFlags } from './options.js';
 import { reportError } from './report.js';
 
@@ -36,6 +36,7 @@ const COMMANDS: CommandSpec[] = [
   { name: 'lock', network: true, description: 'resolve every image, apply fleet coverage, write lg-pins.lock.yaml', options: [['--dry-run', 'resolve and report, write nothing']], run: (a, io) => runLock(opts(a), io) },
   { name: 'diff', network: true, description: 'resolve fresh and show what `lock` would change; writes nothing (exit 0 none, 1 changes)', options: [['--markdown', 'print Markdown tables fit for a pull request, with the lock diff']], run: (a, io) => runDiff(opts(a), io) },
   { name: 'check', network: false, description: 'offline: does the lock still agree with the spec? (exit 0 yes, 1 stale)', run: (a, io) => runCheck(opts(a), io) },
+  { name: 'render', network: false, description: "offline: write the spec's deploy outputs from the lock (dotenv, Ansible, Kustomize, Helm, JSON)", run: (a, io) => runRender(opts(a), io) },
   { name: 'propose', network: true, description: 'lock the base branch, commit the new lock on a branch, push it, open or update its pull request', options: PROPOSE_FLAGS, run: (a, io) => runPropose(opts(a), io) },
   { name: 'verify', network: true, description: 'the lock is still served as written: digests, tags, signatures, mirrors (exit 0, 1 drift, 3, 4)', options: [['--markdown', 'print a Markdown report']], run: (a, io) => runVerify(opts(a), io) },
   { name: 'pins', network: false, description: 'print pinned references from the lock (offline)', options: [['--host <host>', 'only this host'], ['--group <group>', 'only this fleet group'], ['--image <image>', 'only this image']], run: (a, io) => runPins(opts(a), io) },

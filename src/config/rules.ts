@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import * as semver from '../semver.js';
 import type { SpecIssue } from '../errors.js';
 import { parsePlatform, PlatformError, platformKey, unameToPlatform, UNAME_MACHINES, variantProblem, type Platform } from '../platform.js';
+import { HOST_RE, hostsFromInventory, type Inventories } from './inventory.js';
 import { lockFileFor } from './names.js';
 import { parseSourceRef } from './refs.js';
 import { checkRegistries } from './registries.js';
@@ -14,11 +15,10 @@ import { quote, type SourceFile } from './source.js';
 
 /** What the rules need of a source: to turn a key path and a message into an issue. */
 type Issues = Pick<SourceFile, 'issue'>;
+import { checkOutputs } from './outputs.js';
 import { checkCosign } from './signing.js';
 import type { Group, Image, SourceRef, Spec } from './spec.js';
 import type { GroupSpec, ImageSpec, SpecFile } from './types.js';
-
-const HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9._:-]*[A-Za-z0-9_])?$/;
 
 /**
  * The rules a JSON Schema cannot say: refs, platforms, semver ranges, cross references
@@ -36,8 +36,9 @@ export function applyRules(raw: SpecFile, src: Issues, specFile: string): { spec
   const imageIds = Object.keys(raw.images ?? {});
   // Every group's hosts and images, even a group with a bad platform, so that a host in two groups is reported at once.
   const members: Member[] = [];
+  const inventories: Inventories = new Map();
   for (const [id, g] of Object.entries(raw.fleet ?? {})) {
-    const group = checkGroup(id, g, imageIds, src, dir, issues, members);
+    const group = checkGroup(id, g, imageIds, src, dir, issues, members, inventories);
     if (group) put(fleet, id, group);
   }
   checkHostsOnce(members, src, issues);
@@ -49,6 +50,8 @@ export function applyRules(raw: SpecFile, src: Issues, specFile: string): { spec
     images,
     fleet,
   };
+  if (raw.outputs?.length)
+    spec.outputs = checkOutputs(raw.outputs, { images: imageIds, groups: Object.keys(raw.fleet ?? {}) }, spec, src, issues);
   return { spec, issues };
 }
 
@@ -104,6 +107,7 @@ function checkGroup(
   dir: string,
   issues: SpecIssue[],
   members: Member[],
+  inventories: Inventories,
 ): Group | undefined {
   const at = ['fleet', id];
   let platform: Platform | undefined;
@@ -142,6 +146,10 @@ function checkGroup(
   });
   if (typeof g.hostsFile === 'string' && g.hostsFile !== '')
     readHostsFile(resolve(dir, g.hostsFile), [...at, 'hostsFile'], src, issues).forEach((h) => hosts.add(h));
+  const from = g.hostsFrom;
+  // The schema reports a hostsFrom of the wrong shape; only a well-formed one is read.
+  if (from && typeof from.ansible === 'string' && from.ansible !== '' && typeof from.group === 'string' && from.group !== '')
+    hostsFromInventory(from, dir, [...at, 'hostsFrom'], src, issues, inventories).forEach((h) => hosts.add(h));
   members.push({ id, hosts: [...hosts], images: images.filter((i) => imageIds.includes(i)) });
   if (!platform) return undefined;
   const wants = g.arch !== undefined ? { arch: g.arch } : { platform: g.platform ?? '' };

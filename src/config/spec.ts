@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Platform } from '../platform.js';
 import type { ImageRef } from '../reference.js';
-import type { Cadence, OnMissing, RegistrySettings } from './types.js';
+import type { Cadence, OnMissing, OutputFormat, RegistrySettings } from './types.js';
 import type { RegistryTrust } from '../transport/trust.js';
 import type { TrustedRootRef } from '../trust/root.js';
 
@@ -75,4 +75,19 @@ export interface Spec {
   trust?: Record<string, RegistryTrust>;
   images: Record<string, Image>;
   fleet: Record<string, Group>;
+  /** Deploy outputs, in spec order (absent when the spec has none). */
+  outputs?: Output[];
+}
+
+/** A deploy output, checked: what to render from the lock and where. */
+export interface Output {
+  format: OutputFormat;
+  /** The path as written, relative to the spec, with `{group}` where one file per group is wanted. */
+  path: string;
+  perGroup: boolean;
+  digest: 'platform' | 'index';
+  reference: 'digest' | 'tag-digest';
+  /** Subsets; undefined means all. */
+  groups?: string[];
+  images?: string[];
 }

@@ -41,8 +41,16 @@ export interface GroupSpec {
   platform?: string;
   hosts?: string[];
   hostsFile?: string;
+  hostsFrom?: HostsFromSpec;
   images?: string[];
   onMissing?: OnMissing;
+}
+
+/** `hostsFrom`: the hosts of one group of an Ansible inventory (YAML or INI), its children included. */
+export interface HostsFromSpec {
+  /** The inventory file, relative to the spec. */
+  ansible: string;
+  group: string;
 }
 
 /** The spec file as written (after schema validation). */
@@ -52,11 +60,24 @@ export interface SpecFile {
   registries?: Record<string, RegistrySettings>;
   images: Record<string, ImageSpec>;
   fleet?: Record<string, GroupSpec>;
+  outputs?: OutputSpec[];
+}
+
+export type OutputFormat = 'dotenv' | 'ansible' | 'kustomize' | 'helm' | 'json';
+
+/** One deploy output: a file (or one per group) rendered from the lock. */
+export interface OutputSpec {
+  format: OutputFormat;
+  path: string;
+  digest?: 'platform' | 'index';
+  reference?: 'digest' | 'tag-digest';
+  groups?: string[];
+  images?: string[];
 }
 
 /** Key lists checked against the schema; `satisfies` keeps them complete and exact. */
 export const SPEC_KEYS = {
-  root: { $schema: true, version: true, registries: true, images: true, fleet: true } satisfies Record<keyof SpecFile, true>,
+  root: { $schema: true, version: true, registries: true, images: true, fleet: true, outputs: true } satisfies Record<keyof SpecFile, true>,
   registry: { insecure: true, concurrency: true, mirrors: true, ca: true, clientCert: true, clientKey: true } satisfies Record<
     keyof RegistrySettings,
     true
@@ -70,6 +91,7 @@ export const SPEC_KEYS = {
     notes: true,
     verify: true,
   } satisfies Record<keyof ImageSpec, true>,
+  output: { format: true, path: true, digest: true, reference: true, groups: true, images: true } satisfies Record<keyof OutputSpec, true>,
   cosign: {
     key: true,
     identity: true,
@@ -83,7 +105,9 @@ export const SPEC_KEYS = {
     platform: true,
     hosts: true,
     hostsFile: true,
+    hostsFrom: true,
     images: true,
     onMissing: true,
   } satisfies Record<keyof GroupSpec, true>,
+  hostsFrom: { ansible: true, group: true } satisfies Record<keyof HostsFromSpec, true>,
 } as const;

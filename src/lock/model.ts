@@ -46,6 +46,8 @@ export interface FleetPin {
   digest: Digest;
   /** Set when the group is held back: the tag it still runs. */
   tag?: string;
+  /** Set when the group is held back: the index digest of the release it stays on (for index outputs). */
+  index?: Digest;
   /** Set when the group is held back: why. */
   held?: string;
 }
@@ -55,6 +57,8 @@ export interface Lock {
   images: Record<string, LockImage>;
   /** group id → image id → pin. */
   fleet: Record<string, Record<string, FleetPin>>;
+  /** Deploy outputs written with this lock: path (relative to the spec) → sha256 of its content. */
+  outputs?: Record<string, Digest>;
 }
 
 /** A parsed lock with every id-keyed record null-prototype (see safe/dict.ts); `fleet` always present. */
@@ -63,16 +67,17 @@ export function normalizeLock(lock: Lock): Lock {
     lockVersion: 1,
     images: dictFrom(Object.entries(lock.images ?? {}).map(([id, i]) => [id, { ...i, platforms: toDict(i.platforms) }] as const)),
     fleet: dictFrom(Object.entries(lock.fleet ?? {}).map(([g, pins]) => [g, toDict(pins)] as const)),
+    ...(lock.outputs ? { outputs: toDict(lock.outputs) } : {}),
   };
 }
 
 export const LOCK_KEYS = {
-  root: { lockVersion: true, images: true, fleet: true } satisfies Record<keyof Lock, true>,
+  root: { lockVersion: true, images: true, fleet: true, outputs: true } satisfies Record<keyof Lock, true>,
   image: { ref: true, tag: true, track: true, digest: true, mediaType: true, platforms: true, verifiedBy: true } satisfies Record<
     keyof LockImage,
     true
   >,
   platform: { digest: true, mediaType: true, size: true } satisfies Record<keyof LockPlatform, true>,
-  pin: { platform: true, digest: true, tag: true, held: true } satisfies Record<keyof FleetPin, true>,
+  pin: { platform: true, digest: true, tag: true, index: true, held: true } satisfies Record<keyof FleetPin, true>,
   signer: { identity: true, issuer: true, logIndex: true, trustedRoot: true } satisfies Record<keyof KeylessSigner, true>,
 } as const;

@@ -20,6 +20,7 @@ function imageObject(i: LockImage): Record<string, unknown> {
 function pinObject(p: FleetPin): Record<string, unknown> {
   const o: Record<string, unknown> = { platform: p.platform, digest: p.digest };
   if (p.tag !== undefined) o.tag = p.tag;
+  if (p.index !== undefined) o.index = p.index;
   if (p.held !== undefined) o.held = p.held;
   return o;
 }
@@ -71,6 +72,11 @@ export function serializeLock(lock: Lock): string {
     const sorted = sortKeys(pins);
     out.push(sorted.length ? `  ${key(g)}:` : `  ${key(g)}: {}`);
     for (const [id, p] of sorted) out.push(`    ${key(id)}: ${flowOut(pinObject(p))}`);
+  }
+  if (lock.outputs) {
+    const outputs = sortKeys(lock.outputs);
+    out.push(outputs.length ? 'outputs:' : 'outputs: {}');
+    for (const [path, digest] of outputs) out.push(`  ${key(path)}: ${yamlScalar(digest, false)}`);
   }
   return `${out.join('\n')}\n`;
 }

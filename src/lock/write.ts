@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, lstat, open, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { lstat, readlink, realpath, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { FileError } from '../errors.js';
-import { trackTemp, untrackTemp } from '../safe/temp.js';
 
 /**
  * Where a write to `file` lands. A symbolic link is written through to its target (the link stays:
@@ -36,36 +34,4 @@ export async function writeTarget(file: string): Promise<string> {
 
 function describe(st: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
   return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : 'a device';
-}
-
-/**
- * Write a file atomically: a temporary file beside the target, flushed to disk, then renamed over
- * it. Readers see the old file or the new one, never a half-written one; two concurrent writers
- * leave one complete file; an interrupted run leaves no temporary file (see safe/temp.ts).
- */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const target = await writeTarget(file);
-  const tmp = join(dirname(target), `.${basename(target)}.lg-pins-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  // Keep the mode of the file being replaced (a lock someone made group-writable stays so).
-  const mode = await stat(target).then(
-    (st) => st.mode & 0o777,
-    () => 0o644,
-  );
-  trackTemp(tmp);
-  try {
-    const handle = await open(tmp, 'wx', mode);
-    try {
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await chmod(tmp, mode);
-    await rename(tmp, target);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  } finally {
-    untrackTemp(tmp);
-  }
 }

@@ -1,4 +1,5 @@
 import type { Group, Image, Spec } from '../config/spec.js';
+import type { Digest } from '../digest.js';
 import { CoverageError, IntegrityError, InternalError, type LgPinsError } from '../errors.js';
 import type { FleetPin, Lock, LockImage, Signer } from '../lock/model.js';
 import type { PlatformEntry, Resolution } from '../registry/resolve.js';
@@ -90,12 +91,14 @@ function planImage(
     const prevTag = prev?.tag ?? own(previous?.images, id)?.tag;
     const held = `${g.platformKey} is not in ${r.tag}`;
     if (g.onMissing === 'hold' && prev && prevTag && canRunKey(g.platform, prev.platform)) {
-      pins.set(g.id, { platform: prev.platform, digest: prev.digest, tag: prevTag, held });
+      const index = heldIndex(prev, own(previous?.images, id));
+      pins.set(g.id, { platform: prev.platform, digest: prev.digest, tag: prevTag, ...(index ? { index } : {}), held });
       continue;
     }
     // Nothing to hold yet (a first lock of a `track` image): the newest earlier release that ships the platform.
     const fallback = g.onMissing === 'hold' && !prev ? firstCovering(g, fallbacks) : undefined;
-    if (fallback) pins.set(g.id, { platform: fallback.entry.key, digest: fallback.entry.digest, tag: fallback.tag, held });
+    if (fallback)
+      pins.set(g.id, { platform: fallback.entry.key, digest: fallback.entry.digest, tag: fallback.tag, index: fallback.index, held });
     else missing.push(g);
   }
   if (missing.length) {
@@ -123,11 +126,22 @@ function keepPrevious(id: string, users: Group[], previous: Lock | undefined, lo
   }
 }
 
-function firstCovering(g: Group, fallbacks: readonly Resolution[]): { tag: string; entry: PlatformEntry } | undefined {
+function firstCovering(g: Group, fallbacks: readonly Resolution[]): { tag: string; index: Digest; entry: PlatformEntry } | undefined {
   for (const r of fallbacks) {
     const entry = coverage([g], r.platforms).get(g.platformKey);
-    if (entry) return { tag: r.tag, entry };
+    if (entry) return { tag: r.tag, index: r.digest, entry };
   }
+  return undefined;
+}
+
+/**
+ * The index digest of the release a held pin stays on: the one it recorded when it was held
+ * already, else the image's locked index when the pin was that release's. A lock written before
+ * pins recorded it may leave it unknown (until the group moves).
+ */
+function heldIndex(prev: FleetPin, prevImage: LockImage | undefined): Digest | undefined {
+  if (prev.index) return prev.index;
+  if (prev.tag === undefined && prevImage) return prevImage.digest;
   return undefined;
 }
 

@@ -48,6 +48,7 @@ export function diffJson(r: DiffResult): object {
       held: c.held.map((h) => ({ group: h.group, hosts: h.hosts, platform: h.platform, tag: h.tag, reason: h.reason })),
     })),
     passedOver: r.passedOver,
+    outputs: r.outputChanges,
     failures: r.failures.map(failureJson),
   };
 }
@@ -87,10 +88,19 @@ export function diffText(r: DiffResult): string {
   }
   for (const p of r.passedOver) out.push(`${p.image}: ${p.tag} is available; cadence ${p.cadence} keeps ${p.pinned}`);
   if (r.passedOver.length) out.push('');
+  if (r.outputChanges.length) {
+    out.push('outputs:');
+    for (const o of r.outputChanges) out.push(`  ${o.change.padEnd(6)}  ${o.path}`);
+    out.push('');
+  }
+  const what = [
+    r.changes.length ? plural(r.changes.length, 'image') : '',
+    r.outputChanges.length ? plural(r.outputChanges.length, 'output') : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
   out.push(
-    r.changes.length
-      ? `${plural(r.changes.length, 'image')} would change; run \`lg-pins lock\` to apply.`
-      : `Nothing to change: the lock matches what the registries serve.`,
+    what ? `${what} would change; run \`lg-pins lock\` to apply.` : `Nothing to change: the lock matches what the registries serve.`,
   );
   return `${out.join('\n')}\n`;
 }
@@ -104,7 +114,7 @@ export function diffMarkdown(r: DiffResult, spec: Spec = r.spec): string {
   const out: string[] = [];
   const code = (s: string) => mdCode(s);
   const cell = (s: string) => mdCode(s, { table: true });
-  if (!r.changes.length) out.push('Nothing to change: the lock matches what the registries serve.', '');
+  if (!r.changes.length && !r.outputChanges.length) out.push('Nothing to change: the lock matches what the registries serve.', '');
   for (const c of r.changes) {
     out.push(`### ${code(c.image)}: ${headline(c, code)}`, '');
     if (c.kind === 'tag-moved') {
@@ -144,11 +154,26 @@ export function diffMarkdown(r: DiffResult, spec: Spec = r.spec): string {
   for (const p of r.passedOver)
     out.push(`- ${code(p.image)}: ${code(p.tag)} is available; cadence ${code(p.cadence)} keeps ${code(p.pinned)}.`);
   if (r.passedOver.length) out.push('');
+  if (r.outputChanges.length) {
+    out.push('| deploy output | change |', '|---|---|');
+    for (const o of r.outputChanges) out.push(`| ${cell(o.path)} | ${o.change} |`);
+    out.push('');
+  }
   if (r.patch) {
     out.push(
       '<details><summary>Changes to <code>lg-pins.lock.yaml</code></summary>',
       '',
       mdFence(r.patch.trimEnd(), 'diff'),
+      '',
+      '</details>',
+      '',
+    );
+  }
+  if (r.outputPatch) {
+    out.push(
+      '<details><summary>Changes to the deploy outputs</summary>',
+      '',
+      mdFence(r.outputPatch.trimEnd(), 'diff'),
       '',
       '</details>',
       '',

@@ -1,6 +1,7 @@
 import type { LockResult } from '../run/lock.js';
 import type { ImageFailure, ImageOutcome } from '../plan/lock-plan.js';
 import { failureJson } from './failure.js';
+import { outputLines } from './outputs.js';
 import { type Output, type Paint, shortDigest } from './paint.js';
 import { table } from './table.js';
 
@@ -19,6 +20,7 @@ export function lockJson(r: LockResult): object {
         .map(([image, pin]) => ({ group: g, image, tag: pin.tag, reason: pin.held })),
     ),
     failures: r.failures.map(failureJson),
+    ...(r.outputs ? { outputs: r.outputs } : {}),
   };
 }
 
@@ -33,19 +35,20 @@ export function lockText(r: LockResult, file: string, dryRun: boolean, paint: Pa
     const n = Object.keys(i.platforms).length;
     return [id, i.tag, shortDigest(i.digest), `${n} platform${n === 1 ? '' : 's'}`];
   });
-  const verb = r.written
-    ? `wrote ${file}`
-    : dryRun && r.changed
-      ? `${file} would change (dry run)`
-      : r.changed
-        ? `${file} not written`
-        : r.failures.length
-          ? `${file} unchanged`
-          : `${file} is up to date`;
+  const verb =
+    r.written && r.changed
+      ? `wrote ${file}`
+      : dryRun && r.changed
+        ? `${file} would change (dry run)`
+        : r.changed
+          ? `${file} not written`
+          : r.failures.length
+            ? `${file} unchanged`
+            : `${file} is up to date`;
   const n = r.failures.length;
   return [
     ['stderr', notes.join('')],
-    ['stdout', `${verb}\n${rows.length ? table(rows, '  ') : ''}`],
+    ['stdout', `${verb}\n${rows.length ? table(rows, '  ') : ''}${outputLines(r.outputs)}`],
     ['stderr', n ? `${n} image${n === 1 ? '' : 's'} failed; ${n === 1 ? 'its' : 'their'} previous pins are kept.\n` : ''],
   ];
 }

@@ -64,7 +64,7 @@ function truncate(body: string, max: number): string {
 export function proposalText(r: DiffResult, ctx: { base: string; spec: string; labels: string[] }): Proposal {
   const title = titleOf(r.changes.map((c) => short(c, (s) => mdInert(s))));
   const head = [
-    `This pull request re-pins the fleet described by ${mdCode(ctx.spec)}: it updates \`lg-pins.lock.yaml\` from what the registries serve now, against ${mdCode(ctx.base)}.`,
+    `This pull request re-pins the fleet described by ${mdCode(ctx.spec)}: it updates \`lg-pins.lock.yaml\`${r.outputChanges.length ? ` and ${r.outputChanges.length === 1 ? 'one deploy output' : `${r.outputChanges.length} deploy outputs`}` : ''} from what the registries serve now, against ${mdCode(ctx.base)}.`,
     '',
   ];
   const failures = r.failures.length
@@ -87,7 +87,7 @@ export function proposalText(r: DiffResult, ctx: { base: string; spec: string; l
   if (body.length > MAX_BODY) {
     body = [
       ...head,
-      diffMarkdown({ ...r, patch: '' }),
+      diffMarkdown({ ...r, patch: '', outputPatch: '' }),
       '_The lock diff is too long to show here; see the commit._',
       '',
       ...failures,

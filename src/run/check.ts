@@ -1,7 +1,8 @@
 import { loadSpec, type LoadOptions } from '../config/load.js';
 import type { Spec } from '../config/spec.js';
 import { readLock } from '../lock/read.js';
-import { checkLock, type Stale } from '../plan/check.js';
+import { checkLock, checkOutputs, type Stale } from '../plan/check.js';
+import { readOutputs } from './outputs.js';
 
 export interface CheckResult {
   spec: Spec;
@@ -17,5 +18,6 @@ export async function check(opts: LoadOptions = {}): Promise<CheckResult> {
   const spec = await loadSpec(opts);
   const lock = await readLock(spec.lockFile);
   const stale = lock ? checkLock(spec, lock) : [{ message: 'there is no lock yet (nothing is locked); run `lg-pins lock`' }];
+  if (lock && (spec.outputs || lock.outputs)) stale.push(...checkOutputs(await readOutputs(spec, lock, lock.outputs)));
   return { spec, lockFile: spec.lockFile, stale, exitCode: stale.length ? 1 : 0 };
 }

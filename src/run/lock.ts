@@ -5,11 +5,12 @@ import { FileError, worstExitCode, type ExitCode } from '../errors.js';
 import type { Lock } from '../lock/model.js';
 import { readLockFile } from '../lock/read.js';
 import { serializeLock } from '../lock/serialize.js';
-import { writeFileAtomic } from '../lock/write.js';
+import { commitFiles, type CommitHooks, type FileChange } from '../lock/commit.js';
 import { passedOver, planValidLock, shouldWrite, type ImageFailure, type ImageOutcome } from '../plan/lock-plan.js';
 import type { ClientOptions } from '../registry/client.js';
 import { excerpt } from '../safe/text.js';
 import { resolveImages, type ResolveCallbacks } from './resolve.js';
+import { outputFileChanges, outputReport, outputsOnDisk, type OutputReport, type OutputsOnDisk } from './outputs.js';
 import { Sources } from './sources.js';
 
 export { resolveImages };
@@ -21,6 +22,8 @@ export interface LockOptions extends LoadOptions {
   dryRun?: boolean;
   callbacks?: LockCallbacks;
   client?: ClientOptions;
+  /** For tests: a fault injected while the files are committed. */
+  hooks?: CommitHooks;
 }
 
 export interface LockResult {
@@ -38,6 +41,10 @@ export interface LockResult {
   /** The next lock differs from the file on disk. */
   changed: boolean;
   written: boolean;
+  /** Deploy outputs: written, removed, unchanged (when the spec has outputs, or had). */
+  outputs?: OutputReport;
+  /** The planned output changes (what a dry run would write): for `diff` and `propose`. */
+  outputPlan?: OutputsOnDisk;
   /** 0, or the worst failure's code. */
   exitCode: ExitCode;
 }
@@ -55,17 +62,15 @@ export async function lock(opts: LockOptions = {}): Promise<LockResult> {
     await sources.close();
   }
   const plan = planValidLock(spec, previous, outcomes, lockProblem);
+  // Deploy outputs render from the next lock and are committed with it (or, with no outputs left
+  // in the spec, the files lg-pins wrote before are removed).
+  const outputs = spec.outputs || previous?.outputs ? await outputsOnDisk(spec, plan.lock, previous?.outputs) : undefined;
+  if (spec.outputs && outputs) plan.lock.outputs = outputs.changes.record;
   const text = serializeLock(plan.lock);
   const changed = text !== existing?.text;
-  const written = !opts.dryRun && shouldWrite(spec, plan, changed, existing !== undefined);
-  if (written) {
-    try {
-      await writeFileAtomic(spec.lockFile, text);
-    } catch (e) {
-      if (e instanceof FileError) throw e;
-      throw new FileError(`cannot write ${spec.lockFile}: ${describeFsError(e)}`, { cause: e });
-    }
-  }
+  const outputChanges = outputFileChanges(spec, outputs);
+  const written = !opts.dryRun && shouldWrite(spec, plan, changed || outputChanges.length > 0, existing !== undefined);
+  if (written) await commit(spec, [...outputChanges, ...(changed ? [{ file: spec.lockFile, content: text }] : [])], opts.hooks);
   return {
     spec,
     lockFile: spec.lockFile,
@@ -77,8 +82,21 @@ export async function lock(opts: LockOptions = {}): Promise<LockResult> {
     passedOver: passedOver(spec, outcomes),
     changed,
     written,
+    ...(outputs ? { outputs: outputReport(outputs, written)!, outputPlan: outputs } : {}),
     exitCode: worstExitCode(plan.failures.map((f) => f.error.exitCode)),
   };
+}
+
+/** Commit outputs and the lock as one (lock/commit.ts); an OS refusal is exit 2 naming the file. */
+export async function commit(spec: Spec, changes: FileChange[], hooks?: CommitHooks): Promise<void> {
+  if (!changes.length) return;
+  try {
+    await commitFiles(changes, hooks);
+  } catch (e) {
+    if (e instanceof FileError) throw e;
+    const file = (e as NodeJS.ErrnoException).path ?? spec.lockFile;
+    throw new FileError(`cannot write ${file}: ${describeFsError(e)}`, { cause: e });
+  }
 }
 
 function describeFsError(e: unknown): string {

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, posix, relative, sep } from 'node:path';
 import { findSpec, type LoadOptions } from '../config/load.js';
 import { GitHostError, UsageError, worstExitCode, type ExitCode } from '../errors.js';
 import { shouldWrite } from '../plan/lock-plan.js';
@@ -136,7 +136,12 @@ async function proposeWith(opts: ProposeOptions, ctx: Context): Promise<ProposeR
       callbacks: opts.callbacks,
     });
     // What `lock` would write is what is proposed (never a lock in which every image failed).
-    const proposes = shouldWrite(planned.spec, planned, planned.changed, planned.previous !== undefined);
+    const proposes = shouldWrite(
+      planned.spec,
+      planned,
+      planned.changed || planned.outputChanges.length > 0,
+      planned.previous !== undefined,
+    );
     const exitCode = worstExitCode(planned.failures.map((f) => f.error.exitCode));
     const view: DiffResult = { ...planned, patch: proposes ? planned.patch : '', exitCode };
     const text = proposalText(view, { base, spec: relSpec, labels: opts.labels ?? [] });
@@ -170,10 +175,20 @@ async function proposeWith(opts: ProposeOptions, ctx: Context): Promise<ProposeR
     out.changed = true;
     // A dry run stops here: no object written, nothing pushed, no API call.
     if (opts.dryRun) return { ...out, action: 'dry-run' };
-    const relLock = relative(tree, planned.lockFile).split(sep).join('/');
-    const blob = await runOut(['hash-object', '-w', '--stdin'], { input: planned.text });
-    const mode = (await runOut(['ls-tree', baseCommit, '--', relLock])).split(' ')[0] || '100644';
-    await run(['update-index', '--add', '--cacheinfo', `${mode},${blob},${relLock}`], { env: gitEnv });
+    // The deploy outputs and the lock, in one commit (removed outputs leave the tree).
+    const specDir = relative(tree, planned.spec.dir).split(sep).join('/');
+    const files = [
+      ...(planned.outputPlan?.changes.write ?? []).map((w) => ({ path: posix.join(specDir, w.path), content: w.content })),
+      ...(planned.changed ? [{ path: relative(tree, planned.lockFile).split(sep).join('/'), content: planned.text }] : []),
+    ];
+    for (const f of files) {
+      const blob = await runOut(['hash-object', '-w', '--stdin'], { input: f.content });
+      const mode = (await runOut(['ls-tree', baseCommit, '--', f.path])).split(' ')[0] || '100644';
+      await run(['update-index', '--add', '--cacheinfo', `${mode},${blob},${f.path}`], { env: gitEnv });
+    }
+    for (const removed of planned.outputPlan?.changes.remove ?? []) {
+      await run(['update-index', '--force-remove', '--', posix.join(specDir, removed)], { env: gitEnv });
+    }
     const newTree = await runOut(['write-tree'], { env: gitEnv });
     const who = await identity(run, opts.author);
     // The base commit's date makes the commit deterministic: the same change is the same commit, so a

@@ -12,6 +12,10 @@ export const LIMITS = {
   lockBytes: 64 * MiB,
   /** A hosts file (one name a line). */
   hostsFileBytes: 16 * MiB,
+  /** An Ansible inventory (`hostsFrom`), YAML or INI. */
+  inventoryBytes: 16 * MiB,
+  /** Hosts one inventory may name, host ranges expanded (`www[0:999999]` is a million names). */
+  inventoryHosts: 1_000_000,
   /** A Docker config.json or containers auth.json, or the same JSON in an environment variable. */
   authFileBytes: 4 * MiB,
   /** A cosign public key (PEM), a client certificate or key. */
@@ -22,6 +26,8 @@ export const LIMITS = {
   signatures: 64,
   /** A CA bundle (PEM): a system bundle of every public root is about 220 KiB. */
   caBundleBytes: 4 * MiB,
+  /** A deploy output file read back to compare (lg-pins writes a few KiB per group). */
+  outputBytes: 16 * MiB,
   /** An OCI layout's index.json. */
   layoutIndexBytes: 16 * MiB,
   /** A manifest, index or referrers list (the distribution spec asks clients to take at least 4 MiB). */

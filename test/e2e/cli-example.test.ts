@@ -6,6 +6,14 @@ import { main } from '../../src/cli/main.js';
 import { ROOT, runCli, STACK } from '../helpers/cli.js';
 import { exampleDir } from '../helpers/example.js';
 
+const OUTPUTS = [
+  'deploy/arm-servers.env',
+  'deploy/datacenter.env',
+  'deploy/edge.env',
+  'deploy/kustomize/kustomization.yaml',
+  'deploy/riscv-lab.env',
+];
+
 describe('the README quick start, offline, on the bundled example', () => {
   let dir: string;
   beforeEach(() => {
@@ -16,7 +24,12 @@ describe('the README quick start, offline, on the bundled example', () => {
     const first = await runCli(['lock'], dir);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/^wrote lg-pins\.lock\.yaml\n\s+agent\s+v3\.0\.0\s+sha256:e763b4bf2da9\s+4 platforms\n$/);
+    expect(first.stdout).toMatch(/^wrote lg-pins\.lock\.yaml\n\s+agent\s+v3\.0\.0\s+sha256:e763b4bf2da9\s+4 platforms\n/);
+    // The example's deploy outputs, written with it: exactly the committed ones.
+    for (const out of OUTPUTS) {
+      expect(first.stdout).toContain(`wrote ${out}\n`);
+      expect(readFileSync(join(dir, out), 'utf8')).toBe(readFileSync(join(ROOT, out), 'utf8'));
+    }
     const text = readFileSync(join(dir, 'lg-pins.lock.yaml'), 'utf8');
     expect(text).toBe(readFileSync(join(ROOT, 'lg-pins.lock.yaml'), 'utf8'));
     const mtime = statSync(join(dir, 'lg-pins.lock.yaml')).mtimeMs;
@@ -74,7 +87,7 @@ describe('the README quick start, offline, on the bundled example', () => {
     expect(held.stderr).toMatch(/held: group riscv-lab stays on agent v3\.0\.0: linux\/riscv64 is not in v3\.1\.0/);
     const lock = readFileSync(join(dir, 'lg-pins.lock.yaml'), 'utf8');
     expect(lock).toMatch(
-      /riscv-lab:\n\s+agent: \{ platform: linux\/riscv64, digest: sha256:5a550b42c36ec58aae1b865df75518433928a776dafe22b2ba27e8319d11b0de, tag: v3\.0\.0, held: linux\/riscv64 is not in v3\.1\.0 \}/,
+      /riscv-lab:\n\s+agent: \{ platform: linux\/riscv64, digest: sha256:5a550b42c36ec58aae1b865df75518433928a776dafe22b2ba27e8319d11b0de, tag: v3\.0\.0, index: sha256:e763b4bf2da94c69be146ad1634db18cd84b84b6f3e70ebf29e366f8233b38d8, held: linux\/riscv64 is not in v3\.1\.0 \}/,
     );
     expect(lock).toMatch(/tag: v3\.1\.0/);
 

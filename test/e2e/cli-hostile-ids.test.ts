@@ -108,7 +108,8 @@ describe('an interrupted run', () => {
           }
         });
       });
-      const temps = () => readdirSync(dir).filter((f) => f.includes('lg-pins-tmp'));
+      // The first temporary file is the first deploy output's (outputs go first, the lock last).
+      const temps = () => (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.includes('lg-pins-tmp'));
       expect(temps()).toHaveLength(1);
       const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
       child.kill(signal);

@@ -43,7 +43,7 @@ describe('nothing that was pinned is lost', () => {
     const lock = readFileSync(join(dir, 'lg-pins.lock.yaml'), 'utf8');
     expect(lock).toMatch(/tag: v3\.1\.1/);
     expect(lock).toMatch(
-      /riscv-lab:\n\s+agent: \{ platform: linux\/riscv64, digest: sha256:5a550b42c36ec58aae1b865df75518433928a776dafe22b2ba27e8319d11b0de, tag: v3\.0\.0, held: linux\/riscv64 is not in v3\.1\.1 \}/,
+      /riscv-lab:\n\s+agent: \{ platform: linux\/riscv64, digest: sha256:5a550b42c36ec58aae1b865df75518433928a776dafe22b2ba27e8319d11b0de, tag: v3\.0\.0, index: sha256:e763b4bf2da94c69be146ad1634db18cd84b84b6f3e70ebf29e366f8233b38d8, held: linux\/riscv64 is not in v3\.1\.1 \}/,
     );
   });
 });

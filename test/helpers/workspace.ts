@@ -31,6 +31,8 @@ export interface SpecGroup {
 
 export interface SpecInput {
   images: Record<string, SpecImage>;
+  /** Deploy outputs, as the spec writes them. */
+  outputs?: Array<Record<string, unknown>>;
   fleet?: Record<string, SpecGroup>;
   registries?: Record<
     string,

@@ -119,10 +119,11 @@ describe('a platform the release does not ship', () => {
     expect(r.lock.images.agent).toMatchObject({ tag: 'h2', digest: v2.digest });
     expect(r.lock.fleet.datacenter).toEqual({ agent: { platform: 'linux/amd64', digest: v2.images[0]!.digest } });
     expect(r.lock.fleet['riscv-lab']).toEqual({
-      agent: { platform: 'linux/riscv64', digest: v1.images[1]!.digest, tag: 'h1', held: 'linux/riscv64 is not in h2' },
+      // The release it stays on, with its index digest (for index deploy outputs).
+      agent: { platform: 'linux/riscv64', digest: v1.images[1]!.digest, tag: 'h1', index: v1.digest, held: 'linux/riscv64 is not in h2' },
     });
     expect(ws.lockText()).toContain(
-      `riscv-lab:\n    agent: { platform: linux/riscv64, digest: ${v1.images[1]!.digest}, tag: h1, held: linux/riscv64 is not in h2 }`,
+      `riscv-lab:\n    agent: { platform: linux/riscv64, digest: ${v1.images[1]!.digest}, tag: h1, index: ${v1.digest}, held: linux/riscv64 is not in h2 }`,
     );
 
     // Held again on the next run, and nothing changes.

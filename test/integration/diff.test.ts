@@ -282,7 +282,13 @@ describe('releases', () => {
     expect(move).toEqual({
       group: 'riscv-lab',
       hosts: 2,
-      from: { platform: 'linux/riscv64', digest: v1.images[1]!.digest, tag: 'v1.0.0', held: 'linux/riscv64 is not in v1.1.0' },
+      from: {
+        platform: 'linux/riscv64',
+        digest: v1.images[1]!.digest,
+        tag: 'v1.0.0',
+        index: v1.digest,
+        held: 'linux/riscv64 is not in v1.1.0',
+      },
       to: { platform: 'linux/riscv64', digest: v3.images[1]!.digest },
     });
   });

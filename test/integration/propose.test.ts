@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -60,7 +61,7 @@ interface Scenario {
  * edge, and riscv-lab held on missing) and its lock at v1.0.0 (amd64, arm/v7, riscv64).
  */
 async function scenario(
-  opts: { ref?: (repo: string) => string; extra?: (prefix: string) => Promise<SpecInput['images']> } = {},
+  opts: { ref?: (repo: string) => string; extra?: (prefix: string) => Promise<SpecInput['images']>; outputs?: SpecInput['outputs'] } = {},
 ): Promise<Scenario> {
   const prefix = `s${++seq}`;
   const repo = `${prefix}/agent`;
@@ -75,6 +76,7 @@ async function scenario(
       edge: { arch: 'armv7l', hosts: ['gw-berlin', 'gw-lyon', 'gw-oslo'] },
       'riscv-lab': { arch: 'riscv64', hosts: ['lab-rv-01'], onMissing: 'hold' },
     },
+    ...(opts.outputs ? { outputs: opts.outputs } : {}),
   };
   const ws = workspace(spec);
   const first = await lock({ cwd: ws.dir, client: { credentials: ctx.anonymous } });
@@ -83,6 +85,8 @@ async function scenario(
     'lg-pins.yaml': readFileSync(ws.specFile, 'utf8'),
     'lg-pins.lock.yaml': ws.lockText(),
     'README.md': '# fleet\n',
+    // The deploy outputs the first lock wrote, committed with it.
+    ...Object.fromEntries(Object.keys(first.lock.outputs ?? {}).map((p) => [p, readFileSync(join(ws.dir, p), 'utf8')])),
   });
   cleanups.push(() => repos.cleanup());
   const token = `ghs_${randomBytes(18).toString('hex')}`;
@@ -298,6 +302,26 @@ describe('propose with GitHub: the pull request', () => {
     expect((await s.run()).action).toBe('nothing');
     expect(calls(s.gh, after)).toEqual([`GET ${API}/pulls`]);
     expectTokenOnlyInHeader(s, quiet, opened, closed);
+  });
+});
+
+describe('propose with GitHub: deploy outputs', () => {
+  it('commits the changed outputs with the lock, and the body lists them', async () => {
+    const s = await scenario({ outputs: [{ format: 'dotenv', path: 'deploy/{group}.env' }] });
+    const v2 = await s.release('v1.1.0');
+    const heldBefore = s.repos.remoteShow('main', 'deploy/riscv-lab.env');
+    const r = await s.run();
+    expect(r.action).toBe('created');
+    const commit = s.repos.remoteCommit('lg-pins/repin');
+    // riscv-lab is held on v1.0.0: its file does not change, so it is not in the commit.
+    expect(commit.files).toEqual(['deploy/datacenter.env', 'deploy/edge.env', 'lg-pins.lock.yaml']);
+    expect(s.repos.remoteShow('lg-pins/repin', 'deploy/edge.env')).toContain(
+      `AGENT_IMAGE=${ctx.reg.host}/${s.repo}@${v2.images[1]!.digest}\n`,
+    );
+    expect(s.repos.remoteShow('lg-pins/repin', 'deploy/riscv-lab.env')).toBe(heldBefore);
+    expect(r.body).toContain('updates `lg-pins.lock.yaml` and 2 deploy outputs from what the registries serve now');
+    expect(r.body.split('\n')).toContain('| `deploy/edge.env` | update |');
+    expect(r.body).toContain('<details><summary>Changes to the deploy outputs</summary>');
   });
 });
 

@@ -372,6 +372,7 @@ describe("a held group's fallback release must be signed too", () => {
       platform: 'linux/riscv64',
       digest: v09.images[2]!.digest,
       tag: 'v0.9.0',
+      index: v09.digest,
       held: 'linux/riscv64 is not in v1.1.0',
     });
     expect(r.lock.fleet.datacenter!.agent).toEqual({ platform: 'linux/amd64', digest: v11.images[0]!.digest });

@@ -195,6 +195,7 @@ describe('planLock with fallbacks for held groups on a first lock of a track ima
       platform: 'linux/riscv64',
       digest: d('v1.0.0/linux/riscv64'),
       tag: 'v1.0.0',
+      index: release('v1.0.0', ALL).digest,
       held: 'linux/riscv64 is not in v1.2.0',
     });
     expect(p.lock.fleet.dc!.agent!.digest).toBe(d('v1.2.0/linux/amd64'));

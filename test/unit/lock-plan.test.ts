@@ -82,6 +82,8 @@ describe('planLock', () => {
       platform: 'linux/riscv64',
       digest: d('v1/linux/riscv64'),
       tag: 'v1',
+      // The release it stays on: index outputs for the group name v1's index, not v2's.
+      index: d('v1/index'),
       held: 'linux/riscv64 is not in v2',
     });
   });
@@ -104,7 +106,13 @@ describe('planLock', () => {
         ['tool', ok(resolution('v1', ['linux/amd64', 'linux/arm/v6']))],
       ]),
     ).lock;
-    expect(v3.fleet.lab!.agent).toMatchObject({ tag: 'v1', digest: d('v1/linux/riscv64'), held: 'linux/riscv64 is not in v3' });
+    expect(v3.fleet.lab!.agent).toEqual({
+      platform: 'linux/riscv64',
+      digest: d('v1/linux/riscv64'),
+      tag: 'v1',
+      index: d('v1/index'),
+      held: 'linux/riscv64 is not in v3',
+    });
     const v4 = planLock(
       spec,
       v3,

@@ -138,6 +138,8 @@ function diffResult(b: Bad, patch = ''): DiffResult {
     exitCode: 3,
     changes,
     patch,
+    outputChanges: [{ path: `deploy/${b.tag}.env`, change: 'update' }],
+    outputPatch: '',
   };
 }
 
@@ -311,8 +313,9 @@ describe('diff --markdown, the pull request and verify --markdown stay inert', (
     expect(p.title).toBe('lg-pins: re-pin 2 images (agent v1 → v2, tool v2 re-published)');
     expect(p.body).toContain('- `helper`: registry r.example: tag "stable" not found');
     expect(p.body).toContain(
-      'This pull request re-pins the fleet described by `lg-pins.yaml`: it updates `lg-pins.lock.yaml` from what the registries serve now, against `main`.',
+      'This pull request re-pins the fleet described by `lg-pins.yaml`: it updates `lg-pins.lock.yaml` and one deploy output from what the registries serve now, against `main`.',
     );
+    expect(out).toContain('| `deploy/v2.env` | update |');
   });
 
   it('a long title drops whole parts, never cutting through a code span', () => {

@@ -24,10 +24,12 @@ describe('types do not drift from the schemas', () => {
     ['registry', spec.$defs.registry!.properties, SPEC_KEYS.registry],
     ['image', spec.$defs.image!.properties, SPEC_KEYS.image],
     ['group', spec.$defs.group!.properties, SPEC_KEYS.group],
+    ['group hostsFrom', spec.$defs.group!.properties.hostsFrom!.properties!, SPEC_KEYS.hostsFrom],
     ['lock root', lock.properties, LOCK_KEYS.root],
     ['lock image', lock.$defs.image!.properties, LOCK_KEYS.image],
     ['lock platform', lock.$defs.platform!.properties, LOCK_KEYS.platform],
     ['lock pin', lock.$defs.pin!.properties, LOCK_KEYS.pin],
+    ['output', spec.$defs.output!.properties, SPEC_KEYS.output],
     ['verify.cosign', spec.$defs.image!.properties.verify!.properties!.cosign!.properties!, SPEC_KEYS.cosign],
     ['lock keyless signer', lock.$defs.image!.properties.verifiedBy!.else!.properties!, LOCK_KEYS.signer],
   ])('%s has the same keys in the schema and the TypeScript type', (_name, schemaProps, typeKeys) => {

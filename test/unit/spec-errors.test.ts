@@ -16,6 +16,15 @@ const SPEC = path.join(tmp, 'lg-pins.yaml');
 const BAD_HOSTS = path.join(tmp, 'bad-hosts.txt');
 // line 1 comment, 2 host, 3 blank, 4 a bad name (indented, with a trailing comment), 5 host
 fs.writeFileSync(BAD_HOSTS, '# edge gateways\ngw-01\n\n  gw 02!  # typo\ngw-03\n');
+// An Ansible inventory: edge has a bad host name (line 6), dc does not.
+const INVENTORY = path.join(tmp, 'inventory.yml');
+fs.writeFileSync(
+  INVENTORY,
+  'all:\n  children:\n    edge:\n      hosts:\n        gw-01:\n        "gw 02!":\n    dc:\n      hosts:\n        web-01:\n',
+);
+// An INI inventory with a junk line (3).
+const INI_INVENTORY = path.join(tmp, 'hosts');
+fs.writeFileSync(INI_INVENTORY, '[edge]\ngw-01\ngw-02 junk\n');
 fs.mkdirSync(path.join(tmp, 'not-a-layout'));
 fs.writeFileSync(path.join(tmp, 'not-a-root.json'), JSON.stringify({ mediaType: 'application/json', tlogs: [] }));
 
@@ -580,6 +589,79 @@ const cases: Case[] = [
     issues: [{ file: BAD_HOSTS, line: 4, column: 3, path: '', message: /^"gw 02!" is not a host name \(one host a line\)$/ }],
   },
   {
+    name: 'hostsFrom: the inventory is missing',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFrom: { ansible: inventory/hosts.yml, group: edge }'),
+    issues: [
+      {
+        line: 9,
+        column: 27,
+        path: 'fleet.edge.hostsFrom.ansible',
+        message: /^cannot read Ansible inventory ".*inventory\/hosts\.yml": no such file$/,
+      },
+    ],
+  },
+  {
+    name: 'hostsFrom: the inventory is a directory',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFrom: { ansible: not-a-layout, group: edge }'),
+    issues: [
+      {
+        line: 9,
+        column: 27,
+        path: 'fleet.edge.hostsFrom.ansible',
+        message: /^cannot read Ansible inventory ".*not-a-layout": it is a directory; an Ansible inventory must be a regular file$/,
+      },
+    ],
+  },
+  {
+    name: 'hostsFrom: a group the inventory does not have',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFrom: { ansible: inventory.yml, group: egde }'),
+    issues: [
+      {
+        line: 9,
+        column: 49,
+        path: 'fleet.edge.hostsFrom.group',
+        message: /^group "egde" is not in inventory\.yml \(did you mean "edge"\? it has: all, dc, edge, ungrouped\)$/,
+      },
+    ],
+  },
+  {
+    name: 'hostsFrom: a bad host name in the inventory names the inventory, its line and the key that led there',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFrom: { ansible: inventory.yml, group: edge }'),
+    issues: [{ file: INVENTORY, line: 6, column: 9, path: 'fleet.edge.hostsFrom.ansible', message: /^"gw 02!" is not a host name$/ }],
+  },
+  {
+    name: 'hostsFrom: a junk line in an INI inventory',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFrom: { ansible: hosts, group: edge }'),
+    issues: [
+      {
+        file: INI_INVENTORY,
+        line: 3,
+        column: 1,
+        path: 'fleet.edge.hostsFrom.ansible',
+        message: /^expected key=value variables after host "gw-02", got "junk"$/,
+      },
+    ],
+  },
+  {
+    name: 'hostsFrom without a group',
+    text: y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFrom: { ansible: inventory.yml }'),
+    issues: [{ line: 9, column: 5, path: 'fleet.edge.hostsFrom', message: /^missing required key "group"$/ }],
+  },
+  {
+    name: 'a host from an inventory that another group running the same image lists',
+    text: y(
+      ...HEAD,
+      'fleet:',
+      '  datacenter:',
+      '    arch: x86_64',
+      '    hosts: [web-01]',
+      '  dc:',
+      '    arch: aarch64',
+      '    hostsFrom: { ansible: inventory.yml, group: dc }',
+    ),
+    issues: [{ line: 10, column: 3, path: 'fleet.dc', message: /^host "web-01" is also in group "datacenter" and both run image "agent"/ }],
+  },
+  {
     name: 'host in two groups running the same image',
     text: y(
       ...HEAD,
@@ -745,6 +827,36 @@ describe('broken specs: every issue located, quoted, and all of them at once', (
     const err = specError(y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFile: bad-hosts.txt'), SPEC);
     expect(err.issues.map((i) => i.file)).toEqual([BAD_HOSTS]);
     expect(err.message).toBe(`${BAD_HOSTS}:4:3: "gw 02!" is not a host name (one host a line)`);
+  });
+
+  it('an inventory over 16 MiB is refused before it is read', () => {
+    const big = path.join(tmp, 'big.yml');
+    fs.writeFileSync(big, '');
+    fs.truncateSync(big, 17 * 1024 * 1024);
+    const err = specError(y(...HEAD, 'fleet:', '  edge:', '    arch: armv7l', '    hostsFrom: { ansible: big.yml, group: edge }'), SPEC);
+    expect(err.message).toBe(
+      `${SPEC}:9:27: fleet.edge.hostsFrom.ansible: cannot read Ansible inventory ${JSON.stringify(big)}: it is 17 MiB; lg-pins reads at most 16 MiB of an Ansible inventory`,
+    );
+  });
+
+  it('an inventory two groups use reports its problems once; each group reads it', () => {
+    const err = specError(
+      y(
+        ...HEAD,
+        'fleet:',
+        '  edge:',
+        '    arch: armv7l',
+        '    hostsFrom: { ansible: hosts, group: edge }',
+        '  everything:',
+        '    arch: aarch64',
+        '    hostsFrom: { ansible: hosts, group: all }',
+        '    images: []',
+      ),
+      SPEC,
+    );
+    expect(err.message).toBe(
+      `${INI_INVENTORY}:3:1: fleet.edge.hostsFrom.ansible: expected key=value variables after host "gw-02", got "junk"`,
+    );
   });
 
   it('loadSpec reports a broken package.json "lg-pins" key found by discovery', async () => {

@@ -292,6 +292,58 @@ describe('a valid spec', () => {
   });
 });
 
+describe('hostsFrom: hosts from an Ansible inventory', () => {
+  const root = tree({
+    'inventory/hosts.yml': y(
+      'all:',
+      '  children:',
+      '    edge:',
+      '      children:',
+      '        edge-eu:',
+      '          hosts:',
+      '            gw-berlin:',
+      '            gw-lyon: { ansible_host: 10.0.0.2 }',
+      '        edge-us:',
+      '          hosts: { gw-austin: }',
+      '    dc:',
+      '      hosts:',
+      '        web-[01:02]:',
+    ),
+    'inventory/edge.txt': y('gw-extra', 'gw-berlin'),
+    'inventory/hosts.ini': y('[arm]', 'build-01 ansible_user=ci', 'build-[02:03]', '[arm-all:children]', 'arm'),
+    'lg-pins.yaml': y(
+      ...MINIMAL.trimEnd().split('\n'),
+      'fleet:',
+      '  edge:',
+      '    arch: armv7l',
+      '    hosts: [gw-oslo, gw-lyon]',
+      '    hostsFile: inventory/edge.txt',
+      '    hostsFrom: { ansible: inventory/hosts.yml, group: edge }',
+      '  datacenter:',
+      '    arch: x86_64',
+      '    hostsFrom: { ansible: inventory/hosts.yml, group: dc }',
+      '  arm-servers:',
+      '    arch: aarch64',
+      '    hosts: [arm-01]',
+      '    hostsFrom:',
+      '      ansible: inventory/hosts.ini',
+      '      group: arm-all',
+    ),
+  });
+
+  it('adds the hosts of the inventory group, children included, to hosts and hostsFile (YAML and INI)', async () => {
+    const spec = await loadSpec({ cwd: root });
+    expect(spec.fleet.edge?.hosts).toEqual(['gw-oslo', 'gw-lyon', 'gw-extra', 'gw-berlin', 'gw-austin']);
+    expect(spec.fleet.datacenter?.hosts).toEqual(['web-01', 'web-02']);
+    expect(spec.fleet['arm-servers']?.hosts).toEqual(['arm-01', 'build-01', 'build-02', 'build-03']);
+  });
+
+  it('reads the inventory relative to the spec, not the working directory', async () => {
+    const spec = await loadSpec({ cwd: tmp, config: path.join(root, 'lg-pins.yaml') });
+    expect(spec.fleet.datacenter?.hosts).toEqual(['web-01', 'web-02']);
+  });
+});
+
 describe('oci-layout refs', () => {
   const root = tree({
     ...layout('mirrors/air-gap'),
