@@ -121,3 +121,35 @@ export const runVerify = (o: GlobalOptions & { markdown?: boolean }, io: Io) =>
     io.stdout.write(o.json ? jsonDocument(verifyJson(r)) : o.markdown ? verifyMarkdown(r) : verifyText(r));
     return r.exitCode;
   });
+
+export const runMirror = (
+  o: GlobalOptions & { to?: string[]; from?: string; image?: string[]; tags?: boolean; dryRun?: boolean },
+  io: Io,
+) =>
+  command(o, io, async () => {
+    const [{ mirror }, { mirrorJson, mirrorText }, { mirrorProgress }] = await Promise.all([
+      import('../run/mirror.js'),
+      import('../render/mirror.js'),
+      import('./progress.js'),
+    ]);
+    const progress = o.json || o.dryRun ? undefined : mirrorProgress(io.terminal);
+    let r;
+    try {
+      r = await mirror({
+        cwd: io.cwd,
+        config: o.config,
+        to: o.to,
+        from: o.from,
+        images: o.image?.length ? o.image : undefined,
+        noTags: o.tags === false,
+        dryRun: o.dryRun,
+        client: clientOptions(o, io),
+        onEvent: progress?.onEvent,
+      });
+    } finally {
+      progress?.stop();
+    }
+    if (o.json) io.stdout.write(jsonDocument(mirrorJson(r)));
+    else write(io, mirrorText(r, colours(io, 'stdout')));
+    return r.exitCode;
+  });

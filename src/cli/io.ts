@@ -7,10 +7,12 @@ export interface Io {
   stderr: { write(s: string): unknown; isTTY?: boolean };
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The real stderr, for a progress display that redraws itself (only lg-pins' own numbers go there). */
+  terminal?: NodeJS.WriteStream;
 }
 
 export function processIo(): Io {
-  return { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
+  return { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env, terminal: process.stderr };
 }
 
 // Colour is marked with a per-process random nonce, turned into ANSI only by the writer after

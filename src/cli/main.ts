@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ExitCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { processIo, safeIo, type Io } from './io.js';
-import { runCheck, runDiff, runInspect, runLock, runPins, runPropose, runRender, runVerify } from './commands.js';
+import { runCheck, runDiff, runInspect, runLock, runMirror, runPins, runPropose, runRender, runVerify } from './commands.js';
 import type { GlobalOptions, ProposeFlags } from './options.js';
 import { reportError } from './report.js';
 
@@ -13,8 +13,8 @@ interface CommandSpec {
   /** Takes --timeout (it reaches registries). */
   network: boolean;
   argument?: [string, string];
-  /** [flags, description, default]. */
-  options?: Array<[string, string, string?]>;
+  /** [flags, description, default]; a default of [] makes the flag repeatable. */
+  options?: Array<[string, string, (string | string[])?]>;
   run(args: unknown[], io: Io): Promise<number>;
 }
 
@@ -26,7 +26,7 @@ const PROPOSE_FLAGS: CommandSpec['options'] = [
   ['--remote <name>', 'git remote to fetch the base from and push to', 'origin'],
   ['--base <branch>', "the base branch (default: the remote's default branch)"],
   ['--branch <name>', 'the branch to push the re-pin to', 'lg-pins/repin'],
-  ['--label <label>', 'label for the pull request (repeatable)'],
+  ['--label <label>', 'label for the pull request (repeatable)', []],
   ['--author <"Name <email>">', 'commit author (default: git config user.name/email, else lg-pins)'],
 ];
 
@@ -39,6 +39,7 @@ const COMMANDS: CommandSpec[] = [
   { name: 'render', network: false, description: "offline: write the spec's deploy outputs from the lock (dotenv, Ansible, Kustomize, Helm, JSON)", run: (a, io) => runRender(opts(a), io) },
   { name: 'propose', network: true, description: 'lock the base branch, commit the new lock on a branch, push it, open or update its pull request', options: PROPOSE_FLAGS, run: (a, io) => runPropose(opts(a), io) },
   { name: 'verify', network: true, description: 'the lock is still served as written: digests, tags, signatures, mirrors (exit 0, 1 drift, 3, 4)', options: [['--markdown', 'print a Markdown report']], run: (a, io) => runVerify(opts(a), io) },
+  { name: 'mirror', network: true, description: 'copy what the lock pins, by digest with every platform and its signatures, to mirrors or an OCI layout (exit 0, 3, 4)', options: [['--to <dest>', 'host[/prefix] or oci-layout://DIR (repeatable; default: registries.<host>.mirrors)', []], ['--from <oci-layout://DIR>', 'read from a layout written by `mirror --to oci-layout://DIR` instead of the registries'], ['--image <image>', 'only this image (repeatable)', []], ['--no-tags', "copy by digest only: leave the pinned tags as they are at the destination (signature tags are always copied)"], ['--dry-run', 'list what would be copied, with sizes; write nothing']], run: (a, io) => runMirror(opts(a) as Parameters<typeof runMirror>[0], io) },
   { name: 'pins', network: false, description: 'print pinned references from the lock (offline)', options: [['--host <host>', 'only this host'], ['--group <group>', 'only this fleet group'], ['--image <image>', 'only this image']], run: (a, io) => runPins(opts(a), io) },
   { name: 'inspect', network: true, description: "show a tag's index: platforms, digests, media types, sizes", argument: ['<ref>', 'registry/repository[:tag|@digest], or oci-layout://dir[:tag]'], run: (a, io) => runInspect(String(a[0]), opts(a, 1), io) },
 ];
@@ -86,7 +87,7 @@ export async function main(argv: string[], rawIo: Io = processIo()): Promise<num
       );
     }
     for (const [flags, description, fallback] of c.options ?? []) {
-      if (flags.startsWith('--label')) cmd.option(flags, description, (v: string, all: string[]) => [...all, v], [] as string[]);
+      if (Array.isArray(fallback)) cmd.option(flags, description, (v: string, all: string[]) => [...all, v], [] as string[]);
       else if (fallback !== undefined) cmd.option(flags, description, fallback);
       else cmd.option(flags, description);
     }

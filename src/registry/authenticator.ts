@@ -42,12 +42,14 @@ export class Authenticator {
    * Authorization the registry asked for before (none at first); a 401 is answered from its
    * challenge (a token for the scope it names, or Basic credentials) and the request sent again,
    * at most twice. Any other answer, or a 401 nothing can answer, is handed back as it is.
+   * `scope` is what the request needs (`repository:<repo>:pull,push` to write), so that a token
+   * good enough is asked for before a body is sent.
    */
-  layer(registry: string, repo: string): Layer {
+  layer(registry: string, repo: string, scope = `repository:${repo}:pull`): Layer {
     return (next) => async (req) => {
       const send = (authorization: string | undefined) =>
         next(authorization ? { ...req, headers: { ...req.headers, authorization } } : req);
-      let sent = await this.header(registry, repo, `repository:${repo}:pull`);
+      let sent = await this.header(registry, repo, scope);
       let res = await send(sent);
       for (let attempt = 0; res.status === 401 && attempt < 2; attempt++) {
         const again = await this.answer(registry, repo, res, sent, attempt);

@@ -1,14 +1,17 @@
+import { pipeline, type Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { computeDigest, digestAlgorithm, digestProblem, isDigest, type Digest } from '../digest.js';
 import { IntegrityError, RegistryError } from '../errors.js';
 import type { RegistrySettings } from '../config/types.js';
 import { isLoopbackHost, isTag, registryApiHost, registryKey } from '../reference.js';
 import { Authenticator } from './authenticator.js';
+import { DigestCheck } from './digest-stream.js';
 import { credentialStore, type CredentialStore } from './credentials.js';
 import { Http, DEFAULT_POLICY, type HttpPolicy, type HttpResponse } from './http.js';
 import type { Connections } from '../transport/connections.js';
 import type { RegistryTrust } from '../transport/trust.js';
-import type { Transport } from '../transport/index.js';
+import { discard } from '../transport/types.js';
+import type { Transport, TransportRequest } from '../transport/index.js';
 import { LIMITS } from '../safe/limits.js';
 import { asArray, asObject, parseJsonBytes, ShapeError } from '../safe/json.js';
 import { quoteUntrusted } from '../safe/text.js';
@@ -34,6 +37,8 @@ export interface ClientOptions {
 
 export const MANIFEST_LIMIT = LIMITS.manifestBytes;
 const BLOB_LIMIT = LIMITS.blobBytes;
+/** An error answer's body, read for its error code only. */
+const ERROR_BODY_LIMIT = 64 * 1024;
 /** A registry error code (distribution-spec: uppercase letters and underscores). */
 const ERROR_CODE_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
@@ -92,32 +97,42 @@ export class RegistryClient {
     const key = `${init.method ?? 'GET'} ${url} ${init.accept ?? ''}`;
     let p = this.inflight.get(key);
     if (!p) {
-      p = this.limit(registry)(() => this.authorized(registry, repo, url, init)).finally(() => this.inflight.delete(key));
+      const req: TransportRequest = {
+        method: init.method ?? 'GET',
+        url,
+        headers: init.accept ? { accept: init.accept } : {},
+        maxBytes: init.maxBytes,
+      };
+      p = this.limit(registry)(() => this.authorized(registry, repo, req)).finally(() => this.inflight.delete(key));
       this.inflight.set(key, p);
     }
     return p;
   }
 
-  private async authorized(
-    registry: string,
-    repo: string,
-    url: string,
-    init: { method?: 'GET' | 'HEAD'; accept?: string; maxBytes?: number },
-  ): Promise<HttpResponse> {
+  /**
+   * A request that writes (an upload, a manifest) or streams a blob: never shared with another, sent
+   * with the scope it needs (`repository:<repo>:pull,push`, plus `repository:<from>:pull` to mount).
+   * `url` is a registry path or an absolute URL the registry gave (an upload's Location): credentials
+   * go only to the registry's own origin.
+   */
+  send(registry: string, repo: string, req: Omit<TransportRequest, 'deadline'>, scope?: string): Promise<HttpResponse> {
+    const url = req.url.startsWith('/') ? `${this.baseUrl(registry)}${req.url}` : req.url;
+    return this.limit(registry)(() => this.authorized(registry, repo, { ...req, url }, scope));
+  }
+
+  private async authorized(registry: string, repo: string, req: TransportRequest, scope?: string): Promise<HttpResponse> {
     // A registry that could not be reached once this run is not asked again: the run fails fast.
     const down = this.down.get(registry);
     if (down) throw down;
-    const send = this.auth.layer(registry, repo)(this.observed(registry));
-    const res = await send({
-      method: init.method ?? 'GET',
-      url,
-      headers: init.accept ? { accept: init.accept } : {},
-      maxBytes: init.maxBytes,
-    });
+    const sameOrigin = new URL(req.url).origin === new URL(this.baseUrl(registry)).origin;
+    const send = sameOrigin ? this.auth.layer(registry, repo, scope)(this.observed(registry)) : this.observed(registry);
+    const res = await send(req);
     if (res.status === 401 || res.status === 403) {
+      discard(res);
       const creds = await this.auth.credentials(registry, repo);
+      const what = scope?.includes('push') ? `pushing to ${repo}` : `access to ${repo}`;
       throw new RegistryError(
-        `registry ${registry}: access to ${repo} denied (HTTP ${res.status})${creds ? `; check the credentials for it${creds.source ? ` in ${creds.source}` : ''}` : '; no credentials found for it (docker login, $DOCKER_CONFIG/config.json, or LG_PINS_REGISTRY_AUTH)'}`,
+        `registry ${registry}: ${what} denied (HTTP ${res.status})${creds ? `; check the credentials for it${creds.source ? ` in ${creds.source}` : ''}` : '; no credentials found for it (docker login, $DOCKER_CONFIG/config.json, or LG_PINS_REGISTRY_AUTH)'}`,
         { registry, status: res.status },
       );
     }
@@ -221,6 +236,26 @@ class RemoteSource implements ContentSource {
     const actual = computeDigest(res.bytes, digestAlgorithm(digest));
     if (actual !== digest) throw new IntegrityError(`${this.name}/${repo}: blob ${digest} hashes to ${actual}; refusing it`);
     return res.bytes;
+  }
+
+  async openBlob(repo: string, expected: { digest: Digest; size: number }, onBytes?: (n: number) => void): Promise<Readable> {
+    const res = await this.client.send(this.name, repo, {
+      method: 'GET',
+      url: `/v2/${repo}/blobs/${expected.digest}`,
+      stream: true,
+      streamBytes: expected.size,
+      maxBytes: ERROR_BODY_LIMIT,
+    });
+    if (!res.stream) this.expectOk(res, repo, expected.digest, 'blob');
+    const stream = res.stream!;
+    const declared = Number(res.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared !== expected.size) {
+      discard(res);
+      throw new IntegrityError(
+        `${this.name}/${repo}: blob ${expected.digest} is ${declared} bytes, its descriptor says ${expected.size}; refusing it`,
+      );
+    }
+    return pipeline(stream, new DigestCheck(expected, `${this.name}/${repo}`, onBytes), () => {});
   }
 
   /**

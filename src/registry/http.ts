@@ -91,13 +91,14 @@ export class Http {
 
   /**
    * The stack for requests to one registry (and its token realm): its verdicts become
-   * RegistryErrors naming the registry. Every request is safe to repeat: lg-pins only reads from
-   * registries, and its one POST asks a token server for a token.
+   * RegistryErrors naming the registry. A request is safe to repeat unless it says otherwise: reads,
+   * a token request and a manifest PUT are; a blob upload's PUT is not (its upload session has moved
+   * on), and `mirror` starts that blob over instead.
    */
   to(registry: string): Transport {
     return async (req) => {
       try {
-        return await this.transport({ ...req, idempotent: true });
+        return await this.transport({ ...req, idempotent: req.idempotent ?? true });
       } catch (e) {
         throw registryError(e, registry);
       }

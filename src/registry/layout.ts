@@ -1,4 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { pipeline, type Readable } from 'node:stream';
 import { dirname, join, relative } from 'node:path';
 import { computeDigest, digestAlgorithm, isDigest, type Digest } from '../digest.js';
 import { IntegrityError, RegistryError } from '../errors.js';
@@ -8,6 +10,7 @@ import { LIMITS } from '../safe/limits.js';
 import { quoteUntrusted } from '../safe/text.js';
 import { isTag } from '../reference.js';
 import { ManifestError, parseDescriptor, unquoted, type Descriptor } from './manifest.js';
+import { DigestCheck } from './digest-stream.js';
 import type { ContentSource, FetchedManifest } from './source.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -130,9 +133,31 @@ export class LayoutSource implements ContentSource {
     return this.readBlob(digest, expected?.size);
   }
 
+  async openBlob(_repo: string, expected: { digest: Digest; size: number }, onBytes?: (n: number) => void): Promise<Readable> {
+    const path = this.blobPath(expected.digest);
+    const handle = await open(path, 'r').catch((e: unknown) => {
+      throw new RegistryError(`${this.name}: blob ${expected.digest} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
+        registry: this.name,
+        status: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 404 : undefined,
+        cause: e,
+      });
+    });
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      await handle.close();
+      throw new RegistryError(`${this.name}: blob ${expected.digest} is not a regular file`, { registry: this.name });
+    }
+    return pipeline(handle.createReadStream(), new DigestCheck(expected, this.name, onBytes), () => {});
+  }
+
+  private blobPath(digest: Digest): string {
+    const alg = digestAlgorithm(digest);
+    return join(this.dir, 'blobs', alg, digest.slice(alg.length + 1));
+  }
+
   private async readBlob(digest: Digest, size?: number): Promise<Uint8Array> {
     const alg = digestAlgorithm(digest);
-    const path = join(this.dir, 'blobs', alg, digest.slice(alg.length + 1));
+    const path = this.blobPath(digest);
     // With a descriptor, never more than it says (a larger file cannot hash to its digest anyway).
     const bytes = await this.read(path, size ?? LIMITS.blobBytes, `blob ${digest}`).catch((e: unknown) => {
       if (e instanceof RegistryError && e.cause instanceof FileReadError && e.cause.reason === 'too-large' && size !== undefined) {

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Digest } from '../digest.js';
 import type { Descriptor } from './manifest.js';
 
@@ -31,6 +32,11 @@ export interface ContentSource {
   referrers?(repo: string, digest: Digest): Promise<Descriptor[] | undefined>;
   /** Fetch a blob by digest, verified against it (and against `expected.size` when given). */
   fetchBlob(repo: string, digest: Digest, expected?: Pick<Descriptor, 'size'>): Promise<Uint8Array>;
+  /**
+   * A blob as a stream, never whole in memory: it ends in an IntegrityError before it ends at all
+   * when the bytes are not `expected` (see DigestCheck); `onBytes` counts them as they pass.
+   */
+  openBlob?(repo: string, expected: Pick<Descriptor, 'digest' | 'size'>, onBytes?: (n: number) => void): Promise<Readable>;
   /** Every tag of the repository. */
   listTags(repo: string): Promise<string[]>;
   close?(): Promise<void>;

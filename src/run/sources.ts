@@ -29,8 +29,13 @@ export class Sources {
       if (!layout) this.layouts.set(s.dir, (layout = new LayoutSource(s.dir)));
       return { source: layout, repo: s.repo ?? '', display: image.ref };
     }
+    return { source: (await this.registryClient()).source(s.ref.registry), repo: s.ref.repository, display: canonicalName(s.ref) };
+  }
+
+  /** The run's one registry client (its pools, credentials and tokens), for writing as well as reading. */
+  registryClient(): Promise<RegistryClient> {
     this.client ??= import('../registry/client.js').then((m) => new m.RegistryClient(this.opts));
-    return { source: (await this.client).source(s.ref.registry), repo: s.ref.repository, display: canonicalName(s.ref) };
+    return this.client;
   }
 
   async close(): Promise<void> {

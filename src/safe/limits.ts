@@ -50,6 +50,11 @@ export const LIMITS = {
   indexDepth: 4,
   /** A GitHub or GitLab API answer (a page of pull requests with long bodies is a few hundred KiB). */
   gitHostApiBytes: 8 * MiB,
+  /**
+   * The slowest transfer a streamed blob may make, in bytes a second: its try's deadline is the
+   * --timeout plus its size at this rate (256 MiB gets 43 minutes more).
+   */
+  minTransferRate: 100 * KiB,
   /** Redirects followed for one request. */
   redirects: 5,
   /** Output read from a credential helper. */

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { request, type Dispatcher } from 'undici';
-import { ProxiedNetworkError, TransportError } from '../errors.js';
+import { LgPinsError, ProxiedNetworkError, TransportError } from '../errors.js';
 import { formatBytes } from '../safe/limits.js';
 import { USER_AGENT } from '../version.js';
 import type { Connections } from './connections.js';
@@ -30,10 +30,13 @@ export function exchange(connections: Partial<Connections> = {}): Transport {
         if (deadline) deadline.reading = true;
         return { status: res.status, headers: flatHeaders(res.headers), bytes: new Uint8Array(), url: url.toString() };
       }
+      const body = req.body;
+      const sent = body === undefined || typeof body === 'string' || body instanceof Uint8Array ? body : await body.open();
+      if (body !== undefined && typeof body === 'object' && !(body instanceof Uint8Array)) headers['content-length'] = String(body.length);
       const res = await request(url, {
         method: req.method,
         headers,
-        body: req.body,
+        body: sent,
         dispatcher: connections.dispatcher,
         signal: deadline?.signal,
       });
@@ -43,8 +46,12 @@ export function exchange(connections: Partial<Connections> = {}): Transport {
         await res.body.dump();
         return { status: res.statusCode, headers: h, bytes: new Uint8Array(), url: url.toString() };
       }
+      if (req.stream && res.statusCode >= 200 && res.statusCode < 300)
+        return { status: res.statusCode, headers: h, bytes: new Uint8Array(), stream: res.body, url: url.toString() };
       return { status: res.statusCode, headers: h, bytes: await readCapped(res.body, h, req, url), url: url.toString() };
     } catch (e) {
+      // A streamed body's own verdict (a blob that is not what it claims) is not a connection failure.
+      if (e instanceof LgPinsError) throw e;
       const proxy = connections.route?.(url);
       // A TLS server that refuses our certificate closes the socket after the handshake; undici
       // then says only "other side closed". Ask once more, bare, to learn the TLS verdict.

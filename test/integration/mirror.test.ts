@@ -1,0 +1,127 @@
+/**
+ * `mirror` against real registries: a source (the test registry) and two empty mirrors. Every
+ * copy is read back from the mirror by digest and hashed; `verify` is green afterwards.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lock } from '../../src/run/lock.js';
+import { mirror } from '../../src/run/mirror.js';
+import { verify } from '../../src/run/verify.js';
+import { generateCosignKeyPair, signLegacy, type KeyPair } from '../helpers/cosign.js';
+import { ACCEPT_ALL, pushMultiArch, type MultiArchResult, type PushTarget } from '../helpers/push.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { useRegistry, workspace, type SpecGroup, type Workspace } from '../helpers/workspace.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const PLATFORMS = [
+  { os: 'linux', architecture: 'amd64' },
+  { os: 'linux', architecture: 'arm64', variant: 'v8' },
+  { os: 'linux', architecture: 'arm', variant: 'v7' },
+];
+const FLEET: Record<string, SpecGroup> = {
+  datacenter: { arch: 'x86_64', hosts: ['web-01'] },
+  edge: { arch: 'armv7l', hosts: ['gw-01'] },
+};
+
+const ctx = useRegistry();
+let t: PushTarget;
+let m1: TestRegistry;
+let m2: TestRegistry;
+let key: KeyPair;
+
+beforeAll(async () => {
+  t = { url: ctx.reg.url };
+  key = generateCosignKeyPair();
+  [m1, m2] = await Promise.all([startRegistry(), startRegistry()]);
+});
+afterAll(async () => {
+  await Promise.all([m1?.stop(), m2?.stop()]);
+});
+
+const opts = (cwd: string) => ({ cwd, client: { credentials: ctx.anonymous } });
+
+async function get(url: string, accept = ACCEPT_ALL): Promise<{ status: number; bytes: Buffer }> {
+  const res = await fetch(url, { headers: { accept } });
+  return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+const sha = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function setup(repo: string, tag: string, signed = false): Promise<{ ws: Workspace; img: MultiArchResult }> {
+  const img = await pushMultiArch(t, repo, tag, PLATFORMS, { salt: repo });
+  if (signed) await signLegacy(t, repo, img.digest, key.privateKey);
+  const ws = workspace({
+    images: { agent: { ref: `${ctx.reg.host}/${repo}`, tag, ...(signed ? { verify: { cosign: { key: 'keys/release.pub' } } } : {}) } },
+    fleet: FLEET,
+    registries: { [ctx.reg.host]: { mirrors: [`${m1.host}/copy`, m2.host] } },
+  });
+  if (signed) {
+    const file = join(ws.dir, 'keys/release.pub');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, key.pem);
+  }
+  const r = await lock(opts(ws.dir));
+  expect(r.exitCode).toBe(0);
+  return { ws, img };
+}
+
+describe('mirror', () => {
+  it('copies the index byte for byte with every platform, to every mirror; verify is green; a second run copies nothing', async () => {
+    const { ws, img } = await setup('mir/agent', 'v1', true);
+    const r = await mirror(opts(ws.dir));
+    expect(r.copies.map((c) => [c.destination, c.status, c.error])).toEqual([
+      [`${m1.host}/copy/mir/agent`, 'copied', undefined],
+      [`${m2.host}/mir/agent`, 'copied', undefined],
+    ]);
+    expect(r.exitCode).toBe(0);
+    for (const base of [`${m1.url}/v2/copy/mir/agent`, `${m2.url}/v2/mir/agent`]) {
+      const index = await get(`${base}/manifests/${img.digest}`);
+      expect(sha(index.bytes)).toBe(img.digest);
+      const tagged = await get(`${base}/manifests/v1`);
+      expect(sha(tagged.bytes)).toBe(img.digest);
+      for (const child of img.images) {
+        const m = await get(`${base}/manifests/${child.digest}`);
+        expect(sha(m.bytes)).toBe(child.digest);
+        const parsed = JSON.parse(m.bytes.toString()) as { config: { digest: string }; layers: Array<{ digest: string }> };
+        for (const d of [parsed.config.digest, ...parsed.layers.map((l) => l.digest)]) {
+          const blob = await get(`${base}/blobs/${d}`, '*/*');
+          expect(sha(blob.bytes)).toBe(d);
+        }
+      }
+      const sig = await get(`${base}/manifests/${img.digest.replace(':', '-')}.sig`);
+      expect(sig.status).toBe(200);
+    }
+    const v = await verify(opts(ws.dir));
+    expect(v.findings).toEqual([]);
+    expect(v.exitCode).toBe(0);
+
+    const again = await mirror(opts(ws.dir));
+    expect(again.copies.map((c) => c.status)).toEqual(['complete', 'complete']);
+    expect(again.copies.every((c) => c.bytes === 0)).toBe(true);
+  });
+
+  it('two hops through an OCI layout, the source stopped for the second', async () => {
+    const { ws, img } = await setup('mir/hop', 'v2', true);
+    const dir = join(ws.dir, 'carry');
+    const one = await mirror({ ...opts(ws.dir), to: [`oci-layout://${dir}`] });
+    expect(one.exitCode).toBe(0);
+    expect(existsSync(join(dir, 'oci-layout'))).toBe(true);
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string; annotations: Record<string, string> }>;
+    };
+    expect(index.manifests.find((m) => m.annotations['org.opencontainers.image.ref.name'] === 'mir/hop:v2')?.digest).toBe(img.digest);
+    const target = await startRegistry();
+    try {
+      const two = await mirror({ ...opts(ws.dir), from: `oci-layout://${dir}`, to: [`${target.host}/air`] });
+      expect(two.copies.map((c) => [c.status, c.error])).toEqual([['copied', undefined]]);
+      const got = await get(`${target.url}/v2/air/mir/hop/manifests/v2`);
+      expect(sha(got.bytes)).toBe(img.digest);
+      const sig = await get(`${target.url}/v2/air/mir/hop/manifests/${img.digest.replace(':', '-')}.sig`);
+      expect(sig.status).toBe(200);
+    } finally {
+      await target.stop();
+    }
+  });
+});
