@@ -3,6 +3,7 @@ export { lock, type LockOptions, type LockResult, type LockCallbacks } from './r
 export { resolveImages } from './run/resolve.js';
 export { pins, selectPins, type PinFilter, type PinRow } from './run/pins.js';
 export { inspect, type InspectResult } from './run/inspect.js';
+export { mirror, type MirrorOptions, type MirrorResult, type MirrorCopy } from './run/mirror.js';
 export { loadSpec, parseSpec, findSpec, type LoadOptions } from './config/load.js';
 export type { Spec, Image, Group, SourceRef } from './config/spec.js';
 export type { SpecFile, ImageSpec, GroupSpec, RegistrySettings, Cadence, OnMissing } from './config/types.js';

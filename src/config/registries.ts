@@ -1,7 +1,7 @@
 /** The spec's `registries:` section: settings keyed the way refs are looked up, and TLS trust loaded. */
 import { resolve } from 'node:path';
 import type { SpecIssue } from '../errors.js';
-import { registryKey } from '../reference.js';
+import { parseMirrorTarget, registryKey } from '../reference.js';
 import { dict, own, put, type Dict } from '../safe/dict.js';
 import { readCertificates, readClientPair, type RegistryTrust } from '../transport/trust.js';
 import { quote, type SourceFile } from './source.js';
@@ -45,6 +45,17 @@ export function checkRegistries(
     }
     firstKey.set(key, k);
     put(out, key, v);
+    (Array.isArray(v.mirrors) ? v.mirrors : []).forEach((m, i) => {
+      if (typeof m !== 'string') return;
+      const t = parseMirrorTarget(m, dir);
+      if (typeof t === 'string' || t.kind !== 'registry')
+        issues.push(
+          src.issue(
+            ['registries', k, 'mirrors', i],
+            typeof t === 'string' ? t : `${quote(m)}: a mirror is a registry host[/prefix]; an OCI layout is a --to of \`lg-pins mirror\``,
+          ),
+        );
+    });
     const loaded = loadTrust(k, v, src, dir, issues);
     if (loaded) put(trust, key, loaded);
   }

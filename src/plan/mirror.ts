@@ -4,39 +4,13 @@
  * children before the manifests that reference them, nothing present twice). No I/O: the engine
  * in `mirror/` reads the graphs and the destinations' presence and applies the steps.
  */
-import { resolve } from 'node:path';
 import type { Digest } from '../digest.js';
 import type { Lock } from '../lock/model.js';
-import { referenceProblem } from '../reference.js';
+import { parseMirrorTarget, targetName, type MirrorTarget } from '../reference.js';
+
+export type { MirrorTarget };
 import { own } from '../safe/dict.js';
 import type { Descriptor } from '../registry/manifest.js';
-
-/** Where `mirror` copies to: `host[/prefix]` or an OCI image layout on disk. */
-export type MirrorTarget = { kind: 'registry'; host: string; prefix: string } | { kind: 'layout'; dir: string };
-
-const HOST_RE =
-  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
-
-/** `host[/prefix]` or `oci-layout://DIR` (relative to `cwd`), or why it is neither. */
-export function parseMirrorTarget(text: string, cwd: string): MirrorTarget | string {
-  if (text.startsWith('oci-layout://')) {
-    const dir = text.slice('oci-layout://'.length);
-    return dir ? { kind: 'layout', dir: resolve(cwd, dir) } : 'oci-layout:// needs a directory (oci-layout://DIR)';
-  }
-  if (text.includes('://')) return `${JSON.stringify(text)} is not host[/prefix] or oci-layout://DIR (no scheme before a registry host)`;
-  const slash = text.indexOf('/');
-  const host = (slash < 0 ? text : text.slice(0, slash)).toLowerCase();
-  const prefix = slash < 0 ? '' : text.slice(slash + 1).replace(/\/+$/, '');
-  if (!HOST_RE.test(host)) return `${JSON.stringify(text)}: ${JSON.stringify(host)} is not a registry host[:port]`;
-  if (prefix && referenceProblem(`${host}/${prefix}/x`))
-    return `${JSON.stringify(text)}: the prefix ${JSON.stringify(prefix)} is not a repository path (lowercase letters, digits, separators)`;
-  return { kind: 'registry', host, prefix };
-}
-
-/** How a target is written back, for messages and JSON. */
-export function targetName(t: MirrorTarget): string {
-  return t.kind === 'layout' ? `oci-layout://${t.dir}` : t.prefix ? `${t.host}/${t.prefix}` : t.host;
-}
 
 /** A manifest to copy with everything under it: the pinned index (with its tag) or a held release's. */
 export interface MirrorRoot {

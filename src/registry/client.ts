@@ -148,7 +148,7 @@ export class RegistryClient {
     return async (req) => {
       try {
         const res = await next(req);
-        this.opts.onRequest?.({ method: req.method, url: req.url, status: res.status });
+        this.opts.onRequest?.({ method: req.method, url: shownUrl(req.method, req.url), status: res.status });
         return res;
       } catch (e) {
         if (e instanceof RegistryError && e.unreachable) this.down.set(registry, e);
@@ -345,4 +345,14 @@ function checkContentDigest(res: HttpResponse, computed: Digest, what: string): 
   const body = alg === digestAlgorithm(computed) ? computed : computeDigest(res.bytes, alg);
   if (body !== dcd)
     throw new IntegrityError(`${what}: Docker-Content-Digest says ${dcd} but the body hashes to ${body}; refusing to pin it`);
+}
+
+/**
+ * A URL as --verbose shows it: an upload session's query (distribution's signed `_state`; on cloud
+ * registries a pre-signed storage URL) is a capability to write, so it is shown as `?…`.
+ */
+function shownUrl(method: string, url: string): string {
+  const q = url.indexOf('?');
+  const session = method === 'PUT' || method === 'PATCH' || (url.includes('/blobs/uploads/') && !/[?&]mount=/.test(url));
+  return q >= 0 && session ? `${url.slice(0, q)}?…` : url;
 }

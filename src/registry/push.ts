@@ -82,23 +82,31 @@ export class RegistryTarget implements Target {
   async writeBlob(blob: Blob, open: () => Promise<Readable>): Promise<void> {
     const session = await this.startUpload(blob);
     // Opened before the PUT, so a source failure is the source's, not a failure to send.
-    let first: Readable | undefined = await open();
-    const res = await this.send({
-      method: 'PUT',
-      url: withDigest(session.location, blob.digest),
-      headers: { 'content-type': 'application/octet-stream' },
-      body: {
-        open: async () => {
-          const s = first ?? (await open());
-          first = undefined;
-          return s;
+    const opened: Readable[] = [await open()];
+    let sends = 0;
+    let res: HttpResponse;
+    try {
+      res = await this.send({
+        method: 'PUT',
+        url: withDigest(session.location, blob.digest),
+        headers: { 'content-type': 'application/octet-stream' },
+        body: {
+          // The stream opened above for the first send; a fresh one for a resend (an auth round trip).
+          open: async () => {
+            if (sends++ === 0) return opened[0]!;
+            const again = await open();
+            opened.push(again);
+            return again;
+          },
+          length: blob.size,
         },
-        length: blob.size,
-      },
-      streamBytes: blob.size,
-      idempotent: false,
-    });
-    if (first) first.destroy();
+        streamBytes: blob.size,
+        idempotent: false,
+      });
+    } finally {
+      // A registry that answers before reading the body (413) leaves the source's stream open: let it go.
+      for (const s of opened) s.destroy();
+    }
     if (res.status === 201 || res.status === 204) return this.checkDigest(res, blob.digest);
     if (!REFUSES_MONOLITHIC.has(res.status) || registryErrorCode(res) === 'DIGEST_INVALID')
       throw this.fail(res, `uploading blob ${blob.digest}`);

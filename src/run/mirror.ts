@@ -12,15 +12,8 @@ import { LgPinsError, LockError, RegistryError, UsageError, worstExitCode, type 
 import { readLock } from '../lock/read.js';
 import { copyToTarget, type CopyContext, type CopyOutcome, type MirrorEvent } from '../mirror/copy.js';
 import { readGraph, type GraphSource } from '../mirror/graph.js';
-import {
-  mirrorJobs,
-  parseMirrorTarget,
-  type MirrorDestination,
-  type MirrorImage,
-  type MirrorJob,
-  type MirrorTarget,
-} from '../plan/mirror.js';
-import { registryKey } from '../reference.js';
+import { mirrorJobs, type MirrorDestination, type MirrorImage, type MirrorJob, type MirrorTarget } from '../plan/mirror.js';
+import { parseMirrorTarget, registryKey } from '../reference.js';
 import type { ClientOptions } from '../registry/client.js';
 import { RegistryTarget } from '../registry/push.js';
 import { LayoutSource, locateLayout } from '../registry/layout.js';

@@ -3,8 +3,8 @@
  * copy is read back from the mirror by digest and hashed; `verify` is green afterwards.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lock } from '../../src/run/lock.js';
 import { mirror } from '../../src/run/mirror.js';
@@ -13,8 +13,6 @@ import { generateCosignKeyPair, signLegacy, type KeyPair } from '../helpers/cosi
 import { ACCEPT_ALL, pushMultiArch, type MultiArchResult, type PushTarget } from '../helpers/push.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { useRegistry, workspace, type SpecGroup, type Workspace } from '../helpers/workspace.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 
 const PLATFORMS = [
   { os: 'linux', architecture: 'amd64' },
@@ -47,6 +45,20 @@ async function get(url: string, accept = ACCEPT_ALL): Promise<{ status: number; 
   const res = await fetch(url, { headers: { accept } });
   return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
 }
+/** The mirror serves the index under its tag and by digest, and every manifest and blob under it, each hashing to its digest. */
+async function expectComplete(base: string, img: MultiArchResult, tag: string): Promise<void> {
+  expect(sha((await get(`${base}/manifests/${tag}`)).bytes)).toBe(img.digest);
+  expect(sha((await get(`${base}/manifests/${img.digest}`)).bytes)).toBe(img.digest);
+  for (const child of img.images) {
+    const m = await get(`${base}/manifests/${child.digest}`);
+    expect(sha(m.bytes)).toBe(child.digest);
+    const parsed = JSON.parse(m.bytes.toString()) as { config: { digest: string }; layers: Array<{ digest: string }> };
+    for (const d of [parsed.config.digest, ...parsed.layers.map((l) => l.digest)])
+      expect(sha((await get(`${base}/blobs/${d}`, '*/*')).bytes)).toBe(d);
+  }
+  expect((await get(`${base}/manifests/${img.digest.replace(':', '-')}.sig`)).status).toBe(200);
+}
+
 const sha = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 async function setup(repo: string, tag: string, signed = false): Promise<{ ws: Workspace; img: MultiArchResult }> {
@@ -76,23 +88,7 @@ describe('mirror', () => {
       [`${m2.host}/mir/agent`, 'copied', undefined],
     ]);
     expect(r.exitCode).toBe(0);
-    for (const base of [`${m1.url}/v2/copy/mir/agent`, `${m2.url}/v2/mir/agent`]) {
-      const index = await get(`${base}/manifests/${img.digest}`);
-      expect(sha(index.bytes)).toBe(img.digest);
-      const tagged = await get(`${base}/manifests/v1`);
-      expect(sha(tagged.bytes)).toBe(img.digest);
-      for (const child of img.images) {
-        const m = await get(`${base}/manifests/${child.digest}`);
-        expect(sha(m.bytes)).toBe(child.digest);
-        const parsed = JSON.parse(m.bytes.toString()) as { config: { digest: string }; layers: Array<{ digest: string }> };
-        for (const d of [parsed.config.digest, ...parsed.layers.map((l) => l.digest)]) {
-          const blob = await get(`${base}/blobs/${d}`, '*/*');
-          expect(sha(blob.bytes)).toBe(d);
-        }
-      }
-      const sig = await get(`${base}/manifests/${img.digest.replace(':', '-')}.sig`);
-      expect(sig.status).toBe(200);
-    }
+    for (const base of [`${m1.url}/v2/copy/mir/agent`, `${m2.url}/v2/mir/agent`]) await expectComplete(base, img, 'v1');
     const v = await verify(opts(ws.dir));
     expect(v.findings).toEqual([]);
     expect(v.exitCode).toBe(0);
@@ -102,26 +98,37 @@ describe('mirror', () => {
     expect(again.copies.every((c) => c.bytes === 0)).toBe(true);
   });
 
-  it('two hops through an OCI layout, the source stopped for the second', async () => {
-    const { ws, img } = await setup('mir/hop', 'v2', true);
-    const dir = join(ws.dir, 'carry');
-    const one = await mirror({ ...opts(ws.dir), to: [`oci-layout://${dir}`] });
-    expect(one.exitCode).toBe(0);
-    expect(existsSync(join(dir, 'oci-layout'))).toBe(true);
-    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as {
-      manifests: Array<{ digest: string; annotations: Record<string, string> }>;
-    };
-    expect(index.manifests.find((m) => m.annotations['org.opencontainers.image.ref.name'] === 'mir/hop:v2')?.digest).toBe(img.digest);
+  it('two hops through an OCI layout: the second with the source registry stopped, the mirror then holds every pinned digest', async () => {
+    const source = await startRegistry();
     const target = await startRegistry();
     try {
+      const img = await pushMultiArch({ url: source.url }, 'mir/hop', 'v2', PLATFORMS, { salt: 'hop' });
+      await signLegacy({ url: source.url }, 'mir/hop', img.digest, key.privateKey);
+      const ws = workspace({
+        images: { agent: { ref: `${source.host}/mir/hop`, tag: 'v2', verify: { cosign: { key: 'keys/release.pub' } } } },
+        fleet: FLEET,
+      } as never);
+      mkdirSync(join(ws.dir, 'keys'), { recursive: true });
+      writeFileSync(join(ws.dir, 'keys/release.pub'), key.pem);
+      expect((await lock(opts(ws.dir))).exitCode).toBe(0);
+      const dir = join(ws.dir, 'carry');
+      const one = await mirror({ ...opts(ws.dir), to: [`oci-layout://${dir}`] });
+      expect(one.copies.map((c) => [c.status, c.error])).toEqual([['copied', undefined]]);
+      expect(JSON.parse(readFileSync(join(dir, 'oci-layout'), 'utf8'))).toEqual({ imageLayoutVersion: '1.0.0' });
+      const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as {
+        manifests: Array<{ digest: string; annotations: Record<string, string> }>;
+      };
+      const named = Object.fromEntries(index.manifests.map((m) => [m.annotations['org.opencontainers.image.ref.name'], m.digest]));
+      expect(named).toEqual({ 'mir/hop:v2': img.digest, [`mir/hop:${img.digest.replace(':', '-')}.sig`]: expect.any(String) });
+
+      await source.stop();
       const two = await mirror({ ...opts(ws.dir), from: `oci-layout://${dir}`, to: [`${target.host}/air`] });
       expect(two.copies.map((c) => [c.status, c.error])).toEqual([['copied', undefined]]);
-      const got = await get(`${target.url}/v2/air/mir/hop/manifests/v2`);
-      expect(sha(got.bytes)).toBe(img.digest);
-      const sig = await get(`${target.url}/v2/air/mir/hop/manifests/${img.digest.replace(':', '-')}.sig`);
-      expect(sig.status).toBe(200);
+      await expectComplete(`${target.url}/v2/air/mir/hop`, img, 'v2');
+      const again = await mirror({ ...opts(ws.dir), from: `oci-layout://${dir}`, to: [`${target.host}/air`] });
+      expect(again.copies.map((c) => [c.status, c.bytes])).toEqual([['complete', 0]]);
     } finally {
-      await target.stop();
+      await Promise.all([source.stop(), target.stop()]);
     }
   });
 });

@@ -475,6 +475,33 @@ const cases: Case[] = [
     ),
     issues: [{ line: 4, column: 30, path: 'registries.example.com.mirrors[1]', message: /^duplicate entry "m\.example\.com"$/ }],
   },
+  {
+    name: 'registry mirror that is a URL, or an OCI layout (a --to of `mirror`, not a mirror)',
+    text: y(
+      'version: 1',
+      'registries:',
+      '  example.com:',
+      '    mirrors: [https://m.example.com, oci-layout://carry, m.example.com/ok]',
+      'images:',
+      '  agent:',
+      '    ref: example.com/agent',
+      '    tag: v1',
+    ),
+    issues: [
+      {
+        line: 4,
+        column: 15,
+        path: 'registries.example.com.mirrors[0]',
+        message: /^"https:\/\/m\.example\.com" is not host\[\/prefix\] or oci-layout:\/\/DIR/,
+      },
+      {
+        line: 4,
+        column: 38,
+        path: 'registries.example.com.mirrors[1]',
+        message: /^"oci-layout:\/\/carry": a mirror is a registry host\[\/prefix\]; an OCI layout is a --to of `lg-pins mirror`$/,
+      },
+    ],
+  },
   // --- fleet ---
   {
     name: 'arch unknown, with a suggestion',
