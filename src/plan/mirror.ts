@@ -170,16 +170,19 @@ export interface Presence {
 export interface CopySteps {
   /** Blobs to upload, each once, in first-needed order. */
   blobs: Descriptor[];
-  /** Manifests to put, every one after everything it references. */
+  /** Manifests to put by digest, every one after everything it references. */
   manifests: ManifestNode[];
+  /** Tags to point, in order (signature tags first); a manifest not yet there is put with its tag. */
   tags: TagStep[];
+  /** The manifests not yet there that are put with their tag (included in `tags`, not in `manifests`). */
+  putByTag: ManifestNode[];
 }
 
 /**
  * What to copy, given what is there: a manifest present is taken whole (a registry accepts a
  * manifest only once everything it references is in, and `mirror` pushes children first), so its
  * subtree is skipped; a missing one is put after its missing children and blobs. A tag is set
- * when it does not already point at its digest.
+ * when it does not already point at its digest; a missing manifest that gets a tag is put by it.
  */
 export function copySteps(graph: ImageGraph, presence: Presence): CopySteps {
   const blobs = new Map<Digest, Descriptor>();
@@ -196,7 +199,16 @@ export function copySteps(graph: ImageGraph, presence: Presence): CopySteps {
   };
   for (const top of graph.tops) visit(top, 0);
   const tags = graph.tags.filter((t) => presence.tags.get(t.tag) !== t.digest).map(({ tag, digest }) => ({ tag, digest }));
-  return { blobs: [...blobs.values()], manifests, tags };
+  // A manifest that gets a tag is put once, under the tag, at the tag's turn (a PUT by tag stores it
+  // and points the tag at it), unless another manifest put before then references it.
+  const referenced = new Set(manifests.flatMap((m) => m.manifests));
+  const byTag = new Set(tags.map((t) => t.digest).filter((d) => !referenced.has(d)));
+  return {
+    blobs: [...blobs.values()],
+    manifests: manifests.filter((m) => !byTag.has(m.digest)),
+    putByTag: manifests.filter((m) => byTag.has(m.digest)),
+    tags,
+  };
 }
 
 /** The manifests whose presence decides the next question: the tops, then children of those absent. */
@@ -226,10 +238,11 @@ export function blobsToAsk(graph: ImageGraph, known: ReadonlyMap<Digest, boolean
 
 /** Totals of steps, for `--dry-run` and the summary. */
 export function stepTotals(steps: CopySteps): { blobs: number; bytes: number; manifests: number; tags: number } {
+  const manifests = [...steps.manifests, ...steps.putByTag];
   return {
     blobs: steps.blobs.length,
-    bytes: steps.blobs.reduce((n, b) => n + b.size, 0) + steps.manifests.reduce((n, m) => n + m.bytes.length, 0),
-    manifests: steps.manifests.length,
+    bytes: steps.blobs.reduce((n, b) => n + b.size, 0) + manifests.reduce((n, m) => n + m.bytes.length, 0),
+    manifests: manifests.length,
     tags: steps.tags.length,
   };
 }

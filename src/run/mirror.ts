@@ -118,24 +118,7 @@ export async function mirror(opts: MirrorOptions = {}): Promise<MirrorResult> {
                   name: `${job.registry}/${job.repository}`,
                   registry: job.registry,
                 };
-            let read: Awaited<ReturnType<typeof readGraph>>;
-            try {
-              read = await readGraph(from, job.roots, job.signatures);
-            } catch (e) {
-              return job.destinations.map((d) => failedCopy(job, d, e));
-            }
-            return Promise.all(
-              job.destinations.map(async (d) => {
-                try {
-                  const outcome = await copyToTarget(job, read.graph, read.referrers, from, targetOf(d), ctx);
-                  return copied(job, d, outcome, ctx.dryRun);
-                } catch (e) {
-                  return failedCopy(job, d, e);
-                } finally {
-                  opts.onEvent?.({ kind: 'image' });
-                }
-              }),
-            );
+            return mirrorJob(job, from, targetOf, ctx);
           }),
         ),
       )
@@ -146,6 +129,63 @@ export async function mirror(opts: MirrorOptions = {}): Promise<MirrorResult> {
     await sources.close();
   }
 }
+
+/**
+ * One image to each of its destinations. A destination that already has every root (by digest)
+ * under its tag is complete without a word to the source (a registry holds a manifest only with
+ * everything under it); for a signed image the source is read anyway, for signatures added since.
+ */
+async function mirrorJob(
+  job: MirrorJob,
+  from: GraphSource,
+  targetOf: (d: MirrorDestination) => Target,
+  ctx: CopyContext,
+): Promise<MirrorCopy[]> {
+  const done = (d: MirrorDestination, copy: MirrorCopy): MirrorCopy => {
+    ctx.onEvent?.({ kind: 'image' });
+    return copy;
+  };
+  const targets = job.destinations.map((d) => ({ d, target: targetOf(d) }));
+  const complete = job.signatures
+    ? targets.map(() => false)
+    : await Promise.all(targets.map(({ target }) => holdsRoots(job, target).catch(() => false)));
+  const rest = targets.filter((_, i) => !complete[i]);
+  const out = targets.filter((_, i) => complete[i]).map(({ d }) => done(d, copied(job, d, NOTHING, ctx.dryRun)));
+  if (!rest.length) return out;
+  let read: Awaited<ReturnType<typeof readGraph>>;
+  try {
+    read = await readGraph(from, job.roots, job.signatures);
+  } catch (e) {
+    return [...out, ...rest.map(({ d }) => done(d, failedCopy(job, d, e)))];
+  }
+  const copies = await Promise.all(
+    rest.map(async ({ d, target }) => {
+      try {
+        return done(d, copied(job, d, await copyToTarget(job, read.graph, read.referrers, from, target, ctx), ctx.dryRun));
+      } catch (e) {
+        return done(d, failedCopy(job, d, e));
+      }
+    }),
+  );
+  // In the order of the job's destinations.
+  return job.destinations.map((d) => [...out, ...copies].find((c) => c.destination === d.name)!);
+}
+
+/** Every root is at the target, and every root's tag points at it. */
+async function holdsRoots(job: MirrorJob, target: Target): Promise<boolean> {
+  const each = await Promise.all(
+    job.roots.map(async (r) => (await target.hasManifest(r.digest)) && (!r.tag || (await target.tagDigest(r.tag)) === r.digest)),
+  );
+  return each.every(Boolean);
+}
+
+const NOTHING: CopyOutcome = {
+  steps: { blobs: [], manifests: [], putByTag: [], tags: [] },
+  totals: { blobs: 0, bytes: 0, manifests: 0, tags: 0 },
+  uploaded: 0,
+  mounted: 0,
+  signatures: 0,
+};
 
 function layoutFrom(text: string, cwd: string): LayoutSource {
   const t = parseMirrorTarget(text, cwd);
@@ -189,7 +229,11 @@ function copied(job: MirrorJob, d: MirrorDestination, o: CopyOutcome, dryRun: bo
       ? {
           plan: {
             blobs: o.steps.blobs.map((b) => ({ digest: b.digest, size: b.size })),
-            manifests: o.steps.manifests.map((m) => ({ digest: m.digest, mediaType: m.mediaType, size: m.bytes.length })),
+            manifests: [...o.steps.manifests, ...o.steps.putByTag].map((m) => ({
+              digest: m.digest,
+              mediaType: m.mediaType,
+              size: m.bytes.length,
+            })),
           },
         }
       : {}),

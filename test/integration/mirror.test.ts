@@ -11,7 +11,7 @@ import { mirror } from '../../src/run/mirror.js';
 import { verify } from '../../src/run/verify.js';
 import { generateCosignKeyPair, signLegacy, type KeyPair } from '../helpers/cosign.js';
 import { ACCEPT_ALL, pushMultiArch, type MultiArchResult, type PushTarget } from '../helpers/push.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { settledAccessLog, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { useRegistry, workspace, type SpecGroup, type Workspace } from '../helpers/workspace.js';
 
 const PLATFORMS = [
@@ -46,7 +46,7 @@ async function get(url: string, accept = ACCEPT_ALL): Promise<{ status: number; 
   return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
 }
 /** The mirror serves the index under its tag and by digest, and every manifest and blob under it, each hashing to its digest. */
-async function expectComplete(base: string, img: MultiArchResult, tag: string): Promise<void> {
+async function expectComplete(base: string, img: MultiArchResult, tag: string, signed = true): Promise<void> {
   expect(sha((await get(`${base}/manifests/${tag}`)).bytes)).toBe(img.digest);
   expect(sha((await get(`${base}/manifests/${img.digest}`)).bytes)).toBe(img.digest);
   for (const child of img.images) {
@@ -56,7 +56,7 @@ async function expectComplete(base: string, img: MultiArchResult, tag: string): 
     for (const d of [parsed.config.digest, ...parsed.layers.map((l) => l.digest)])
       expect(sha((await get(`${base}/blobs/${d}`, '*/*')).bytes)).toBe(d);
   }
-  expect((await get(`${base}/manifests/${img.digest.replace(':', '-')}.sig`)).status).toBe(200);
+  expect((await get(`${base}/manifests/${img.digest.replace(':', '-')}.sig`)).status).toBe(signed ? 200 : 404);
 }
 
 const sha = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -96,6 +96,23 @@ describe('mirror', () => {
     const again = await mirror(opts(ws.dir));
     expect(again.copies.map((c) => c.status)).toEqual(['complete', 'complete']);
     expect(again.copies.every((c) => c.bytes === 0)).toBe(true);
+  });
+
+  it('an unsigned image already complete at a mirror is not read from the source again, and not copied again', async () => {
+    const img = await pushMultiArch(t, 'mir/quiet', 'v1', PLATFORMS, { salt: 'quiet' });
+    const ws = workspace({ images: { agent: { ref: `${ctx.reg.host}/mir/quiet`, tag: 'v1' } }, fleet: FLEET });
+    expect((await lock(opts(ws.dir))).exitCode).toBe(0);
+    const first = await mirror({ ...opts(ws.dir), to: [`${m2.host}/quiet`] });
+    expect(first.copies.map((c) => [c.status, c.manifests, c.tags])).toEqual([['copied', 4, ['v1']]]);
+    const before = (await settledAccessLog(ctx.reg)).length;
+    const mirrorBefore = (await settledAccessLog(m2)).filter((e) => e.method !== 'HEAD' && e.method !== 'GET').length;
+    const again = await mirror({ ...opts(ws.dir), to: [`${m2.host}/quiet`] });
+    expect(again.copies.map((c) => [c.status, c.bytes])).toEqual([['complete', 0]]);
+    const after = await settledAccessLog(ctx.reg);
+    // Only the sentinel requests of settledAccessLog itself: nothing of the image's repository.
+    expect(after.slice(before).filter((e) => e.path.includes('mir/quiet'))).toEqual([]);
+    expect((await settledAccessLog(m2)).filter((e) => e.method !== 'HEAD' && e.method !== 'GET').length).toBe(mirrorBefore);
+    await expectComplete(`${m2.url}/v2/quiet/mir/quiet`, img, 'v1', false);
   });
 
   it('two hops through an OCI layout: the second with the source registry stopped, the mirror then holds every pinned digest', async () => {

@@ -165,7 +165,9 @@ describe('copySteps', () => {
     expect(s.blobs.map((b) => b.digest)).toEqual(
       [C('amd'), L1, L2, C('arm'), L3, C('riscv'), L4, C('sig'), blob('payload', 300)].map((b) => b.digest),
     );
-    expect(s.manifests.map((m) => m.digest)).toEqual([AMD, ARM, RISCV, NESTED, INDEX, SIG].map((n) => n.digest));
+    // The index and the signature get tags: each is put once, by its tag, after everything else.
+    expect(s.manifests.map((m) => m.digest)).toEqual([AMD, ARM, RISCV, NESTED].map((n) => n.digest));
+    expect(s.putByTag.map((m) => m.digest)).toEqual([INDEX, SIG].map((n) => n.digest));
     expect(s.tags).toEqual([
       { tag: 'sha256-x.sig', digest: SIG.digest },
       { tag: 'v1', digest: INDEX.digest },
@@ -184,14 +186,14 @@ describe('copySteps', () => {
       'one platform is there: only the others',
       { [INDEX.digest]: false, [AMD.digest]: true, [ARM.digest]: false, [NESTED.digest]: false, [RISCV.digest]: false, [SIG.digest]: true },
       {},
-      ['arm', 'riscv', 'nested', 'index'],
+      ['arm', 'riscv', 'nested'],
       [C('arm'), L1, L3, C('riscv'), L4],
     ],
     [
       'blobs already there are not uploaded (an interrupted run)',
       { [INDEX.digest]: false, [AMD.digest]: false, [ARM.digest]: true, [NESTED.digest]: true, [SIG.digest]: true },
       { [L1.digest]: true, [L2.digest]: true },
-      ['amd64', 'index'],
+      ['amd64'],
       [C('amd')],
     ],
   ])('%s', (_name, manifests, blobs, want, wantBlobs) => {
@@ -204,6 +206,26 @@ describe('copySteps', () => {
     expect(s.blobs.map((b) => b.digest)).toEqual(wantBlobs.map((b) => b.digest));
   });
 
+  it('a tagged manifest that another manifest references is put by digest first (children before parents)', () => {
+    const child = node('tagged child', [], [C('c')]);
+    const parent = node('held parent', [child.digest], []);
+    const graph: ImageGraph = {
+      nodes: new Map([child, parent].map((n) => [n.digest, n])),
+      tops: [child.digest, parent.digest],
+      tags: [{ tag: 'v1', digest: child.digest, signature: false }],
+    };
+    const s = copySteps(graph, {
+      ...none,
+      manifests: new Map([
+        [child.digest, false],
+        [parent.digest, false],
+      ]),
+    });
+    expect(s.manifests.map((m) => m.digest)).toEqual([child.digest, parent.digest]);
+    expect(s.putByTag).toEqual([]);
+    expect(s.tags).toEqual([{ tag: 'v1', digest: child.digest }]);
+  });
+
   it('a tag already pointing at its digest is not set again; one pointing elsewhere is', () => {
     const present = new Map([...GRAPH.nodes.keys()].map((k) => [k, true]));
     const s = copySteps(GRAPH, {
@@ -214,7 +236,7 @@ describe('copySteps', () => {
         ['sha256-x.sig', d('older sig')],
       ]),
     });
-    expect(s).toEqual({ blobs: [], manifests: [], tags: [{ tag: 'sha256-x.sig', digest: SIG.digest }] });
+    expect(s).toEqual({ blobs: [], manifests: [], putByTag: [], tags: [{ tag: 'sha256-x.sig', digest: SIG.digest }] });
   });
 });
 
