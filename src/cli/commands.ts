@@ -127,12 +127,10 @@ export const runMirror = (
   io: Io,
 ) =>
   command(o, io, async () => {
-    const [{ mirror }, { mirrorJson, mirrorText }, { mirrorProgress }] = await Promise.all([
-      import('../run/mirror.js'),
-      import('../render/mirror.js'),
-      import('./progress.js'),
-    ]);
-    const progress = o.json || o.dryRun ? undefined : mirrorProgress(io.terminal);
+    const [{ mirror }, { mirrorJson, mirrorText }] = await Promise.all([import('../run/mirror.js'), import('../render/mirror.js')]);
+    // The progress display (cli-progress) is loaded only when there is a terminal to draw on.
+    const drawn = !o.json && !o.dryRun && io.terminal?.isTTY;
+    const progress = drawn ? (await import('./progress.js')).mirrorProgress(io.terminal) : undefined;
     let r;
     try {
       r = await mirror({

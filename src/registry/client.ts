@@ -151,7 +151,9 @@ export class RegistryClient {
         this.opts.onRequest?.({ method: req.method, url: shownUrl(req.method, req.url), status: res.status });
         return res;
       } catch (e) {
-        if (e instanceof RegistryError && e.unreachable) this.down.set(registry, e);
+        // Only after every try of a request that may be repeated: one upload that timed out (it is
+        // not tried again here; `mirror` starts its blob over) does not make the registry down.
+        if (e instanceof RegistryError && e.unreachable && req.idempotent !== false) this.down.set(registry, e);
         throw e;
       }
     };
