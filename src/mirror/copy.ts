@@ -62,24 +62,28 @@ export async function copyToTarget(
     const found = await Promise.all(ask.map((d) => target.hasManifest(d)));
     ask.forEach((d, i) => manifests.set(d, found[i]!));
   }
-  const wanted = blobsToAsk(graph, manifests);
+  // A blob is asked for just before its copy (in its transfer slot), so uploads start at once; a
+  // dry run asks for every one now, to list only what is missing.
   const blobs = new Map<Digest, boolean>();
-  await Promise.all(wanted.map(async (b) => blobs.set(b.digest, await target.hasBlob(b))));
+  if (ctx.dryRun) await Promise.all(blobsToAsk(graph, manifests).map(async (b) => blobs.set(b.digest, await target.hasBlob(b))));
+  // A tag can point at its manifest already only when that manifest is there.
   const tags = new Map<string, Digest>();
   await Promise.all(
-    graph.tags.map(async (t) => {
-      const now = await target.tagDigest(t.tag);
-      if (now) tags.set(t.tag, now);
-    }),
+    graph.tags
+      .filter((t) => manifests.get(t.digest) === true)
+      .map(async (t) => {
+        const now = await target.tagDigest(t.tag);
+        if (now) tags.set(t.tag, now);
+      }),
   );
   const steps = copySteps(graph, { manifests, blobs, tags });
-  const totals = stepTotals(steps);
   const signatureDigests = new Set(graph.tags.filter((t) => t.signature).map((t) => t.digest));
-  const outcome: CopyOutcome = { steps, totals, uploaded: 0, mounted: 0, signatures: signatureDigests.size };
+  const outcome: CopyOutcome = { steps, totals: stepTotals(steps), uploaded: 0, mounted: 0, signatures: signatureDigests.size };
   if (ctx.dryRun) return outcome;
-  ctx.onEvent?.({ kind: 'planned', blobs: totals.blobs, bytes: steps.blobs.reduce((n, b) => n + b.size, 0) });
+  ctx.onEvent?.({ kind: 'planned', blobs: steps.blobs.length, bytes: steps.blobs.reduce((n, b) => n + b.size, 0) });
 
   let failed: unknown;
+  const present = new Set<Digest>();
   await Promise.all(
     steps.blobs.map(async (b) => {
       try {
@@ -87,7 +91,10 @@ export async function copyToTarget(
         const how = await placeBlob(b, job, from, target, ctx, () => failed !== undefined);
         if (how === 'uploaded') outcome.uploaded++;
         if (how === 'mounted') outcome.mounted++;
-        ctx.onEvent?.({ kind: 'blob' });
+        if (how === 'present') {
+          present.add(b.digest);
+          ctx.onEvent?.({ kind: 'planned', blobs: -1, bytes: -b.size });
+        } else ctx.onEvent?.({ kind: 'blob' });
       } catch (e) {
         // An integrity failure is the verdict to report over a network one.
         if (!failed || (e instanceof IntegrityError && !(failed instanceof IntegrityError))) failed = e;
@@ -95,12 +102,24 @@ export async function copyToTarget(
     }),
   );
   if (failed) throw failed;
+  // What was copied: the blobs found there after all are not counted.
+  outcome.steps = { ...steps, blobs: steps.blobs.filter((b) => !present.has(b.digest)) };
+  outcome.totals = stepTotals(outcome.steps);
 
   const holdsReferrers = new Set<Digest>();
+  // Siblings at once; each manifest once everything it references that is being put is in.
+  const putting = new Map<Digest, Promise<void>>();
   for (const m of steps.manifests) {
-    const put = await target.putManifest(m);
-    if (!put.subjectIndexed) holdsReferrers.add(m.digest);
+    const children = m.manifests.map((c) => putting.get(c)).filter((p): p is Promise<void> => p !== undefined);
+    putting.set(
+      m.digest,
+      Promise.all(children).then(async () => {
+        const put = await target.putManifest(m);
+        if (!put.subjectIndexed) holdsReferrers.add(m.digest);
+      }),
+    );
   }
+  await settleAll([...putting.values()]);
   for (const root of job.roots)
     if (!root.tag)
       target.keep?.({
@@ -122,6 +141,12 @@ export async function copyToTarget(
     }
   }
   return outcome;
+}
+
+/** Wait for every promise, then throw the first failure (none is left running unobserved). */
+async function settleAll(all: Array<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(all)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function nodeOf(graph: ImageGraph, d: Digest): ManifestNode {
@@ -166,26 +191,27 @@ async function placeBlob(
     if (earlier.repo === target.repo) return 'present';
     if (await target.mountBlob(b, earlier.repo)) return 'mounted';
   }
-  const done = (async (): Promise<'mounted' | 'uploaded'> => {
-    if (from.registry !== target.store || from.repo === target.repo) return upload();
-    return (await target.mountBlob(b, from.repo)) ? 'mounted' : upload();
-  })();
+  // The whole placement in one transfer slot: ask, then mount or stream (with its tries).
+  const done = ctx.transfers(target.store)(async (): Promise<'present' | 'mounted' | 'uploaded'> => {
+    if (cancelled()) throw new Cancelled();
+    if (await target.hasBlob(b)) return 'present';
+    if (from.registry === target.store && from.repo !== target.repo && (await target.mountBlob(b, from.repo))) return 'mounted';
+    return upload();
+  });
   async function upload(): Promise<'uploaded'> {
     for (let attempt = 1; ; attempt++) {
       let sent = 0;
       let reading: unknown;
       try {
-        await ctx.transfers(target.store)(async () => {
-          if (cancelled()) throw new Cancelled();
-          await target.writeBlob(b, async () => {
-            if (!from.source.openBlob) throw new RegistryError(`${from.name} cannot stream blobs`, { registry: from.name });
-            const stream = await from.source.openBlob(from.repo, b, (n) => {
-              sent += n;
-              ctx.onEvent?.({ kind: 'bytes', n });
-            });
-            stream.once('error', (e) => (reading ??= e));
-            return stream;
+        if (attempt > 1 && cancelled()) throw new Cancelled();
+        await target.writeBlob(b, async () => {
+          if (!from.source.openBlob) throw new RegistryError(`${from.name} cannot stream blobs`, { registry: from.name });
+          const stream = await from.source.openBlob(from.repo, b, (n) => {
+            sent += n;
+            ctx.onEvent?.({ kind: 'bytes', n });
           });
+          stream.once('error', (e) => (reading ??= e));
+          return stream;
         });
         return 'uploaded';
       } catch (caught) {

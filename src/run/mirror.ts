@@ -104,7 +104,8 @@ export async function mirror(opts: MirrorOptions = {}): Promise<MirrorResult> {
     return w.forRepo(d.repository);
   };
   opts.onEvent?.({ kind: 'start', copies: jobs.reduce((n, j) => n + j.destinations.length, 0) });
-  const perImage = pLimit(8);
+  // Enough images at once that blob transfers (limited per store) never wait for an image to start.
+  const perImage = pLimit(32);
   try {
     const copies = (
       await Promise.all(
