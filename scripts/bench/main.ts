@@ -3,7 +3,9 @@
  * (issue 6). Prints a Markdown report and writes it to BENCHMARKS.md. Exits 0 when the bench
  * ran, whatever the targets say (it reports, it does not gate); non-zero when the bench broke.
  *
- *   npm run bench [-- --n 100,500,2000] [--rounds 5] [--quick] [--no-profile]
+ *   npm run bench [-- --n 100,500,2000] [--rounds 5] [--quick] [--no-profile] [--mirror-only] [--mirror-n 20]
+ *
+ * Then the mirror section (mirror.ts): `lg-pins mirror` between two registries.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,15 +16,25 @@ import { stringify } from 'yaml';
 import { startRegistry, type TestRegistry } from '../../test/helpers/registry.js';
 import { fill, FLEET, REPOSITORIES, type BenchImage } from './fill.js';
 import { fleetBench } from './fleet.js';
-import { counted, ensureSkopeo, lgPins, profileCold, skopeoLoop, wire, type Counts } from './measure.js';
-import { loadAverage, machine, renderMarkdown, type Memory, type Report, type SizeResult, type Startup } from './report.js';
+import { counted, ensureSkopeo, lgPins, profileCold, skopeoLoop, wire, type Counts, type Skopeo } from './measure.js';
+import { mirrorBench } from './mirror.js';
+import {
+  loadAverage,
+  machine,
+  renderMarkdown,
+  type LockReport,
+  type Memory,
+  type Report,
+  type SizeResult,
+  type Startup,
+} from './report.js';
 import { BENCH_OUT, BIN, fmtMs, median, ROOT, runTimed, tail } from './util.js';
 
 const execFileAsync = promisify(execFile);
 
 /** lg-pins' default per-registry concurrency; the wire client and the skopeo loop use the same. */
 const CONCURRENCY = 8;
-/** Keep the whole run under ~10 minutes: rounds are cut (never below MIN_ROUNDS) when a size would not fit. */
+/** Keep the lock benches under ~10 minutes (the mirror section adds ~4): rounds are cut (never below MIN_ROUNDS) when a size would not fit. */
 const BUDGET_MS = 9 * 60_000;
 const MIN_ROUNDS = 3;
 /** From this size on, the skopeo loop is run once instead of every round. */
@@ -33,19 +45,28 @@ interface Args {
   rounds: number;
   quick: boolean;
   profile: boolean;
+  mirrorOnly: boolean;
+  mirrorN: number;
+  mirrorRounds: number;
 }
 
-const USAGE = `usage: npm run bench -- [--n 100,500,2000] [--rounds 5] [--quick] [--no-profile]
-  --n N,N,…     image counts to measure (default 100,500,2000)
-  --rounds R    rounds per size, median reported (default 5; cut for big sizes to stay under ~10 min)
-  --quick       smoke run: N=100, 3 rounds
-  --no-profile  skip the CPU profile of one cold lock (node --cpu-prof) at N=500 (or the largest size below)`;
+const USAGE = `usage: npm run bench -- [--n 100,500,2000] [--rounds 5] [--quick] [--no-profile] [--mirror-only] [--mirror-n 20] [--mirror-rounds 3]
+  --n N,N,…          image counts to measure (default 100,500,2000)
+  --rounds R         rounds per size, median reported (default 5; cut for big sizes to stay under ~10 min)
+  --quick            smoke run: N=100, 3 rounds
+  --no-profile       skip the CPU profile of one cold lock (node --cpu-prof) at N=500 (or the largest size below)
+  --mirror-only      only the mirror section (skip the lock benches); prints the report, leaves BENCHMARKS.md as it is
+  --mirror-n N       images copied by the mirror section (default 20; each 4 platforms × 2 layers of 4 MiB)
+  --mirror-rounds R  mirror rounds, median reported (default 3; cut to keep the section under ~4 min)`;
 
 function parseArgs(argv: string[]): Args {
   let sizes: number[] | undefined;
   let rounds: number | undefined;
   let quick = false;
   let profile = true;
+  let mirrorOnly = false;
+  let mirrorN = 20;
+  let mirrorRounds = 3;
   const positive = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${JSON.stringify(v)}\n${USAGE}`);
@@ -60,13 +81,24 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--rounds') rounds = positive('--rounds', value());
     else if (flag === '--quick') quick = true;
     else if (flag === '--no-profile') profile = false;
+    else if (flag === '--mirror-only') mirrorOnly = true;
+    else if (flag === '--mirror-n') mirrorN = positive('--mirror-n', value());
+    else if (flag === '--mirror-rounds') mirrorRounds = positive('--mirror-rounds', value());
     else if (flag === '--help' || flag === '-h') {
       console.log(USAGE);
       process.exit(0);
     } else throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
   }
   sizes ??= quick ? [100] : [100, 500, 2000];
-  return { sizes: [...new Set(sizes)].sort((a, b) => a - b), rounds: rounds ?? (quick ? 3 : 5), quick, profile };
+  return {
+    sizes: [...new Set(sizes)].sort((a, b) => a - b),
+    rounds: rounds ?? (quick ? 3 : 5),
+    quick,
+    profile,
+    mirrorOnly,
+    mirrorN,
+    mirrorRounds,
+  };
 }
 
 const log = (s: string): void => {
@@ -235,24 +267,9 @@ async function measureMemory(f: SizeFiles, n: number, runs: number, tmp: string,
   return { n, runs, lgPinsKiB, warmKiB, wireKiB, lockBytes: statSync(f.lockFile).size };
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const started = new Date();
-  const loadStart = loadAverage();
+/** The lock bench: its own registry, the sizes, startup, memory, fleet, profile. */
+async function lockBench(args: Args, skopeo: Skopeo, tmp: string, env: NodeJS.ProcessEnv, notes: string[]): Promise<LockReport> {
   const t0 = performance.now();
-  const notes: string[] = [];
-  const cmdArgs = process.argv.slice(2).join(' ');
-  const command = `npm run bench${cmdArgs ? ` -- ${cmdArgs}` : ''}`;
-
-  await ensureBuilt(notes);
-  const builtAt = distStamp();
-  const skopeo = await ensureSkopeo(log);
-  if (skopeo.note) notes.push(`skopeo: ${skopeo.note}.`);
-
-  const tmp = mkdtempSync(join(tmpdir(), 'lg-pins-bench-'));
-  const cleanTmp = () => rmSync(tmp, { recursive: true, force: true });
-  process.on('exit', cleanTmp);
-  const env = childEnv(tmp);
   let reg: TestRegistry | undefined;
   try {
     log('starting the registry …');
@@ -287,7 +304,7 @@ async function main(): Promise<void> {
         if (fit < rounds) {
           rounds = Math.max(MIN_ROUNDS, fit);
           if (rounds < args.rounds)
-            notes.push(`N=${n}: ${rounds} rounds instead of ${args.rounds}, to keep the whole bench under ~10 minutes on this machine.`);
+            notes.push(`N=${n}: ${rounds} rounds instead of ${args.rounds}, to keep the lock benches under ~10 minutes on this machine.`);
         }
       }
       if (skopeo.available && skopeoRounds < rounds)
@@ -306,7 +323,7 @@ async function main(): Promise<void> {
     log('spec + coverage for 100,000 hosts …');
     const fleet = await fleetBench(Math.max(args.rounds, 5), { file: join(tmp, 'fleet', 'lg-pins.yaml') });
 
-    let profile: Report['profile'];
+    let profile: LockReport['profile'];
     if (args.profile) {
       const target = [...sizes].reverse().find((s) => s.n <= 500) ?? sizes[0]!;
       const f = files.get(target.n)!;
@@ -317,13 +334,7 @@ async function main(): Promise<void> {
       profile = { n: target.n, summary: await profileCold(f.dir, env, profDir, ROOT) };
     }
 
-    if (!skopeo.available) notes.push('The skopeo column is skipped: skopeo is not available.');
-    if (distStamp() !== builtAt)
-      notes.push('**dist/ changed during the run** (rebuilt by someone else?): figures may mix two builds; re-run on a quiet tree.');
-    const report: Report = {
-      command,
-      started,
-      durationMs: performance.now() - t0,
+    return {
       fillMs,
       filled: maxN,
       repositories: repos,
@@ -333,16 +344,65 @@ async function main(): Promise<void> {
       startup,
       memory,
       fleet,
-      skopeo,
       profile,
-      notes,
     };
-    const md = renderMarkdown(report, machine(skopeo.version, loadStart));
-    writeFileSync(join(ROOT, 'BENCHMARKS.md'), `${md}\n`);
-    console.log(md);
-    log(`wrote ${join(ROOT, 'BENCHMARKS.md')}`);
   } finally {
     await reg?.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = new Date();
+  const loadStart = loadAverage();
+  const t0 = performance.now();
+  const notes: string[] = [];
+  const cmdArgs = process.argv.slice(2).join(' ');
+  const command = `npm run bench${cmdArgs ? ` -- ${cmdArgs}` : ''}`;
+
+  await ensureBuilt(notes);
+  const builtAt = distStamp();
+  const skopeo = await ensureSkopeo(log);
+  if (skopeo.note) notes.push(`skopeo: ${skopeo.note}.`);
+
+  const tmp = mkdtempSync(join(tmpdir(), 'lg-pins-bench-'));
+  const cleanTmp = () => rmSync(tmp, { recursive: true, force: true });
+  process.on('exit', cleanTmp);
+  const env = childEnv(tmp);
+  try {
+    const lock = args.mirrorOnly ? undefined : await lockBench(args, skopeo, tmp, env, notes);
+    log(`mirror: N=${args.mirrorN}, up to ${args.mirrorRounds} rounds …`);
+    let mirror: Report['mirror'];
+    try {
+      mirror = await mirrorBench({
+        n: args.mirrorN,
+        rounds: args.mirrorRounds,
+        concurrency: CONCURRENCY,
+        skopeo: skopeo.available,
+        tmp,
+        env,
+        log,
+      });
+      notes.push(...mirror.notes.map((n) => `Mirror: ${n}`));
+    } catch (e) {
+      // Keep the lock results of a long run; the exit code still says the bench broke.
+      if (!lock) throw e;
+      notes.push(`**The mirror section broke:** ${tail((e as Error).message, 5).replace(/\s+/g, ' ')}`);
+      process.exitCode = 1;
+    }
+
+    if (!skopeo.available) notes.push('The skopeo columns are skipped: skopeo is not available.');
+    if (distStamp() !== builtAt)
+      notes.push('**dist/ changed during the run** (rebuilt by someone else?): figures may mix two builds; re-run on a quiet tree.');
+    const report: Report = { command, started, durationMs: performance.now() - t0, skopeo, lock, mirror, notes };
+    const md = renderMarkdown(report, machine(skopeo.version, loadStart));
+    console.log(md);
+    if (args.mirrorOnly) log('--mirror-only: BENCHMARKS.md left as it is (it holds the full run)');
+    else {
+      writeFileSync(join(ROOT, 'BENCHMARKS.md'), `${md}\n`);
+      log(`wrote ${join(ROOT, 'BENCHMARKS.md')}`);
+    }
+  } finally {
     cleanTmp();
   }
 }

@@ -1,12 +1,15 @@
 /**
  * The report: machine description, the results table, the targets of issue 6 with PASS/FAIL,
- * and notes; rendered as Markdown (printed and written to BENCHMARKS.md).
+ * the mirror section (mirror-report.ts), and notes; rendered as Markdown (printed and written to
+ * BENCHMARKS.md).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import type { FleetBenchResult } from './fleet.js';
 import { fmtCounts, type Counts, type ProfileSummary } from './measure.js';
+import type { MirrorReport } from './mirror.js';
+import { renderMirror } from './mirror-report.js';
 import { fmtMs, fmtRatio, ROOT } from './util.js';
 
 export interface SizeResult {
@@ -44,10 +47,8 @@ export interface Memory {
   lockBytes: number;
 }
 
-export interface Report {
-  command: string;
-  started: Date;
-  durationMs: number;
+/** The lock bench (everything but the mirror section). */
+export interface LockReport {
   fillMs: number;
   filled: number;
   repositories: number;
@@ -57,8 +58,17 @@ export interface Report {
   startup: Startup;
   memory: Memory | undefined;
   fleet: FleetBenchResult;
-  skopeo: { available: boolean; version?: string; note?: string };
   profile: { n: number; summary: ProfileSummary } | undefined;
+}
+
+export interface Report {
+  command: string;
+  started: Date;
+  durationMs: number;
+  skopeo: { available: boolean; version?: string; note?: string };
+  /** Undefined with --mirror-only. */
+  lock: LockReport | undefined;
+  mirror: MirrorReport | undefined;
   notes: string[];
 }
 
@@ -113,7 +123,7 @@ export function machine(skopeoVersion: string | undefined, loadAtStart: string):
   ];
 }
 
-function targets(r: Report): Target[] {
+function targets(r: LockReport, skopeoNote: string): Target[] {
   const out: Target[] = [];
   const sizes = r.sizes;
   const at500 = sizes.find((s) => s.n === 500) ?? sizes[sizes.length - 1]!;
@@ -155,7 +165,7 @@ function targets(r: Report): Target[] {
             .join('; '),
           result: withSkopeo.every((s) => s.cold < s.skopeo!) ? 'PASS' : 'FAIL',
         }
-      : { target: 'lg-pins (cold) beats the skopeo loop', measured: r.skopeo.note ?? 'skopeo not available', result: 'SKIP' },
+      : { target: 'lg-pins (cold) beats the skopeo loop', measured: skopeoNote, result: 'SKIP' },
   );
 
   if (sizes.length >= 2) {
@@ -202,6 +212,19 @@ export function renderMarkdown(r: Report, machineRows: Array<[string, string]>):
   L.push(row(['', '']), row(['---', '---']));
   for (const [k, v] of machineRows) L.push(row([k, v]));
   L.push('');
+  const skopeoNote = r.skopeo.note ?? 'skopeo not available';
+  if (r.lock) L.push(...renderLock(r.lock, skopeoNote));
+  if (r.mirror) L.push(...renderMirror(r.mirror, skopeoNote));
+  if (r.notes.length) {
+    L.push('## Notes', '');
+    for (const n of r.notes) L.push(`- ${n}`);
+    L.push('');
+  }
+  return L.join('\n');
+}
+
+function renderLock(r: LockReport, skopeoNote: string): string[] {
+  const L: string[] = [];
   L.push('## Setup', '');
   L.push(
     `- The real test registry (Debian \`docker-registry\`) on 127.0.0.1, filesystem storage, access log on; filled with ${r.filled} images in ${r.repositories} repositories in ${fmtMs(r.fillMs)}: the four platform images (linux/amd64, linux/arm64/v8, linux/arm/v7, linux/riscv64) pushed once per repository, then one OCI index per image (a unique annotation, so every index digest differs), tagged \`t<i>\`.`,
@@ -259,7 +282,7 @@ export function renderMarkdown(r: Report, machineRows: Array<[string, string]>):
 
   L.push('## Targets (issue 6)', '');
   L.push(row(['target', 'measured', 'result']), row(['---', '---', '---']));
-  for (const t of targets(r)) L.push(row([t.target, t.measured, `**${t.result}**`]));
+  for (const t of targets(r, skopeoNote)) L.push(row([t.target, t.measured, `**${t.result}**`]));
   L.push('');
 
   L.push('## Where the time goes', '');
@@ -290,7 +313,7 @@ export function renderMarkdown(r: Report, machineRows: Array<[string, string]>):
   }
   if (r.memory) {
     L.push(
-      `Peak memory at N=${r.memory.n} (max RSS, ${r.memory.runs} cold runs through a wrapper that imports dist/cli/main.js and reads \`process.resourceUsage().maxRSS\` at the end; highest run): lg-pins lock cold ${mb(r.memory.lgPinsKiB).toFixed(1)} MB; lg-pins lock warm (reading the ${(r.memory.lockBytes / 1e6).toFixed(1)} MB lock it wrote) ${mb(r.memory.warmKiB).toFixed(1)} MB; the wire client ${mb(r.memory.wireKiB).toFixed(1)} MB.`,
+      `Peak memory at N=${r.memory.n} (max RSS, ${r.memory.runs} cold runs through a wrapper that imports dist/cli/main.js and reads its peak RSS, VmHWM in /proc/self/status, at the end; highest run): lg-pins lock cold ${mb(r.memory.lgPinsKiB).toFixed(1)} MB; lg-pins lock warm (reading the ${(r.memory.lockBytes / 1e6).toFixed(1)} MB lock it wrote) ${mb(r.memory.warmKiB).toFixed(1)} MB; the wire client ${mb(r.memory.wireKiB).toFixed(1)} MB.`,
       '',
     );
   }
@@ -318,10 +341,5 @@ export function renderMarkdown(r: Report, machineRows: Array<[string, string]>):
     }
   }
   L.push('');
-  if (r.notes.length) {
-    L.push('## Notes', '');
-    for (const n of r.notes) L.push(`- ${n}`);
-    L.push('');
-  }
-  return L.join('\n');
+  return L;
 }

@@ -5,10 +5,11 @@
  *   node node_modules/.cache/lg-pins-bench/scripts/bench/wire.js <file with one URL a line> <concurrency>
  *
  * Prints one JSON line {requests, ok, bytes, maxRSSKiB}; exits 1 when any answer is not a 200.
- * Only undici is imported, so its startup is what a lean client would pay.
+ * Only undici (and node:fs, for the peak RSS) is imported, so its startup is what a lean client would pay.
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
+import { peakRssKiB } from './peak-rss.js';
 
 const ACCEPT = [
   'application/vnd.oci.image.index.v1+json',
@@ -44,7 +45,7 @@ async function worker(): Promise<void> {
 }
 await Promise.all(Array.from({ length: Math.min(concurrency, urls.length) }, worker));
 await agent.close();
-console.log(JSON.stringify({ requests: urls.length, ok, bytes, maxRSSKiB: process.resourceUsage().maxRSS }));
+console.log(JSON.stringify({ requests: urls.length, ok, bytes, maxRSSKiB: peakRssKiB() }));
 if (failures.length) {
   console.error(failures.slice(0, 5).join('\n'));
   process.exitCode = 1;
