@@ -76,6 +76,20 @@ export async function copyToTarget(
         if (now) tags.set(t.tag, now);
       }),
   );
+  // A referrers fallback index the mirror holds that already lists every referrer of the source's
+  // (an earlier run merged the two): complete as it is, so it is neither put again nor replaced.
+  await Promise.all(
+    graph.tags
+      .filter((t) => isFallbackTag(graph, t.tag) && manifests.get(t.digest) === false)
+      .map(async (t) => {
+        const node = nodeOf(graph, t.digest);
+        if (!node.manifests.every((c) => manifests.get(c) === true)) return;
+        const there = await target.readManifest(t.tag);
+        if (!there || computeDigest(mergeReferrers(node.bytes, there.bytes)) !== there.digest) return;
+        manifests.set(t.digest, true);
+        tags.set(t.tag, t.digest);
+      }),
+  );
   const steps = copySteps(graph, { manifests, blobs, tags });
   const signatureDigests = new Set(graph.tags.filter((t) => t.signature).map((t) => t.digest));
   const outcome: CopyOutcome = { steps, totals: stepTotals(steps), uploaded: 0, mounted: 0, signatures: signatureDigests.size };
@@ -130,10 +144,9 @@ export async function copyToTarget(
   await indexReferrers(referrers, holdsReferrers, target);
   for (const t of steps.tags) {
     const node = nodeOf(graph, t.digest);
-    const signature = graph.tags.some((g) => g.tag === t.tag && g.signature && !t.tag.endsWith('.sig'));
-    if (signature) {
+    if (isFallbackTag(graph, t.tag)) {
       // A referrers fallback index the mirror already has: keep what only the mirror lists.
-      const there = tags.has(t.tag) ? await target.readManifest(t.tag) : undefined;
+      const there = await target.readManifest(t.tag);
       const bytes = mergeReferrers(node.bytes, there?.bytes);
       await target.putManifest({ digest: computeDigest(bytes), mediaType: node.mediaType, bytes }, t.tag);
     } else {
@@ -147,6 +160,11 @@ export async function copyToTarget(
 async function settleAll(all: Array<Promise<unknown>>): Promise<void> {
   const failed = (await Promise.allSettled(all)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+/** A referrers fallback index's tag (`sha256-<hex>`), as opposed to a `.sig` tag or an image tag. */
+function isFallbackTag(graph: ImageGraph, tag: string): boolean {
+  return !tag.endsWith('.sig') && graph.tags.some((g) => g.tag === tag && g.signature);
 }
 
 function nodeOf(graph: ImageGraph, d: Digest): ManifestNode {

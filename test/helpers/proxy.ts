@@ -38,6 +38,11 @@ export interface ProxyHook {
   reset?: boolean;
   /** Send the status and headers at once, then the body one byte every this many ms. */
   trickleMs?: number;
+  /**
+   * Send the status and the full body's headers (its content-length), then only this many bytes of
+   * the body, then destroy the connection: a transfer cut off midway.
+   */
+  truncateAfter?: number;
 }
 
 export interface ProxyRecord {
@@ -58,6 +63,12 @@ export interface ProxyOptions {
    * `authorization`, as a CDN or blob store behind a signed redirect has its own access).
    */
   upstreamHeaders?: Record<string, string>;
+  /**
+   * Tell the registry it is reached through the proxy (`X-Forwarded-Host: <proxy host>`), so that
+   * the absolute URLs it sends back (an upload's Location) lead through the proxy too, where the
+   * hooks see them, rather than straight to the registry.
+   */
+  forwardedHost?: boolean;
 }
 
 export interface TamperingProxy {
@@ -110,8 +121,9 @@ export async function startProxy(targetUrl: string, opts: ProxyOptions = {}): Pr
   const hooks: ProxyHook[] = [];
   const requests: ProxyRecord[] = [];
 
+  let self = '';
   const forward = async (method: string, path: string, headers: Record<string, string>, body: Buffer): Promise<IncomingMessage> => {
-    const h = { ...headers, ...opts.upstreamHeaders, host: target.host };
+    const h = { ...headers, ...opts.upstreamHeaders, ...(opts.forwardedHost ? { 'x-forwarded-host': self } : {}), host: target.host };
     return new Promise<IncomingMessage>((resolve, reject) => {
       const r = request({ host: target.hostname, port: target.port, method, path, headers: h, agent }, resolve);
       r.once('error', reject);
@@ -170,6 +182,11 @@ export async function startProxy(targetUrl: string, opts: ProxyOptions = {}): Pr
     if (method !== 'HEAD') outHeaders['content-length'] = String(out.body.length);
     record(out.status, true);
     res.writeHead(out.status, outHeaders);
+    if (hook.truncateAfter !== undefined) {
+      res.flushHeaders();
+      res.write(out.body.subarray(0, hook.truncateAfter), () => res.socket?.destroy());
+      return;
+    }
     if (hook.trickleMs !== undefined) {
       res.flushHeaders();
       for (const byte of out.body) {
@@ -201,6 +218,7 @@ export async function startProxy(targetUrl: string, opts: ProxyOptions = {}): Pr
   });
   const { port } = server.address() as AddressInfo;
   const host = `127.0.0.1:${port}`;
+  self = host;
   return {
     host,
     url: `http://${host}`,
