@@ -24,10 +24,12 @@ const shown = (io: Io, file: string) => relative(io.cwd, file) || file;
 export const runLock = (o: GlobalOptions & { dryRun?: boolean }, io: Io) =>
   command(o, io, async () => {
     const [{ lock }, { lockJson, lockText }] = await Promise.all([import('../run/lock.js'), import('../render/lock.js')]);
+    const { clockFrom } = await import('../run/clock.js');
     const r = await lock({
       cwd: io.cwd,
       config: o.config,
       dryRun: o.dryRun,
+      now: clockFrom(io.env),
       client: clientOptions(o, io),
       callbacks: progressCallbacks(o, io),
     });
@@ -64,7 +66,14 @@ export const runDiff = (o: GlobalOptions & { markdown?: boolean }, io: Io) =>
       import('../render/diff.js'),
       import('../render/lock.js'),
     ]);
-    const r = await diff({ cwd: io.cwd, config: o.config, client: clientOptions(o, io), callbacks: progressCallbacks(o, io) });
+    const { clockFrom } = await import('../run/clock.js');
+    const r = await diff({
+      cwd: io.cwd,
+      config: o.config,
+      now: clockFrom(io.env),
+      client: clientOptions(o, io),
+      callbacks: progressCallbacks(o, io),
+    });
     io.stdout.write(o.json ? jsonDocument(diffJson(r)) : o.markdown ? diffMarkdown(r) : diffText(r));
     if (!o.json) io.stderr.write(failureLines(r.failures, colours(io, 'stderr')));
     return r.exitCode;

@@ -6,7 +6,8 @@ import { HOST_RE, hostsFromInventory, type Inventories } from './inventory.js';
 import { lockFileFor } from './names.js';
 import { parseSourceRef } from './refs.js';
 import { checkRegistries } from './registries.js';
-import { dict, put } from '../safe/dict.js';
+import { dict, own, put } from '../safe/dict.js';
+import { checkRings } from './rings.js';
 import { FileReadError, readTextSync } from '../safe/files.js';
 import { LIMITS } from '../safe/limits.js';
 import { quoteUntrusted } from '../safe/text.js';
@@ -42,6 +43,13 @@ export function applyRules(raw: SpecFile, src: Issues, specFile: string): { spec
     if (group) put(fleet, id, group);
   }
   checkHostsOnce(members, src, issues);
+  const rings = checkRings(raw.fleet ?? {}, (g) => members.find((m) => m.id === g)?.images ?? [], src, issues);
+  for (const [id, ring] of rings) {
+    const group = own(fleet, id);
+    if (!group) continue;
+    if (ring.after !== undefined) group.after = ring.after;
+    group.soakMs = ring.soakMs;
+  }
   const spec: Spec = {
     file: specFile,
     dir,
@@ -161,6 +169,7 @@ function checkGroup(
     hosts: [...hosts],
     images: images.filter((i) => imageIds.includes(i)),
     onMissing: g.onMissing ?? 'fail',
+    soakMs: 0,
   };
 }
 

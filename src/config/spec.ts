@@ -60,6 +60,10 @@ export interface Group {
   /** Image ids this group runs, in spec order. */
   images: string[];
   onMissing: OnMissing;
+  /** Rollout rings: the group whose release this one waits for. */
+  after?: string;
+  /** How long `after` must have run a release before this group takes it, in ms (0 when unset). */
+  soakMs: number;
 }
 
 /** A validated spec, ready for planning. */

@@ -44,6 +44,10 @@ export interface GroupSpec {
   hostsFrom?: HostsFromSpec;
   images?: string[];
   onMissing?: OnMissing;
+  /** Rollout rings: take a new release only once this group runs it (and has for `soak`). */
+  after?: string;
+  /** How long the `after` group must have run a release first: `30m`, `12h`, `3d` (or 0). */
+  soak?: string | number;
 }
 
 /** `hostsFrom`: the hosts of one group of an Ansible inventory (YAML or INI), its children included. */
@@ -108,6 +112,8 @@ export const SPEC_KEYS = {
     hostsFrom: true,
     images: true,
     onMissing: true,
+    after: true,
+    soak: true,
   } satisfies Record<keyof GroupSpec, true>,
   hostsFrom: { ansible: true, group: true } satisfies Record<keyof HostsFromSpec, true>,
 } as const;

@@ -50,6 +50,8 @@ export interface FleetPin {
   index?: Digest;
   /** Set when the group is held back: why. */
   held?: string;
+  /** Groups in a rollout ring: when this pin last changed (RFC 3339 UTC). */
+  since?: string;
 }
 
 export interface Lock {
@@ -78,6 +80,6 @@ export const LOCK_KEYS = {
     true
   >,
   platform: { digest: true, mediaType: true, size: true } satisfies Record<keyof LockPlatform, true>,
-  pin: { platform: true, digest: true, tag: true, index: true, held: true } satisfies Record<keyof FleetPin, true>,
+  pin: { platform: true, digest: true, tag: true, index: true, held: true, since: true } satisfies Record<keyof FleetPin, true>,
   signer: { identity: true, issuer: true, logIndex: true, trustedRoot: true } satisfies Record<keyof KeylessSigner, true>,
 } as const;

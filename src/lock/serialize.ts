@@ -22,6 +22,7 @@ function pinObject(p: FleetPin): Record<string, unknown> {
   if (p.tag !== undefined) o.tag = p.tag;
   if (p.index !== undefined) o.index = p.index;
   if (p.held !== undefined) o.held = p.held;
+  if (p.since !== undefined) o.since = p.since;
   return o;
 }
 

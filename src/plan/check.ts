@@ -99,6 +99,16 @@ export function checkLock(spec: Spec, lock: Lock): Stale[] {
         keys.map((k) => platformOf(k) ?? { os: 'unknown', architecture: 'unknown' }),
       );
       const bestKey = best === undefined ? undefined : keys[best];
+      if (pin.tag !== undefined && !pin.held) {
+        // A follower waiting for its leader (rollout rings) stays on an older release: consistent.
+        if (g.after === undefined)
+          stale.push({
+            group: g.id,
+            image: id,
+            message: `group ${q(g.id)} stays on ${pin.tag} of ${q(id)}, but follows no group (after) any more; run \`lg-pins lock\``,
+          });
+        continue;
+      }
       if (pin.held) {
         if (g.onMissing !== 'hold')
           stale.push({

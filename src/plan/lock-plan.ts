@@ -6,6 +6,7 @@ import type { PlatformEntry, Resolution } from '../registry/resolve.js';
 import { canRunKey } from '../platform.js';
 import { coverage } from './coverage.js';
 import { dict, dictFrom, own, put } from '../safe/dict.js';
+import { applyRings, type ImagePins, type Waiting } from './rings.js';
 
 /** The outcome of resolving one image: its resolution, or why it failed. */
 export type ImageOutcome =
@@ -29,15 +30,26 @@ export interface ImageFailure {
 export interface LockPlan {
   lock: Lock;
   failures: ImageFailure[];
+  /** Followers that keep their pin until their leader has run the new release for their soak. */
+  waiting: Waiting[];
 }
 
 /**
  * Pure: (spec, previous lock, outcomes) → next lock and failures. An image that failed, or whose
  * release cannot serve a group that must not be held, keeps its previous entry and pins exactly.
  */
-export function planLock(spec: Spec, previous: Lock | undefined, outcomes: ReadonlyMap<string, ImageOutcome>): LockPlan {
+export function planLock(
+  spec: Spec,
+  previous: Lock | undefined,
+  outcomes: ReadonlyMap<string, ImageOutcome>,
+  /** The run's clock (LG_PINS_NOW), for rollout rings. */
+  now: Date = new Date(),
+  /** Rollout rings: a lock that proposed pins before (the open pull request's), whose `since` a same pin keeps. */
+  proposed?: Lock,
+): LockPlan {
   const lock: Lock = { lockVersion: 1, images: dict(), fleet: dict() };
   const failures: ImageFailure[] = [];
+  const waiting: Waiting[] = [];
   const groups = Object.values(spec.fleet);
   for (const image of Object.values(spec.images)) {
     const outcome = outcomes.get(image.id);
@@ -47,7 +59,17 @@ export function planLock(spec: Spec, previous: Lock | undefined, outcomes: Reado
       : undefined;
     if (planned && !(planned instanceof CoverageError)) {
       put(lock.images, image.id, planned.entry);
-      for (const [group, pin] of planned.pins) put(groupPins(lock, group), image.id, pin);
+      const ringed = applyRings(
+        image.id,
+        users,
+        planned.entry,
+        planned.pins,
+        previousOf(image, users, previous),
+        now,
+        previousOf(image, users, proposed),
+      );
+      for (const [group, pin] of ringed.pins) put(groupPins(lock, group), image.id, pin);
+      waiting.push(...ringed.waiting);
       continue;
     }
     const error = planned ?? (outcome && !outcome.ok ? outcome.error : undefined);
@@ -55,7 +77,19 @@ export function planLock(spec: Spec, previous: Lock | undefined, outcomes: Reado
     keepPrevious(image.id, users, previous, lock);
   }
   for (const g of groups) groupPins(lock, g.id);
-  return { lock, failures };
+  return { lock, failures, waiting };
+}
+
+/** The image's entry and its groups' pins in a lock, when it has the image under the same ref. */
+function previousOf(image: Image, users: Group[], previous: Lock | undefined): ImagePins | undefined {
+  const entry = own(previous?.images, image.id);
+  if (!entry || entry.ref !== image.ref) return undefined;
+  const pins = new Map<string, FleetPin>();
+  for (const g of users) {
+    const pin = own(own(previous?.fleet, g.id), image.id);
+    if (pin) pins.set(g.id, pin);
+  }
+  return { entry, pins };
 }
 
 function planImage(
@@ -162,8 +196,10 @@ export function planValidLock(
   previous: Lock | undefined,
   outcomes: ReadonlyMap<string, ImageOutcome>,
   problem: (lock: Lock) => string | undefined,
+  now: Date = new Date(),
+  proposed?: Lock,
 ): LockPlan {
-  const plan = planLock(spec, previous, outcomes);
+  const plan = planLock(spec, previous, outcomes, now, proposed);
   if (problem(plan.lock) === undefined) return plan;
   const next = new Map(outcomes);
   for (const [id, entry] of Object.entries(plan.lock.images)) {
@@ -179,7 +215,7 @@ export function planValidLock(
         ),
       });
   }
-  const replanned = planLock(spec, previous, next);
+  const replanned = planLock(spec, previous, next, now, proposed);
   // Never write a lock that lg-pins itself would refuse to read back.
   if (problem(replanned.lock) !== undefined)
     throw new InternalError('the next lock does not match schemas/lg-pins.lock.schema.json; nothing was written');
@@ -190,7 +226,7 @@ export function planValidLock(
  * Whether a run writes its lock: only when it changed, never when every image failed (the file
  * system stays as it was), and a first run that pinned nothing creates no lock.
  */
-export function shouldWrite(spec: Spec, plan: LockPlan, changed: boolean, lockExists: boolean): boolean {
+export function shouldWrite(spec: Spec, plan: Pick<LockPlan, 'lock' | 'failures'>, changed: boolean, lockExists: boolean): boolean {
   const imageCount = Object.keys(spec.images).length;
   const allFailed = imageCount > 0 && plan.failures.length === imageCount;
   return changed && !allFailed && (lockExists || Object.keys(plan.lock.images).length > 0);

@@ -1,6 +1,7 @@
 import type { Spec } from '../config/spec.js';
 import type { Lock } from '../lock/model.js';
 import type { ImageChange } from '../plan/classify.js';
+import type { Waiting } from '../plan/rings.js';
 import type { DiffResult } from '../run/diff.js';
 import { table } from './table.js';
 import { failureJson } from './failure.js';
@@ -48,6 +49,7 @@ export function diffJson(r: DiffResult): object {
       held: c.held.map((h) => ({ group: h.group, hosts: h.hosts, platform: h.platform, tag: h.tag, reason: h.reason })),
     })),
     passedOver: r.passedOver,
+    waiting: r.waiting,
     outputs: r.outputChanges,
     failures: r.failures.map(failureJson),
   };
@@ -88,6 +90,11 @@ export function diffText(r: DiffResult): string {
   }
   for (const p of r.passedOver) out.push(`${p.image}: ${p.tag} is available; cadence ${p.cadence} keeps ${p.pinned}`);
   if (r.passedOver.length) out.push('');
+  if (r.waiting.length) {
+    out.push('waiting (rollout rings):');
+    for (const w of r.waiting) out.push(`  ${waitingLine(w, (s) => s)}`);
+    out.push('');
+  }
   if (r.outputChanges.length) {
     out.push('outputs:');
     for (const o of r.outputChanges) out.push(`  ${o.change.padEnd(6)}  ${o.path}`);
@@ -154,6 +161,11 @@ export function diffMarkdown(r: DiffResult, spec: Spec = r.spec): string {
   for (const p of r.passedOver)
     out.push(`- ${code(p.image)}: ${code(p.tag)} is available; cadence ${code(p.cadence)} keeps ${code(p.pinned)}.`);
   if (r.passedOver.length) out.push('');
+  if (r.waiting.length) {
+    out.push('**Waiting (rollout rings):**', '');
+    for (const w of r.waiting) out.push(`- ${waitingLine(w, code)}.`);
+    out.push('');
+  }
   if (r.outputChanges.length) {
     out.push('| deploy output | change |', '|---|---|');
     for (const o of r.outputChanges) out.push(`| ${cell(o.path)} | ${o.change} |`);
@@ -180,4 +192,10 @@ export function diffMarkdown(r: DiffResult, spec: Spec = r.spec): string {
     );
   }
   return `${out.join('\n')}`;
+}
+
+/** `datacenter waits for canary: agent v2 from 2026-12-07T10:00:00Z` (or `once canary runs it`). */
+export function waitingLine(w: Waiting, c: (s: string) => string): string {
+  const when = w.until ? `from ${w.until}` : `once ${c(w.after)} runs it`;
+  return `${c(w.group)} waits for ${c(w.after)}: takes ${c(w.image)} ${c(w.tag)} ${when}`;
 }

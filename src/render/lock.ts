@@ -4,6 +4,7 @@ import { failureJson } from './failure.js';
 import { outputLines } from './outputs.js';
 import { type Output, type Paint, shortDigest } from './paint.js';
 import { table } from './table.js';
+import { waitingLine } from './diff.js';
 
 /** `lock --json`. */
 export function lockJson(r: LockResult): object {
@@ -19,6 +20,7 @@ export function lockJson(r: LockResult): object {
         .filter(([, pin]) => pin.held)
         .map(([image, pin]) => ({ group: g, image, tag: pin.tag, reason: pin.held })),
     ),
+    waiting: r.waiting,
     failures: r.failures.map(failureJson),
     ...(r.outputs ? { outputs: r.outputs } : {}),
   };
@@ -31,6 +33,7 @@ export function lockText(r: LockResult, file: string, dryRun: boolean, paint: Pa
     for (const [image, pin] of Object.entries(p))
       if (pin.held) notes.push(`${paint.yellow('held:')} group ${g} stays on ${image} ${pin.tag}: ${pin.held}\n`);
   }
+  for (const w of r.waiting) notes.push(`${paint.yellow('waiting:')} ${waitingLine(w, (s) => s)}\n`);
   const rows = Object.entries(r.lock.images).map(([id, i]) => {
     const n = Object.keys(i.platforms).length;
     return [id, i.tag, shortDigest(i.digest), `${n} platform${n === 1 ? '' : 's'}`];

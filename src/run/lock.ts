@@ -7,6 +7,7 @@ import { readLockFile } from '../lock/read.js';
 import { serializeLock } from '../lock/serialize.js';
 import { commitFiles, type CommitHooks, type FileChange } from '../lock/commit.js';
 import { passedOver, planValidLock, shouldWrite, type ImageFailure, type ImageOutcome } from '../plan/lock-plan.js';
+import type { Waiting } from '../plan/rings.js';
 import type { ClientOptions } from '../registry/client.js';
 import { excerpt } from '../safe/text.js';
 import { resolveImages, type ResolveCallbacks } from './resolve.js';
@@ -24,6 +25,10 @@ export interface LockOptions extends LoadOptions {
   client?: ClientOptions;
   /** For tests: a fault injected while the files are committed. */
   hooks?: CommitHooks;
+  /** The clock rollout rings judge soak times by (the CLI: LG_PINS_NOW, else the system's). */
+  now?: Date;
+  /** `propose`: the lock of the open pull request, whose `since` a pin it already proposed keeps. */
+  proposed?: Lock;
 }
 
 export interface LockResult {
@@ -36,6 +41,8 @@ export interface LockResult {
   /** The serialized next lock. */
   text: string;
   failures: ImageFailure[];
+  /** Rollout rings: followers that keep their pin for now, and until when. */
+  waiting: Waiting[];
   /** Newer releases the cadence passed over: not changes, but worth a mention. */
   passedOver: Array<{ image: string; tag: string; pinned: string; cadence: string }>;
   /** The next lock differs from the file on disk. */
@@ -61,7 +68,7 @@ export async function lock(opts: LockOptions = {}): Promise<LockResult> {
   } finally {
     await sources.close();
   }
-  const plan = planValidLock(spec, previous, outcomes, lockProblem);
+  const plan = planValidLock(spec, previous, outcomes, lockProblem, opts.now ?? new Date(), opts.proposed);
   // Deploy outputs render from the next lock and are committed with it (or, with no outputs left
   // in the spec, the files lg-pins wrote before are removed).
   const outputs = spec.outputs || previous?.outputs ? await outputsOnDisk(spec, plan.lock, previous?.outputs) : undefined;
@@ -79,6 +86,7 @@ export async function lock(opts: LockOptions = {}): Promise<LockResult> {
     lock: plan.lock,
     text,
     failures: plan.failures,
+    waiting: plan.waiting,
     passedOver: passedOver(spec, outcomes),
     changed,
     written,

@@ -2,6 +2,9 @@ import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { findSpec, type LoadOptions } from '../config/load.js';
+import { lockFileFor } from '../config/names.js';
+import type { Lock } from '../lock/model.js';
+import { parseLock } from '../lock/read.js';
 import { GitHostError, UsageError, worstExitCode, type ExitCode } from '../errors.js';
 import { shouldWrite } from '../plan/lock-plan.js';
 import { proposalText } from '../render/proposal.js';
@@ -10,6 +13,7 @@ import { git, gitOut, type GitOptions, type GitResult } from '../scm/git.js';
 import { GitHub } from '../scm/github.js';
 import { GitLab } from '../scm/gitlab.js';
 import { openHostTransport, type GitHost, type PullRequest } from '../scm/host.js';
+import { clockFrom } from './clock.js';
 import { diff, type DiffResult } from './diff.js';
 import type { LockCallbacks } from './lock.js';
 import { trackTemp, untrackTemp } from '../safe/temp.js';
@@ -32,6 +36,8 @@ export interface ProposeOptions extends LoadOptions {
   host?: GitHost | null;
   client?: ClientOptions;
   callbacks?: LockCallbacks;
+  /** The clock rollout rings judge soak times by (default: LG_PINS_NOW in `env`, else the system's). */
+  now?: Date;
 }
 
 export type ProposeAction = 'created' | 'updated' | 'closed' | 'nothing' | 'pushed' | 'dry-run';
@@ -115,6 +121,7 @@ async function proposeWith(opts: ProposeOptions, ctx: Context): Promise<ProposeR
     throw new GitHostError(`cannot fetch ${base} from ${remote}: ${e.message}`, { cause: e });
   });
   const baseCommit = await runOut(['rev-parse', 'FETCH_HEAD^{commit}']);
+  const proposed = await proposedLock(run, remote, branch, relSpec, hostAuth);
 
   const work = await mkdtemp(join(tmpdir(), 'lg-pins-propose-'));
   // Removed on SIGINT/SIGTERM too (see safe/temp.ts), not only when the run ends.
@@ -134,6 +141,8 @@ async function proposeWith(opts: ProposeOptions, ctx: Context): Promise<ProposeR
       config: join(tree, relSpec),
       client: opts.client,
       callbacks: opts.callbacks,
+      now: opts.now ?? clockFrom(env),
+      ...(proposed ? { proposed } : {}),
     });
     // What `lock` would write is what is proposed (never a lock in which every image failed).
     const proposes = shouldWrite(
@@ -224,6 +233,22 @@ async function proposeWith(opts: ProposeOptions, ctx: Context): Promise<ProposeR
 }
 
 type Git = (args: string[], extra?: Omit<GitOptions, 'cwd'>) => Promise<GitResult>;
+
+/**
+ * The lock on the pull request's branch, when there is one (rollout rings keep the time a pin was
+ * first proposed). Anything missing or unreadable is no lock: it only saves a rerun a new timestamp.
+ */
+async function proposedLock(run: Git, remote: string, branch: string, relSpec: string, env: NodeJS.ProcessEnv): Promise<Lock | undefined> {
+  const fetched = await run(['fetch', '--quiet', '--no-tags', remote, `refs/heads/${branch}`], { env, allowFail: true });
+  if (fetched.code !== 0) return undefined;
+  const shown = await run(['show', `FETCH_HEAD:${lockFileFor(relSpec)}`], { allowFail: true });
+  if (shown.code !== 0) return undefined;
+  try {
+    return parseLock(shown.stdout, lockFileFor(relSpec));
+  } catch {
+    return undefined;
+  }
+}
 
 async function defaultBase(run: Git, remote: string, env: NodeJS.ProcessEnv): Promise<string> {
   const head = await run(['symbolic-ref', '--quiet', '--short', `refs/remotes/${remote}/HEAD`], { allowFail: true });

@@ -27,6 +27,9 @@ export interface SpecGroup {
   hosts: string[];
   images?: string[];
   onMissing?: 'fail' | 'hold';
+  /** Rollout rings. */
+  after?: string;
+  soak?: string;
 }
 
 export interface SpecInput {

@@ -114,9 +114,9 @@ describe('broken locks: parseLock', () => {
       [/^:34:\d+: fleet\.riscv-lab\.agent\.held: "held" needs "tag"$/],
     ],
     [
-      'tag without held',
-      edit(GOOD, RISCV, RISCV.replace(' }', ', tag: v2.9.0 }')),
-      [/^:34:\d+: fleet\.riscv-lab\.agent\.tag: "tag" needs "held"$/],
+      'index without tag',
+      edit(GOOD, RISCV, RISCV.replace(' }', `, index: sha256:${'a'.repeat(64)} }`)),
+      [/^:34:\d+: fleet\.riscv-lab\.agent\.index: "index" needs "tag"$/],
     ],
     [
       'a list where the images map belongs',

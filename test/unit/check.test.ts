@@ -136,3 +136,43 @@ describe('checkLock (offline)', () => {
     ]);
   });
 });
+
+describe('checkLock and rollout rings', () => {
+  const RINGS = SPEC.replace(
+    'edge: { arch: armv7l, hosts: [g], images: [agent] }',
+    'edge: { arch: armv7l, hosts: [g], images: [agent], after: dc, soak: 1d }',
+  );
+  function waitingLock(spec: string): Lock {
+    const s = parseSpec(spec, '/f/lg-pins.yaml');
+    const first = locked(spec);
+    const next = planLock(
+      s,
+      first,
+      new Map([
+        ['agent', { ok: true, resolution: release('v1.0.0', ['linux/amd64', 'linux/arm/v7', 'linux/riscv64']) }],
+        ['tool', { ok: true, resolution: release('2.1.0', ['linux/amd64']) }],
+      ]),
+      new Date('2026-12-04T10:00:00Z'),
+    );
+    // The edge stays on an older release of the agent than the one locked (as a waiting follower does).
+    const lock = next.lock;
+    lock.fleet.edge!.agent = {
+      platform: 'linux/arm/v7',
+      digest: d('v0.9.0/linux/arm/v7'),
+      tag: 'v0.9.0',
+      index: d('v0.9.0/i'),
+      since: '2026-12-01T00:00:00Z',
+    };
+    return lock;
+  }
+
+  it('a follower waiting on an older release is consistent', () => {
+    expect(stale(RINGS, waitingLock(RINGS))).toEqual([]);
+  });
+
+  it('a pin on an older release of a group that follows no one any more is stale', () => {
+    expect(stale(SPEC, waitingLock(RINGS))).toEqual([
+      'group "edge" stays on v0.9.0 of "agent", but follows no group (after) any more; run `lg-pins lock`',
+    ]);
+  });
+});

@@ -132,6 +132,7 @@ function diffResult(b: Bad, patch = ''): DiffResult {
     lock: lockOf(b.tag, 'b', b.reason),
     text: '',
     failures: [{ image: 'helper', error: new RegistryError(b.message) }],
+    waiting: [],
     passedOver: [{ image: 'agent', tag: b.tag, pinned: 'v1', cadence: 'minor' }],
     changed: true,
     written: false,

@@ -502,6 +502,64 @@ const cases: Case[] = [
       },
     ],
   },
+  // --- rollout rings ---
+  {
+    name: 'after names no group (with a suggestion); soak is not a duration',
+    text: y(...HEAD, 'fleet:', '  canary: { arch: x86_64, hosts: [a] }', '  dc: { arch: x86_64, hosts: [b], after: canry, soak: 3days }'),
+    issues: [
+      { line: 8, column: 42, path: 'fleet.dc.after', message: /^"canry" is not a group of this fleet \(did you mean "canary"\?\)$/ },
+      { line: 8, column: 55, path: 'fleet.dc.soak', message: /^"3days" is not a duration \(e\.g\. 30m, 12h, 3d, 1d12h\)$/ },
+    ],
+  },
+  {
+    name: 'soak without after',
+    text: y(...HEAD, 'fleet:', '  canary: { arch: x86_64, hosts: [a], soak: 1d }'),
+    issues: [{ line: 7, column: 39, path: 'fleet.canary.soak', message: /^soak needs after: the group whose release this one waits for$/ }],
+  },
+  {
+    name: 'soak as a bare number other than 0',
+    text: y(...HEAD, 'fleet:', '  canary: { arch: x86_64, hosts: [a] }', '  dc: { arch: x86_64, hosts: [b], after: canary, soak: 30 }'),
+    issues: [{ line: 8, column: 56, path: 'fleet.dc.soak', message: /^30 is not a duration: give it a unit \(30m, 12h, 3d\)$/ }],
+  },
+  {
+    name: 'a cycle of after, named once with every group in it',
+    text: y(
+      ...HEAD,
+      'fleet:',
+      '  a: { arch: x86_64, hosts: [h1], after: c }',
+      '  b: { arch: x86_64, hosts: [h2], after: a }',
+      '  c: { arch: x86_64, hosts: [h3], after: b }',
+    ),
+    issues: [
+      {
+        line: 7,
+        column: 42,
+        path: 'fleet.a.after',
+        message: /^"a" → "c" → "b" → "a" is a cycle; a ring needs a first group without after$/,
+      },
+    ],
+  },
+  {
+    name: 'a leader that does not run an image its follower runs',
+    text: y(
+      'version: 1',
+      'images:',
+      '  agent: { ref: example.com/agent, tag: v1 }',
+      '  tool: { ref: example.com/tool, tag: v1 }',
+      'fleet:',
+      '  canary: { arch: x86_64, hosts: [a], images: [agent] }',
+      '  dc: { arch: x86_64, hosts: [b], after: canary }',
+    ),
+    issues: [
+      {
+        line: 7,
+        column: 42,
+        path: 'fleet.dc.after',
+        message:
+          /^group "dc" runs image "tool", which its leader "canary" does not run; a follower takes a release only once its leader runs it$/,
+      },
+    ],
+  },
   // --- fleet ---
   {
     name: 'arch unknown, with a suggestion',

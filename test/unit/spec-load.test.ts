@@ -167,6 +167,7 @@ describe('a valid spec', () => {
           hosts: ['web-01', 'web-02'],
           images: ['agent', 'tools', 'mirror'],
           onMissing: 'fail',
+          soakMs: 0,
         },
         'arm-servers': {
           id: 'arm-servers',
@@ -177,6 +178,7 @@ describe('a valid spec', () => {
           hosts: ['build-01', 'arm-01', 'build-02', 'cache-01'],
           images: ['agent'],
           onMissing: 'fail',
+          soakMs: 0,
         },
         edge: {
           id: 'edge',
@@ -186,6 +188,7 @@ describe('a valid spec', () => {
           hosts: ['gw-01'],
           images: ['agent', 'tools', 'mirror'],
           onMissing: 'hold',
+          soakMs: 0,
         },
         'riscv-lab': {
           id: 'riscv-lab',
@@ -195,6 +198,7 @@ describe('a valid spec', () => {
           hosts: ['rv-01'],
           images: ['tools', 'agent'],
           onMissing: 'fail',
+          soakMs: 0,
         },
       },
     };
