@@ -52,6 +52,7 @@ export class RegistryClient {
   private readonly inflight = new Map<string, Promise<HttpResponse>>();
   private readonly auth: Authenticator;
   private readonly down = new Map<string, RegistryError>();
+  private readonly bases = new Map<string, string>();
 
   constructor(private readonly opts: ClientOptions = {}) {
     this.http = new Http({ ...DEFAULT_POLICY, ...opts.policy }, undefined, opts.connections, { env: opts.env, registries: opts.trust });
@@ -71,10 +72,15 @@ export class RegistryClient {
     return new RemoteSource(this, registry);
   }
 
+  /** `http[s]://host[:port]` of a registry's API (once per registry: it is asked for on every request). */
   baseUrl(registry: string): string {
-    const settings = own(this.opts.registries, registryKey(registry));
-    const insecure = settings?.insecure ?? isLoopbackHost(registry);
-    return `${insecure ? 'http' : 'https'}://${registryApiHost(registry)}`;
+    let url = this.bases.get(registry);
+    if (url === undefined) {
+      const settings = own(this.opts.registries, registryKey(registry));
+      const insecure = settings?.insecure ?? isLoopbackHost(registry);
+      this.bases.set(registry, (url = `${insecure ? 'http' : 'https'}://${registryApiHost(registry)}`));
+    }
+    return url;
   }
 
   private limit(registry: string): LimitFunction {
@@ -124,7 +130,9 @@ export class RegistryClient {
     // A registry that could not be reached once this run is not asked again: the run fails fast.
     const down = this.down.get(registry);
     if (down) throw down;
-    const sameOrigin = new URL(req.url).origin === new URL(this.baseUrl(registry)).origin;
+    // Credentials go only to the registry's own origin (an upload Location may name another).
+    const base = this.baseUrl(registry);
+    const sameOrigin = req.url.startsWith(`${base}/`) || new URL(req.url).origin === new URL(base).origin;
     const send = sameOrigin ? this.auth.layer(registry, repo, scope)(this.observed(registry)) : this.observed(registry);
     const res = await send(req);
     if (res.status === 401 || res.status === 403) {

@@ -45,8 +45,13 @@ class Router extends Dispatcher {
     super();
   }
 
+  private readonly byOrigin = new Map<string, Dispatcher>();
+
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    return this.pick(new URL(String(options.origin))).dispatch(options, handler);
+    const origin = String(options.origin);
+    let d = this.byOrigin.get(origin);
+    if (!d) this.byOrigin.set(origin, (d = this.pick(new URL(origin))));
+    return d.dispatch(options, handler);
   }
 
   override async close(): Promise<void> {
@@ -74,10 +79,14 @@ export function openConnections(
   const headAgents = new Map<string, https.Agent>();
   const plainHead = new http.Agent({ keepAlive: true });
   const hostPort = (url: URL) => url.host;
+  // Once per origin: the environment is read through process.env (a lookup in C++ each time).
+  const routes = new Map<string, ProxyChoice | undefined>();
   const route = (url: URL): ProxyChoice | undefined => {
     if (!routing) return undefined;
+    if (routes.has(url.origin)) return routes.get(url.origin);
     const p = proxyFor(url, routing.env);
     if (p && 'invalid' in p) throw new TrustConfigError(`${p.invalid} is not a proxy URL (expected http://[user:password@]host:port)`);
+    routes.set(url.origin, p);
     return p;
   };
   const tlsOf = (url: URL) => (url.protocol === 'https:' ? routing?.tls(hostPort(url)) : undefined);

@@ -4,7 +4,6 @@ import { IntegrityError } from '../errors.js';
 import type { KeylessSigner, Signer } from '../lock/model.js';
 import { describePolicy } from '../plan/signer.js';
 import { parseJsonBytes } from '../safe/json.js';
-import { checkKeyless } from './keyless.js';
 import { field, payloadProblem, statementProblem } from './payload.js';
 import { signatures, signatureTag, type Candidate, type SignedImage } from './store.js';
 
@@ -21,6 +20,8 @@ export { signatureTag, type SignedImage } from './store.js';
 export async function verifyCosign(image: SignedImage, policy: CosignPolicy): Promise<Signer> {
   const problems: string[] = [];
   let best: KeylessSigner | undefined;
+  // Sigstore's libraries (60-odd modules) are loaded only for a keyless policy.
+  const { checkKeyless } = policy.kind === 'keyless' ? await import('./keyless.js') : { checkKeyless: undefined };
   for await (const c of signatures(image, problems)) {
     if (policy.kind === 'key') {
       const problem = keyProblem(c, policy, image);
@@ -28,7 +29,7 @@ export async function verifyCosign(image: SignedImage, policy: CosignPolicy): Pr
       problems.push(problem);
       continue;
     }
-    const signer = checkKeyless(c, policy, image);
+    const signer = checkKeyless!(c, policy, image);
     if (typeof signer === 'string') problems.push(signer);
     else if (!best || signer.logIndex < best.logIndex) best = signer;
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toTrustMaterial, Verifier, type TrustMaterial } from '@sigstore/verify';
+import { createRequire } from 'node:module';
+import type { TrustMaterial, Verifier } from '@sigstore/verify';
 import { FileReadError, readTextSync } from '../safe/files.js';
 import { parseJson } from '../safe/json.js';
 import { LIMITS } from '../safe/limits.js';
@@ -28,6 +28,9 @@ export interface TrustedRootRef {
   /** A verifier over the material: one certificate, SCT and Rekor entry threshold each, as cosign requires. */
   verifier: Verifier;
 }
+
+// Sigstore's libraries (CommonJS, 60-odd modules) are required only when a spec names a keyless policy.
+const require = createRequire(import.meta.url);
 
 /** Loaded roots by content digest: every image that names the same root shares one. */
 const loaded = new Map<string, TrustedRootRef>();
@@ -61,6 +64,8 @@ export function loadTrustedRoot(file: string, name: string): TrustedRootRef | st
   if (typeof mediaType !== 'string' || !MEDIA_TYPE.test(mediaType)) {
     return `${file} is not a Sigstore trusted root (its mediaType is not application/vnd.dev.sigstore.trustedroot+json)`;
   }
+  const { TrustedRoot } = require('@sigstore/protobuf-specs') as typeof import('@sigstore/protobuf-specs');
+  const { toTrustMaterial, Verifier } = require('@sigstore/verify') as typeof import('@sigstore/verify');
   let material: TrustMaterial;
   try {
     material = toTrustMaterial(TrustedRoot.fromJSON(value));

@@ -36,6 +36,12 @@ describe('lg-pins with rings', () => {
       { group: 'edge', image: 'agent', after: 'canary', tag: 'v1.1.0', until: '2026-12-05T22:00:00Z' },
     ]);
 
+    const locked = await runCli(['lock'], ws.dir, { ...env, LG_PINS_NOW: '2026-12-05T10:00:00Z' });
+    expect(locked.code).toBe(0);
+    expect(locked.stderr).toContain('waiting: edge waits for canary: takes agent v1.1.0 from 2026-12-05T22:00:00Z\n');
+    expect(ws.lockText()).toContain('edge:\n    agent: { platform: linux/arm/v7, digest: ');
+    expect(ws.lockText()).toContain('tag: v1.0.0, index: sha256:');
+
     const bad = await runCli(['lock'], ws.dir, { ...env, LG_PINS_NOW: 'tomorrow' });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('LG_PINS_NOW="tomorrow" is not an RFC 3339 date-time (e.g. 2026-12-04T10:00:00Z)');
