@@ -42,31 +42,28 @@ const OFFERED = ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7', 'linux/arm/v6'
 
 const fakeDigest = (s: string): Digest => `sha256:${createHash('sha256').update(s).digest('hex')}` as Digest;
 
-export async function fleetBench(
-  rounds: number,
-  opts: { file: string; groups?: number; hostsPerGroup?: number; images?: number },
-): Promise<FleetBenchResult> {
+/** The big fleet's spec text and synthetic resolutions (every image offers the six platforms above). */
+export async function bigFleet(opts: { groups?: number; hostsPerGroup?: number; images?: number } = {}): Promise<{
+  text: string;
+  outcomes: Map<string, LockPlan.ImageOutcome>;
+  groups: number;
+  perGroup: number;
+  imageCount: number;
+}> {
   const groups = opts.groups ?? 2000;
   const perGroup = opts.hostsPerGroup ?? 50;
   const imageCount = opts.images ?? 5;
-  const dist = (p: string) => pathToFileURL(`${ROOT}dist/${p}`).href;
-  const { parseSpec } = (await import(dist('config/load.js'))) as typeof Load;
-  const { planLock } = (await import(dist('plan/lock-plan.js'))) as typeof LockPlan;
   const { parsePlatform } = (await import(dist('platform.js'))) as typeof Plat;
-
   const imageIds = Array.from({ length: imageCount }, (_, k) => `app${k}`);
   const images = Object.fromEntries(imageIds.map((id, k) => [id, { ref: `registry.example.com/fleet/${id}`, tag: `1.${k}.0` }]));
   const fleet: Record<string, object> = {};
   for (let g = 0; g < groups; g++) {
     const hosts = Array.from({ length: perGroup }, (_, h) => `site${g}-host${h}`);
     // Half the groups run every image (no `images:`), half a subset of three.
-    const subset = g % 2 ? { images: [0, 1, 2].map((k) => imageIds[(g + k) % imageCount]!) } : {};
+    const subset = g % 2 && imageCount > 3 ? { images: [0, 1, 2].map((k) => imageIds[(g + k) % imageCount]!) } : {};
     fleet[`group${g}`] = { ...GROUP_PLATFORMS[g % GROUP_PLATFORMS.length]!, hosts, ...subset };
   }
   const text = stringify({ version: 1, images, fleet }, { lineWidth: 0 });
-  const file = opts.file;
-
-  // Synthetic resolutions: every image offers the six platforms above.
   const outcomes = new Map<string, LockPlan.ImageOutcome>(
     imageIds.map((id) => {
       const platforms: PlatformEntry[] = OFFERED.map((key) => ({
@@ -91,6 +88,19 @@ export async function fleetBench(
       ];
     }),
   );
+  return { text, outcomes, groups, perGroup, imageCount };
+}
+
+const dist = (p: string) => pathToFileURL(`${ROOT}dist/${p}`).href;
+
+export async function fleetBench(
+  rounds: number,
+  opts: { file: string; groups?: number; hostsPerGroup?: number; images?: number },
+): Promise<FleetBenchResult> {
+  const { parseSpec } = (await import(dist('config/load.js'))) as typeof Load;
+  const { planLock } = (await import(dist('plan/lock-plan.js'))) as typeof LockPlan;
+  const { text, outcomes, groups, perGroup, imageCount } = await bigFleet(opts);
+  const file = opts.file;
 
   const parse: number[] = [];
   const plan: number[] = [];

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { startRegistry, type TestRegistry } from '../../test/helpers/registry.js';
 import { fill, FLEET, REPOSITORIES, type BenchImage } from './fill.js';
+import { auditBench } from './audit.js';
 import { fleetBench } from './fleet.js';
 import { counted, ensureSkopeo, lgPins, profileCold, skopeoLoop, wire, type Counts, type Skopeo } from './measure.js';
 import { mirrorBench } from './mirror.js';
@@ -322,6 +323,8 @@ async function lockBench(args: Args, skopeo: Skopeo, tmp: string, env: NodeJS.Pr
 
     log('spec + coverage for 100,000 hosts …');
     const fleet = await fleetBench(Math.max(args.rounds, 5), { file: join(tmp, 'fleet', 'lg-pins.yaml') });
+    log('audit of 100,000 host reports …');
+    const audit = await auditBench(3, join(tmp, 'audit'));
 
     let profile: LockReport['profile'];
     if (args.profile) {
@@ -344,6 +347,7 @@ async function lockBench(args: Args, skopeo: Skopeo, tmp: string, env: NodeJS.Pr
       startup,
       memory,
       fleet,
+      audit,
       profile,
     };
   } finally {

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
+import type { AuditBenchResult } from './audit.js';
 import type { FleetBenchResult } from './fleet.js';
 import { fmtCounts, type Counts, type ProfileSummary } from './measure.js';
 import type { MirrorReport } from './mirror.js';
@@ -58,6 +59,7 @@ export interface LockReport {
   startup: Startup;
   memory: Memory | undefined;
   fleet: FleetBenchResult;
+  audit: AuditBenchResult;
   profile: { n: number; summary: ProfileSummary } | undefined;
 }
 
@@ -195,6 +197,12 @@ function targets(r: LockReport, skopeoNote: string): Target[] {
     target: 'Spec loading + fleet coverage, 100,000 hosts in 2,000 groups, < 1 s',
     measured: `${fmtMs(r.fleet.totalMs)} (parse ${fmtMs(r.fleet.parseMs)} + plan ${fmtMs(r.fleet.planMs)})`,
     result: r.fleet.totalMs < 1000 ? 'PASS' : 'FAIL',
+  });
+  const a = r.audit;
+  out.push({
+    target: `\`audit\` of ${a.reports.toLocaleString('en')} host reports against a ${a.groups.toLocaleString('en')}-group lock < 2 s and < 300 MB`,
+    measured: `${fmtMs(a.ms)} (median of ${a.rounds}, a fresh process), ${mb(a.maxRssKiB).toFixed(1)} MB max RSS`,
+    result: a.ms < 2000 && mb(a.maxRssKiB) < 300 ? 'PASS' : 'FAIL',
   });
   return out;
 }

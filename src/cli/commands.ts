@@ -160,3 +160,14 @@ export const runMirror = (
     else write(io, mirrorText(r, colours(io, 'stdout')));
     return r.exitCode;
   });
+
+export const runAuditCommand = (o: GlobalOptions & { from?: string[]; markdown?: boolean }, io: Io) =>
+  command(o, io, async () => {
+    const [{ runAudit }, { auditJson, auditMarkdown, auditText }] = await Promise.all([
+      import('../run/audit.js'),
+      import('../render/audit.js'),
+    ]);
+    const r = await runAudit({ cwd: io.cwd, config: o.config, from: o.from ?? [] });
+    io.stdout.write(o.json ? jsonDocument(auditJson(r)) : o.markdown ? auditMarkdown(r) : auditText(r));
+    return r.exitCode;
+  });

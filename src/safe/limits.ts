@@ -26,6 +26,8 @@ export const LIMITS = {
   signatures: 64,
   /** A CA bundle (PEM): a system bundle of every public root is about 220 KiB. */
   caBundleBytes: 4 * MiB,
+  /** One host report for `audit` (100,000 `{host, image}` lines are about 12 MiB; a kubectl pod list is larger). */
+  reportBytes: 512 * MiB,
   /** A deploy output file read back to compare (lg-pins writes a few KiB per group). */
   outputBytes: 16 * MiB,
   /** An OCI layout's index.json. */
