@@ -171,3 +171,12 @@ export const runAuditCommand = (o: GlobalOptions & { from?: string[]; markdown?:
     io.stdout.write(o.json ? jsonDocument(auditJson(r)) : o.markdown ? auditMarkdown(r) : auditText(r));
     return r.exitCode;
   });
+
+export const runReport = (o: GlobalOptions & { html?: string; from?: string[] }, io: Io) =>
+  command(o, io, async () => {
+    const { report } = await import('../run/report.js');
+    const r = await report({ cwd: io.cwd, config: o.config, html: o.html, from: o.from ?? [] });
+    if (o.json) io.stdout.write(jsonDocument(r));
+    else io.stdout.write(`wrote ${shown(io, r.file)} (${r.bytes} bytes${r.reports ? `, ${r.reports} host reports` : ''})\n`);
+    return 0;
+  });

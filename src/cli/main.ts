@@ -12,6 +12,7 @@ import {
   runPins,
   runPropose,
   runRender,
+  runReport,
   runVerify,
 } from './commands.js';
 import type { GlobalOptions, ProposeFlags } from './options.js';
@@ -52,6 +53,7 @@ const COMMANDS: CommandSpec[] = [
   { name: 'verify', network: true, description: 'the lock is still served as written: digests, tags, signatures, mirrors (exit 0, 1 drift, 3, 4)', options: [['--markdown', 'print a Markdown report']], run: (a, io) => runVerify(opts(a), io) },
   { name: 'mirror', network: true, description: 'copy what the lock pins, by digest with every platform and its signatures, to mirrors or an OCI layout (exit 0, 3, 4)', options: [['--to <dest>', 'host[/prefix] or oci-layout://DIR (repeatable; default: registries.<host>.mirrors)', []], ['--from <oci-layout://DIR>', 'read from a layout written by `mirror --to oci-layout://DIR` instead of the registries'], ['--image <image>', 'only this image (repeatable)', []], ['--no-tags', "copy by digest only: leave the pinned tags as they are at the destination (signature tags are always copied)"], ['--dry-run', 'list what would be copied, with sizes; write nothing']], run: (a, io) => runMirror(opts(a) as Parameters<typeof runMirror>[0], io) },
   { name: 'audit', network: false, description: 'offline: what the hosts report running against the lock: current, wrong-platform, outdated, missing (exit 0 all current, 1 not)', options: [['--from <file>', 'a report: JSON array or JSON lines of {host, image}, or `kubectl get pods -A -o json`; - reads standard input (repeatable)', []], ['--markdown', 'print Markdown tables']], run: (a, io) => runAuditCommand(opts(a), io) },
+  { name: 'report', network: false, description: 'offline: the fleet at a glance as one self-contained HTML page (groups × images, states, notes, signers; with --from, the share of current hosts)', options: [['--html <file>', 'the page to write'], ['--from <file>', 'host reports, as for audit (repeatable)', []]], run: (a, io) => runReport(opts(a), io) },
   { name: 'pins', network: false, description: 'print pinned references from the lock (offline)', options: [['--host <host>', 'only this host'], ['--group <group>', 'only this fleet group'], ['--image <image>', 'only this image']], run: (a, io) => runPins(opts(a), io) },
   { name: 'inspect', network: true, description: "show a tag's index: platforms, digests, media types, sizes", argument: ['<ref>', 'registry/repository[:tag|@digest], or oci-layout://dir[:tag]'], run: (a, io) => runInspect(String(a[0]), opts(a, 1), io) },
 ];

@@ -4,6 +4,8 @@
  * otherwise; a report that cannot be read is exit 2 naming its file and line or path.
  */
 import { loadSpec, type LoadOptions } from '../config/load.js';
+import type { Spec } from '../config/spec.js';
+import type { Lock } from '../lock/model.js';
 import { FileError, LockError, UsageError } from '../errors.js';
 import { parseReports } from '../audit/reports.js';
 import { readLock } from '../lock/read.js';
@@ -30,6 +32,16 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRunResult> {
   const spec = await loadSpec(opts);
   const lock = await readLock(spec.lockFile);
   if (!lock) throw new LockError(`${spec.lockFile}: there is no lock yet, so nothing to audit against; run \`lg-pins lock\` first`);
+  const { result, reports } = await auditReports(spec, lock, opts);
+  return { ...result, lockFile: spec.lockFile, reports, exitCode: result.rows.length === 0 ? 0 : 1 };
+}
+
+/** Read every report of `opts.from` and judge them against the lock (for `audit` and `report`). */
+export async function auditReports(
+  spec: Spec,
+  lock: Lock,
+  opts: Pick<AuditOptions, 'from' | 'cwd' | 'stdin'>,
+): Promise<{ result: AuditResult; reports: number }> {
   const reports: HostReport[] = [];
   for (const file of opts.from) {
     const text = file === '-' ? await (opts.stdin ?? readStdin)() : await readReport(file, opts.cwd ?? process.cwd());
@@ -46,9 +58,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRunResult> {
     }
     return names;
   };
-  const result = audit(spec, lock, reports, repositoriesOf);
-  const clean = result.rows.length === 0;
-  return { ...result, lockFile: spec.lockFile, reports: reports.length, exitCode: clean ? 0 : 1 };
+  return { result: audit(spec, lock, reports, repositoriesOf), reports: reports.length };
 }
 
 async function readReport(file: string, cwd: string): Promise<string> {
