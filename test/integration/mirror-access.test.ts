@@ -2,7 +2,8 @@
  * Reaching a mirror as any registry is reached, on real servers: over HTTPS with the spec's CA
  * (`registries.<mirror host>.ca`), or refused with an unknown one (exit 3 naming the host); with
  * htpasswd credentials from LG_PINS_REGISTRY_AUTH or a Docker config, or refused with wrong ones
- * (exit 3 "pushing to … denied", the password never shown). Read back and hashed here.
+ * (exit 3 "pushing to … denied", the password never shown); through a real tinyproxy (HTTPS_PROXY).
+ * Read back and hashed here.
  */
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { expectWhole, FLEET, get, PLATFORMS, sha } from '../helpers/mirror.js';
 import { makePki, type Pki } from '../helpers/pki.js';
 import { basicAuth, pushMultiArch, type MultiArchResult } from '../helpers/push.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { startTinyproxy, type TestProxy } from '../helpers/tinyproxy.js';
 import { dockerConfigDir, useRegistry, workspace, type SpecInput, type Workspace } from '../helpers/workspace.js';
 
 const USER = 'mirror-bot';
@@ -28,6 +30,7 @@ let plain: TestRegistry;
 let tls: TestRegistry;
 let locked: TestRegistry;
 let img: MultiArchResult;
+let proxy: TestProxy;
 
 beforeAll(async () => {
   pki = makePki();
@@ -37,9 +40,10 @@ beforeAll(async () => {
     startRegistry({ auth: { kind: 'htpasswd', users: { [USER]: PASS } } }),
   ]);
   img = await pushMultiArch({ url: ctx.reg.url }, 'acc/agent', 'v1', PLATFORMS, { salt: 'access' });
+  proxy = await startTinyproxy();
 });
 afterAll(async () => {
-  await Promise.all([tls?.stop(), locked?.stop()]);
+  await Promise.all([tls?.stop(), locked?.stop(), proxy?.stop()]);
   await plain?.stop();
 });
 
@@ -72,6 +76,22 @@ describe('mirror over TLS', () => {
     expect(r.copies[0]!.error).toContain(`TLS with ${tls.host} failed: its certificate is signed by an authority lg-pins does not trust`);
     expect(r.copies[0]!.error).toContain(`registries."${tls.host}".ca`);
     expect((await get(`${plain.url}/v2/j2/acc/agent/manifests/${img.digest}`)).status).toBe(404);
+  });
+});
+
+describe('mirror through a proxy', () => {
+  it('HTTPS_PROXY: the TLS mirror is written through a CONNECT tunnel of a real tinyproxy, its certificate still verified', async () => {
+    const ws = await setup({ [tls.host]: { insecure: false, ca: 'ca.pem' } }, { 'ca.pem': pki.ca });
+    const before = proxy.requests().filter((l) => l.startsWith(`CONNECT ${tls.host} `)).length;
+    // The source (plain HTTP on loopback) is reached directly; only HTTPS goes through the proxy.
+    const r = await mirror({
+      cwd: ws.dir,
+      to: [`${tls.host}/p`],
+      client: { credentials: ctx.anonymous, env: { HTTPS_PROXY: proxy.url }, policy: { backoffMs: 1 } },
+    });
+    expect(r.copies.map((c) => [c.status, c.error])).toEqual([['copied', undefined]]);
+    expect(proxy.requests().filter((l) => l.startsWith(`CONNECT ${tls.host} `)).length).toBeGreaterThan(before);
+    await expectWhole(`${plain.url}/v2/p/acc/agent`, img);
   });
 });
 
