@@ -1,27 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { digestOf, fakeRelease } from '../helpers/resolution.js';
 import { parseSpec } from '../../src/config/load.js';
-import { computeDigest, type Digest } from '../../src/digest.js';
 import { planLock } from '../../src/plan/lock-plan.js';
-import { parsePlatform, platformKey } from '../../src/platform.js';
-import type { Resolution } from '../../src/registry/resolve.js';
 import { reportHtml } from '../../src/render/report-html.js';
 
-const d = (s: string): Digest => computeDigest(new TextEncoder().encode(s));
-function release(tag: string, platforms: string[]): Resolution {
-  return {
-    tag,
-    digest: d(`${tag}/index`),
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    size: 1,
-    platforms: platforms.map((p) => ({
-      key: platformKey(parsePlatform(p)),
-      platform: parsePlatform(p),
-      digest: d(`${tag}/${p}`),
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      size: 1,
-    })),
-  };
-}
+const d = digestOf;
+const release = fakeRelease;
 
 const spec = parseSpec(
   `version: 1

@@ -1,35 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { digestOf, fakeRelease } from '../helpers/resolution.js';
 import { parseSpec } from '../../src/config/load.js';
 import { formatDuration, parseDuration } from '../../src/config/rings.js';
-import { computeDigest, type Digest } from '../../src/digest.js';
 import type { Lock } from '../../src/lock/model.js';
 import { planLock, type ImageOutcome } from '../../src/plan/lock-plan.js';
 import { ringOrder } from '../../src/plan/rings.js';
-import { parsePlatform, platformKey } from '../../src/platform.js';
 import type { Resolution } from '../../src/registry/resolve.js';
 
-const d = (s: string): Digest => computeDigest(new TextEncoder().encode(s));
+const d = digestOf;
 const ALL = ['linux/amd64', 'linux/arm/v7', 'linux/riscv64'];
-
 /** A release: `tag` published as `build` (a re-published tag is another build, another index). */
-function release(tag: string, platforms = ALL, build = tag): Resolution {
-  return {
-    tag,
-    digest: d(`${build}/index`),
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    size: 100,
-    platforms: platforms.map((p) => {
-      const platform = parsePlatform(p);
-      return {
-        key: platformKey(platform),
-        platform,
-        digest: d(`${build}/${p}`),
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        size: 10,
-      };
-    }),
-  };
-}
+const release = (tag: string, platforms = ALL, build = tag): Resolution => fakeRelease(tag, platforms, build);
 const ok = (r: Resolution): ImageOutcome => ({ ok: true, resolution: r });
 const at = (iso: string) => new Date(iso);
 
