@@ -15,6 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
+import { ACCEPT } from './accept.js';
 import { peakRssKiB } from './peak-rss.js';
 
 interface PlanImage {
@@ -47,13 +48,6 @@ interface BlobJob {
   digest: string;
   size: number;
 }
-
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
 
 const [file, conc] = process.argv.slice(2);
 if (!file) {

@@ -9,14 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
+import { ACCEPT } from './accept.js';
 import { peakRssKiB } from './peak-rss.js';
-
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
 
 const [file, conc] = process.argv.slice(2);
 if (!file) {

@@ -52,17 +52,17 @@ export function groupHosts(inv: Inventory, name: string): { hosts: string[]; pro
   const groups = inv.groups;
   if (!groups?.has(name)) return undefined;
   // `all` is every host, whatever the file says of it (Ansible makes every top group a child of it).
-  const todo = name === 'all' ? [...groups.keys()] : [name];
-  const seen = new Set(todo);
+  const queue = name === 'all' ? [...groups.keys()] : [name];
+  const seen = new Set(queue);
   const found = new Map<string, Place>();
   // Breadth first with a seen set: a loop (reported by finish) cannot trap it, and no depth can overflow a stack.
-  for (let i = 0; i < todo.length; i++) {
-    const g = groups.get(todo[i]!)!;
+  for (let i = 0; i < queue.length; i++) {
+    const g = groups.get(queue[i]!)!;
     for (const [h, at] of g.hosts) if (!found.has(h)) found.set(h, at);
     for (const c of g.children.keys()) {
       if (seen.has(c)) continue;
       seen.add(c);
-      todo.push(c);
+      queue.push(c);
     }
   }
   const hosts: string[] = [];

@@ -12,7 +12,7 @@
  */
 import type { Spec } from '../config/spec.js';
 import type { FleetPin, Lock, LockImage } from '../lock/model.js';
-import { own } from '../safe/dict.js';
+import { dict, own, put } from '../safe/dict.js';
 
 export type AuditState = 'current' | 'wrong-platform' | 'outdated' | 'missing';
 
@@ -94,17 +94,20 @@ export function audit(spec: Spec, lock: Lock, reports: readonly HostReport[], re
   }
 
   const rows: AuditRow[] = [];
-  const counts: AuditResult['counts'] = {};
-  const cells: AuditResult['cells'] = {};
+  const counts: AuditResult['counts'] = dict();
+  const cells: AuditResult['cells'] = dict();
   const managed = new Set<string>();
   for (const g of Object.values(spec.fleet)) {
-    const c = (counts[g.id] = zero());
-    const byImage: Record<string, Record<AuditState, number>> = (cells[g.id] = {});
+    const c = zero();
+    put(counts, g.id, c);
+    const byImage = dict<Record<AuditState, number>>();
+    put(cells, g.id, byImage);
     for (const image of g.images) {
       const pin = own(own(lock.fleet, g.id), image);
       const entry = own(lock.images, image);
       if (!pin || !entry) continue;
-      const cell = (byImage[image] = zero());
+      const cell = zero();
+      put(byImage, image, cell);
       const index = releaseIndex(pin, entry);
       const reported = seen.get(image);
       for (const host of g.hosts) {

@@ -15,11 +15,11 @@ import type { Readable } from 'node:stream';
 import { computeDigest, digestAlgorithm, isDigest, type Digest } from '../digest.js';
 import { RegistryError } from '../errors.js';
 import { parseJsonBytes } from '../safe/json.js';
+import { layoutBlobPath, REF_NAME } from './layout.js';
 import type { Descriptor } from './manifest.js';
 import type { FetchedManifest } from './source.js';
 import type { Target } from './target.js';
 
-export const REF_NAME = 'org.opencontainers.image.ref.name';
 /** On an entry kept by digest (a held release): the repository it belongs to. */
 export const REPOSITORY_ANNOTATION = 'dev.lg-pins.repository';
 const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
@@ -47,8 +47,7 @@ export class LayoutWriter {
   }
 
   blobPath(digest: Digest): string {
-    const alg = digestAlgorithm(digest);
-    return join(this.dir, 'blobs', alg, digest.slice(alg.length + 1));
+    return layoutBlobPath(this.dir, digest);
   }
 
   /** index.json's entries as they are on disk (none for a new layout). */

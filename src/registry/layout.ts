@@ -13,7 +13,13 @@ import { ManifestError, parseDescriptor, unquoted, type Descriptor } from './man
 import { DigestCheck } from './digest-stream.js';
 import type { ContentSource, FetchedManifest } from './source.js';
 
-const REF_NAME = 'org.opencontainers.image.ref.name';
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+
+/** Where an OCI image layout keeps a blob (and a manifest): `blobs/<alg>/<encoded>`. */
+export function layoutBlobPath(dir: string, digest: Digest): string {
+  const alg = digestAlgorithm(digest);
+  return join(dir, 'blobs', alg, digest.slice(alg.length + 1));
+}
 
 /**
  * Where a layout path lives on disk: the layout directory is the longest prefix of `full` that
@@ -151,8 +157,7 @@ export class LayoutSource implements ContentSource {
   }
 
   private blobPath(digest: Digest): string {
-    const alg = digestAlgorithm(digest);
-    return join(this.dir, 'blobs', alg, digest.slice(alg.length + 1));
+    return layoutBlobPath(this.dir, digest);
   }
 
   private async readBlob(digest: Digest, size?: number): Promise<Uint8Array> {

@@ -128,7 +128,7 @@ function cell(r: ReportInput, group: string, image: string, runs: boolean, after
   const note = own(own(r.spec.images, image)?.notes, pin.platform);
   if (note) parts.push(`<span class="note">⚠ ${esc(note)}</span>`);
   let drift = false;
-  const counts = r.audit?.cells[group]?.[image];
+  const counts = own(own(r.audit?.cells, group), image);
   if (counts) {
     const total = counts.current + counts['wrong-platform'] + counts.outdated + counts.missing;
     drift = counts.current < total;

@@ -3,6 +3,7 @@
  * (plan/audit.ts). `-` reads standard input. Exit 0 when every host runs what it should, 1
  * otherwise; a report that cannot be read is exit 2 naming its file and line or path.
  */
+import { resolve } from 'node:path';
 import { loadSpec, type LoadOptions } from '../config/load.js';
 import type { Spec } from '../config/spec.js';
 import type { Lock } from '../lock/model.js';
@@ -62,7 +63,6 @@ export async function auditReports(
 }
 
 async function readReport(file: string, cwd: string): Promise<string> {
-  const { resolve } = await import('node:path');
   try {
     return await readText(resolve(cwd, file), LIMITS.reportBytes, 'a host report');
   } catch (e) {
